@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up .venv with everything qa-assistant needs; `--test` adds the test tools and Debian's Chromium.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+# torch first, pinned to the CPU build: an unpinned torch pulls a multi-GB CUDA build.
+.venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
+  || "${PIP[@]}" install "torch==2.13.0"
+
+if [ "${1:-}" = "--test" ]; then
+  "${PIP[@]}" install -e ".[test]"
+  if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+else
+  "${PIP[@]}" install -e .
+fi

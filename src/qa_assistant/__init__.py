@@ -1,0 +1,22 @@
+"""qa-assistant: answers questions about a document collection with quoted, attributed source sentences."""
+
+__version__ = "0.1.0"
+
+from .assistant import Assistant  # noqa: E402
+from .errors import QAError, StaleIndexError  # noqa: E402
+from .models import Answer, Document, Filters, Hit, Quote, SearchSettings, Sentence, SideGroup  # noqa: E402
+
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Document",
+    "Filters",
+    "Hit",
+    "QAError",
+    "Quote",
+    "SearchSettings",
+    "Sentence",
+    "SideGroup",
+    "StaleIndexError",
+    "__version__",
+]

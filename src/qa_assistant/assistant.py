@@ -1,0 +1,121 @@
+"""`Assistant`: the one facade behind the Python API, the CLI and the UI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
+from .embedder import DEFAULT_MODEL, Embedder
+from .errors import QAError
+from .models import Answer, Document, Filters, Hit, RetrievalMode, SearchSettings, Timings
+from .retriever import Retriever
+from .store import SentenceIndex, build_and_save, load_index
+
+
+def _filters(
+    sides: list[str] | str | None = None,
+    publishers: list[str] | str | None = None,
+    doc_ids: list[str] | None = None,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    filters: Filters | None = None,
+) -> Filters:
+    if filters is not None:
+        return filters
+    as_list = lambda v: [v] if isinstance(v, str) else v  # noqa: E731
+    return Filters(sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until)
+
+
+class Assistant:
+    """Answers questions with quoted, attributed source sentences.
+
+    >>> assistant = Assistant.load("index")
+    >>> answer = assistant.ask("What did each side say about Lachin?")
+    """
+
+    def __init__(self, index: SentenceIndex, min_similarity: float = DEFAULT_MIN_SIMILARITY):
+        self.index = index
+        self.embedder = Embedder(index.manifest.model)
+        self.retriever = Retriever(index, self.embedder)
+        self.answers = AnswerBuilder(index, self.retriever)
+        self.min_similarity = min_similarity
+
+    @classmethod
+    def build(
+        cls,
+        corpus_dir: str | Path,
+        index_dir: str | Path,
+        model: str = DEFAULT_MODEL,
+        faiss_kind: str = "flat",
+        progress: bool = False,
+        on_stage: Callable[[str], None] | None = None,
+        **kwargs,
+    ) -> Assistant:
+        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it."""
+        return cls(build_and_save(corpus_dir, index_dir, model, faiss_kind, progress, on_stage), **kwargs)
+
+    @classmethod
+    def load(cls, index_dir: str | Path, corpus_dir: str | Path | None = None, check: bool = True, **kwargs) -> Assistant:
+        """Open an index; raises StaleIndexError when its corpus changed or its schema is old."""
+        return cls(load_index(index_dir, corpus_dir, check=check), **kwargs)
+
+    @property
+    def documents(self) -> list[Document]:
+        return self.index.documents
+
+    def document(self, doc_id: str) -> Document:
+        for doc in self.index.documents:
+            if doc.id == doc_id:
+                return doc
+        raise QAError(f"no document '{doc_id}' in the index")
+
+    def _settings(self, mode: RetrievalMode, fusion: str, rrf_k: int, alpha: float, candidates: int) -> SearchSettings:
+        return SearchSettings(mode=mode, fusion=fusion, rrf_k=rrf_k, alpha=alpha, candidates=candidates)
+
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        mode: RetrievalMode = "hybrid",
+        fusion: str = "rrf",
+        rrf_k: int = 60,
+        alpha: float = 0.5,
+        candidates: int = 100,
+        **filter_args,
+    ) -> list[Hit]:
+        """Raw ranked sentences, with each retriever's rank and score: no threshold, no grouping."""
+        if not question or not question.strip():
+            raise QAError("the question is empty: type a question")
+        settings = self._settings(mode, fusion, rrf_k, alpha, candidates)
+        return self.retriever.search(question, k, settings, _filters(**filter_args))
+
+    def ask(
+        self,
+        question: str,
+        k: int = 6,
+        mode: RetrievalMode = "hybrid",
+        fusion: str = "rrf",
+        rrf_k: int = 60,
+        alpha: float = 0.5,
+        candidates: int = 100,
+        min_similarity: float | None = None,
+        **filter_args,
+    ) -> Answer:
+        """Quotes that answer `question`, grouped by side when it asks about sides; abstains when nothing is relevant.
+
+        Filters: sides=, publishers=, doc_ids=, since=, until= (dates as date or YYYY-MM-DD), or filters=Filters(...).
+        """
+        if not question or not question.strip():
+            raise QAError("the question is empty: type a question")
+        if k < 1:
+            raise QAError(f"k must be at least 1 (got {k})")
+        started = time.perf_counter()
+        timings = Timings()
+        settings = self._settings(mode, fusion, rrf_k, alpha, candidates)
+        threshold = self.min_similarity if min_similarity is None else min_similarity
+        answer = self.answers.answer(question.strip(), k, settings, _filters(**filter_args), threshold, timings)
+        answer.timings.total_ms = (time.perf_counter() - started) * 1000
+        return answer

@@ -1,0 +1,133 @@
+"""Command line: `qa-assistant index`, `qa-assistant ask`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import textwrap
+
+from .errors import QAError
+from .models import Answer, Quote
+
+DEFAULT_INDEX = "index"
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date: use YYYY-MM-DD") from None
+
+
+def attribution(quote: Quote) -> str:
+    """'— publisher, date (title)', from the quote's data only; unknown fields say so."""
+    who = quote.speaker or quote.publisher or "unknown publisher"
+    if quote.speaker and quote.publisher and quote.speaker != quote.publisher:
+        who = f"{quote.speaker}, via {quote.publisher}"
+    date = quote.date.isoformat() if quote.date else "date unknown"
+    title = f" ({quote.title})" if quote.title else ""
+    return f"— {who}, {date}{title}"
+
+
+def format_answer(answer: Answer) -> str:
+    lines: list[str] = []
+    if answer.abstained:
+        return f"No answer: {answer.abstain_reason}"
+
+    def add(quote: Quote, number: int) -> None:
+        body = textwrap.fill(f"“{quote.text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    ")
+        lines.append(body)
+        lines.append(f"    {attribution(quote)}")
+        lines.append(f"    {quote.link}")
+
+    number = 0
+    if answer.grouped_by_side:
+        for group in answer.groups:
+            lines.append(f"\n== {group.side} ==")
+            if group.note:
+                lines.append(f"    {group.note}")
+            for quote in group.quotes:
+                number += 1
+                add(quote, number)
+    else:
+        for quote in answer.quotes:
+            number += 1
+            add(quote, number)
+    return "\n".join(lines).lstrip("\n")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .store import build_and_save
+
+    index = build_and_save(
+        args.corpus, args.index, model=args.model, faiss_kind=args.faiss, progress=not args.quiet,
+        on_stage=None if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr)),
+    )
+    print(f"indexed {index.manifest.documents} documents, {index.manifest.sentences} sentences into {args.index}")
+    for item in index.skipped:
+        print(f"skipped {item.path}: {item.reason}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .assistant import Assistant
+
+    if not args.question.strip():
+        raise QAError("the question is empty: pass a question, e.g. qa-assistant ask \"What did each side say about Lachin?\"")
+    assistant = Assistant.load(args.index, corpus_dir=args.corpus)
+    answer = assistant.ask(
+        args.question, k=args.k, mode=args.mode, fusion=args.fusion, rrf_k=args.rrf_k, alpha=args.alpha,
+        min_similarity=args.min_similarity, sides=args.side, publishers=args.publisher, since=args.since, until=args.until,
+    )
+    print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa-assistant", description="Quoted, attributed answers from a document collection.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build the index of a corpus folder")
+    index.add_argument("corpus", help="folder of .txt/.md/.html documents (with optional metadata.csv and sides.json)")
+    index.add_argument("--index", default=DEFAULT_INDEX, help="index folder to write (default: index)")
+    index.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence-transformers model name or path")
+    index.add_argument("--faiss", default="flat", choices=["flat", "hnsw"], help="exact (flat) or approximate (hnsw) vector search")
+    index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    index.set_defaults(run=cmd_index)
+
+    ask = commands.add_parser("ask", help="answer a question with quotes")
+    ask.add_argument("question")
+    ask.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
+    ask.add_argument("--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)")
+    ask.add_argument("--k", type=int, default=6, help="number of quotes (default 6)")
+    ask.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"])
+    ask.add_argument("--fusion", default="rrf", choices=["rrf", "weighted"])
+    ask.add_argument("--rrf-k", type=int, default=60, help="RRF constant (default 60)")
+    ask.add_argument("--alpha", type=float, default=0.5, help="weight of dense scores in weighted fusion (default 0.5)")
+    ask.add_argument("--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one")
+    ask.add_argument("--side", action="append", help="only this side (repeatable)")
+    ask.add_argument("--publisher", action="append", help="only this publisher (repeatable)")
+    ask.add_argument("--since", type=_date, help="published on or after YYYY-MM-DD")
+    ask.add_argument("--until", type=_date, help="published on or before YYYY-MM-DD")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.set_defaults(run=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.run(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Reading a corpus folder: document files, the metadata sidecar and the side configuration."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import QAError
+from .models import Document
+
+log = logging.getLogger(__name__)
+
+METADATA_FILE = "metadata.csv"
+SIDES_FILE = "sides.json"
+METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url")
+TEXT_EXTENSIONS = {".txt", ".md", ".markdown"}
+HTML_EXTENSIONS = {".html", ".htm"}
+DOCUMENT_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS
+CONFIG_FILES = {METADATA_FILE, SIDES_FILE}
+
+
+class DocumentMetadata(BaseModel):
+    """One row of `metadata.csv`; empty cells mean unknown."""
+
+    file: str
+    title: str | None = None
+    publisher: str | None = None
+    side: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+
+
+class SideInfo(BaseModel):
+    party: bool = True
+    aliases: list[str] = Field(default_factory=list)
+
+
+class SideConfig(BaseModel):
+    """Which sides exist and which words point to them (`sides.json`)."""
+
+    sides: dict[str, SideInfo] = Field(default_factory=dict)
+
+    def party_sides(self) -> list[str]:
+        return [name for name, info in self.sides.items() if info.party]
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class LoadedCorpus(BaseModel):
+    documents: list[Document]
+    skipped: list[SkippedFile]
+    sides: SideConfig
+    fingerprint: str
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Every non-hidden file below `corpus_dir`, sorted by relative path."""
+    return sorted(
+        p
+        for p in corpus_dir.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+    )
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    """A hash of every file's relative path and bytes: changes when any document or sidecar changes."""
+    digest = hashlib.sha256()
+    for path in corpus_files(corpus_dir):
+        digest.update(path.relative_to(corpus_dir).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def load_metadata(corpus_dir: Path) -> dict[str, DocumentMetadata]:
+    path = corpus_dir / METADATA_FILE
+    if not path.exists():
+        return {}
+    rows: dict[str, DocumentMetadata] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "file" not in reader.fieldnames:
+            raise QAError(f"{path}: the header must include a 'file' column (columns: {', '.join(METADATA_FIELDS)})")
+        unknown = set(reader.fieldnames) - set(METADATA_FIELDS)
+        if unknown:
+            log.warning("%s: ignoring unknown columns %s", path, ", ".join(sorted(unknown)))
+        for line_no, row in enumerate(reader, start=2):
+            values = {k: (v.strip() or None) for k, v in row.items() if k in METADATA_FIELDS and v is not None}
+            try:
+                meta = DocumentMetadata(**values)
+            except ValidationError as exc:
+                problems = "; ".join(f"field '{e['loc'][0]}': {e['msg']}" for e in exc.errors())
+                raise QAError(f"{path}, line {line_no}: {problems} (dates are YYYY-MM-DD; leave a cell empty if unknown)") from None
+            rows[meta.file] = meta
+    return rows
+
+
+def load_sides(corpus_dir: Path) -> SideConfig:
+    path = corpus_dir / SIDES_FILE
+    if not path.exists():
+        return SideConfig()
+    try:
+        return SideConfig.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise QAError(f"{path}: not a valid side configuration ({exc}); see README 'Corpus layout'") from None
+
+
+def read_text_file(path: Path) -> str:
+    """Decode a text file exactly (no newline translation), refusing binary content."""
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start}); convert it to UTF-8") from None
+
+
+def extract_html_text(html: str) -> str:
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
+    return text or ""
+
+
+def first_line_title(text: str) -> str | None:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:300]
+    return None
+
+
+def load_document(path: Path, corpus_dir: Path, meta: DocumentMetadata | None) -> Document:
+    raw = read_text_file(path)
+    text = extract_html_text(raw) if path.suffix.lower() in HTML_EXTENSIONS else raw
+    if not text.strip():
+        raise ValueError("no text in the file")
+    rel = path.relative_to(corpus_dir).as_posix()
+    meta = meta or DocumentMetadata(file=rel)
+    return Document(
+        id=rel,
+        path=rel,
+        title=meta.title or first_line_title(text),
+        publisher=meta.publisher,
+        side=meta.side,
+        date=meta.date,
+        url=meta.url,
+        text=text,
+    )
+
+
+def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
+    """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise QAError(f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html files)")
+    metadata = load_metadata(corpus_dir)
+    sides = load_sides(corpus_dir)
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for path in corpus_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        if rel in CONFIG_FILES:
+            continue
+        if path.suffix.lower() not in DOCUMENT_EXTENSIONS:
+            skipped.append(SkippedFile(path=rel, reason=f"unsupported extension '{path.suffix}'"))
+            continue
+        try:
+            documents.append(load_document(path, corpus_dir, metadata.get(rel)))
+        except (OSError, ValueError) as exc:
+            skipped.append(SkippedFile(path=rel, reason=str(exc)))
+    for item in skipped:
+        log.warning("skipped %s: %s", item.path, item.reason)
+    missing = set(metadata) - {d.id for d in documents} - {s.path for s in skipped}
+    for name in sorted(missing):
+        log.warning("%s: row for '%s' but no such document", corpus_dir / METADATA_FILE, name)
+    if not documents:
+        raise QAError(f"no readable documents in {corpus_dir} (supported: {', '.join(sorted(DOCUMENT_EXTENSIONS))})")
+    return LoadedCorpus(documents=documents, skipped=skipped, sides=sides, fingerprint=corpus_fingerprint(corpus_dir))

@@ -1,0 +1,131 @@
+"""Pydantic models shared by the Python API, the CLI and the UI.
+
+Every `Quote` is a slice of a `Document`: ``quote.text == document.text[quote.start:quote.end]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RetrievalMode = Literal["hybrid", "bm25", "dense"]
+FusionMethod = Literal["rrf", "weighted"]
+
+
+class Document(BaseModel):
+    """One source document after ingestion. `text` is what offsets point into."""
+
+    id: str
+    path: str
+    title: str | None = None
+    publisher: str | None = None
+    side: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    text: str
+
+
+class Sentence(BaseModel):
+    """A sentence of a document, as character offsets into `Document.text`."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+
+
+class Filters(BaseModel):
+    """Restrictions applied inside each retriever, before fusion."""
+
+    sides: list[str] | None = None
+    publishers: list[str] | None = None
+    doc_ids: list[str] | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.sides or self.publishers or self.doc_ids or self.since or self.until)
+
+
+class SearchSettings(BaseModel):
+    """How candidates are retrieved and fused."""
+
+    mode: RetrievalMode = "hybrid"
+    fusion: FusionMethod = "rrf"
+    rrf_k: int = Field(60, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
+    alpha: float = Field(0.5, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * bm25")
+    candidates: int = Field(100, ge=1, description="candidates taken from each retriever before fusion")
+
+
+class Hit(BaseModel):
+    """A retrieved sentence with the evidence each retriever gave for it."""
+
+    sentence_id: int
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    dense_rank: int | None = None
+
+
+class Quote(BaseModel):
+    """A verbatim source sentence with its attribution."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    title: str | None = None
+    publisher: str | None = None
+    side: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    path: str | None = None
+    link: str = Field(description="where the quote stands: document location plus an RFC 5147 #char=start,end fragment")
+    speaker: str | None = None
+    score: float = Field(description="fused retrieval score (the mode's own score in single-retriever modes)")
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    similarity: float = Field(description="cosine similarity of question and sentence embeddings, used to abstain")
+    context_before: str | None = None
+    context_after: str | None = None
+
+
+class SideGroup(BaseModel):
+    """The quotes of one side, or a note that the side has none."""
+
+    side: str
+    quotes: list[Quote] = Field(default_factory=list)
+    note: str | None = None
+
+
+class Timings(BaseModel):
+    """Milliseconds spent in each stage of answering."""
+
+    encode_ms: float = 0.0
+    bm25_ms: float = 0.0
+    dense_ms: float = 0.0
+    fuse_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+class Answer(BaseModel):
+    """The reply to a question: source sentences only, never generated text."""
+
+    question: str
+    quotes: list[Quote] = Field(default_factory=list)
+    grouped_by_side: bool = False
+    groups: list[SideGroup] = Field(default_factory=list)
+    abstained: bool = False
+    abstain_reason: str | None = None
+    settings: SearchSettings = Field(default_factory=SearchSettings)
+    filters: Filters = Field(default_factory=Filters)
+    min_similarity: float
+    timings: Timings = Field(default_factory=Timings)

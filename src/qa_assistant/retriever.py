@@ -1,0 +1,111 @@
+"""Hybrid search over a `SentenceIndex`: filters inside each retriever, then fusion."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import fusion
+from .embedder import Embedder
+from .models import Filters, Hit, SearchSettings, Timings
+from .store import SentenceIndex
+
+
+def _lower_set(values: list[str] | None) -> set[str] | None:
+    return {v.strip().lower() for v in values} if values else None
+
+
+class Retriever:
+    def __init__(self, index: SentenceIndex, embedder: Embedder):
+        self.index = index
+        self.embedder = embedder
+        docs = index.documents
+        doc_of = index.sentences.doc_index
+        self.sentence_side = np.array([(docs[d].side or "").lower() for d in doc_of], dtype=object)
+
+    def mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Which sentences pass `filters` (None: all)."""
+        if filters is None or filters.is_empty():
+            return None
+        docs = self.index.documents
+        doc_ok = np.ones(len(docs), dtype=bool)
+        publishers = _lower_set(filters.publishers)
+        doc_ids = set(filters.doc_ids) if filters.doc_ids else None
+        for i, doc in enumerate(docs):
+            if publishers is not None and (doc.publisher or "").lower() not in publishers:
+                doc_ok[i] = False
+            if doc_ids is not None and doc.id not in doc_ids:
+                doc_ok[i] = False
+            if filters.since and (doc.date is None or doc.date < filters.since):
+                doc_ok[i] = False
+            if filters.until and (doc.date is None or doc.date > filters.until):
+                doc_ok[i] = False
+        mask = doc_ok[self.index.sentences.doc_index]
+        sides = _lower_set(filters.sides)
+        if sides is not None:
+            mask &= np.isin(self.sentence_side, list(sides))
+        return mask
+
+    def encode_query(self, question: str) -> np.ndarray:
+        return self.embedder.encode([question])[0]
+
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        settings: SearchSettings | None = None,
+        filters: Filters | None = None,
+        query_vector: np.ndarray | None = None,
+        timings: Timings | None = None,
+    ) -> list[Hit]:
+        """The `k` best sentences for `question` under `settings` and `filters`."""
+        settings = settings or SearchSettings()
+        timings = timings if timings is not None else Timings()
+        mask = self.mask(filters)
+        depth = max(k, settings.candidates)
+        empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+        sparse = dense = empty
+        if settings.mode in ("hybrid", "bm25"):
+            t0 = time.perf_counter()
+            sparse = self.index.bm25.search(question, depth, mask)
+            timings.bm25_ms += (time.perf_counter() - t0) * 1000
+        if settings.mode in ("hybrid", "dense"):
+            if query_vector is None:
+                t0 = time.perf_counter()
+                query_vector = self.encode_query(question)
+                timings.encode_ms += (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            dense = self.index.dense.search(query_vector, depth, mask)
+            timings.dense_ms += (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        if settings.mode == "bm25":
+            fused = dict(zip(sparse[0].tolist(), sparse[1].tolist()))
+        elif settings.mode == "dense":
+            fused = dict(zip(dense[0].tolist(), dense[1].tolist()))
+        elif settings.fusion == "rrf":
+            fused = fusion.rrf([sparse, dense], settings.rrf_k)
+        else:
+            fused = fusion.weighted(sparse, dense, settings.alpha)
+        sparse_at = {doc: (rank, score) for rank, (doc, score) in enumerate(zip(sparse[0].tolist(), sparse[1].tolist()), 1)}
+        dense_at = {doc: (rank, score) for rank, (doc, score) in enumerate(zip(dense[0].tolist(), dense[1].tolist()), 1)}
+        hits = []
+        table = self.index.sentences
+        for sentence_id, score in fusion.ordered(fused)[:k]:
+            b_rank, b_score = sparse_at.get(sentence_id, (None, None))
+            d_rank, d_score = dense_at.get(sentence_id, (None, None))
+            hits.append(
+                Hit(
+                    sentence_id=sentence_id,
+                    doc_id=self.index.documents[int(table.doc_index[sentence_id])].id,
+                    start=int(table.start[sentence_id]),
+                    end=int(table.end[sentence_id]),
+                    score=float(score),
+                    bm25_score=b_score,
+                    bm25_rank=b_rank,
+                    dense_score=d_score,
+                    dense_rank=d_rank,
+                )
+            )
+        timings.fuse_ms += (time.perf_counter() - t0) * 1000
+        return hits

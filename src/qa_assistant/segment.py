@@ -1,0 +1,121 @@
+"""Sentence segmentation with exact character offsets.
+
+Text is cut into units at paragraph breaks and at line breaks (except hard wraps, where a line ends
+without sentence punctuation and the next starts in lower case); each unit is split by pysbd; sentences
+are then re-joined while a quotation is still open, so a multi-sentence quotation stays one passage.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+OPENING_QUOTES = "“«„"
+CLOSING_QUOTES = "”»"
+SENTENCE_END = ".!?:;\"'”»)"
+MAX_QUOTE_MERGE_CHARS = 2000
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the units to segment: lines, with hard-wrapped lines joined."""
+    spans: list[tuple[int, int]] = []
+    for match in re.finditer(r"[^\n]+", text):
+        start, end = match.span()
+        line = text[start:end]
+        if not line.strip():
+            continue
+        if spans:
+            prev_start, prev_end = spans[-1]
+            prev = text[prev_start:prev_end].rstrip()
+            gap = text[prev_end:start]
+            if gap.count("\n") == 1 and prev and prev[-1] not in SENTENCE_END and line.lstrip()[:1].islower():
+                spans[-1] = (prev_start, end)
+                continue
+        spans.append((start, end))
+    return spans
+
+
+def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """pysbd's sentences of text[start:end], located by a moving cursor so offsets are exact."""
+    unit = text[start:end]
+    spans = []
+    cursor = 0
+    for piece in _segmenter().segment(unit):
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = unit.find(piece, cursor)
+        if found < 0:  # pysbd altered the text; fall back to the rest of the unit as one sentence
+            spans.append((start + cursor, end))
+            return spans
+        spans.append((start + found, start + found + len(piece)))
+        cursor = found + len(piece)
+    return spans
+
+
+def _quote_open(segment: str, open_before: bool) -> bool:
+    """Whether a quotation is still open after `segment`."""
+    depth = 1 if open_before else 0
+    for ch in segment:
+        if ch in OPENING_QUOTES:
+            depth = 1
+        elif ch in CLOSING_QUOTES:
+            depth = 0
+        elif ch == '"':
+            depth = 1 - depth
+    return depth > 0
+
+
+def _merge_open_quotations(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    open_quote = False
+    for start, end in spans:
+        if merged and open_quote and end - merged[-1][0] <= MAX_QUOTE_MERGE_CHARS:
+            merged[-1] = (merged[-1][0], end)
+            open_quote = _quote_open(text[merged[-1][0] : end], False)
+        else:
+            merged.append((start, end))
+            open_quote = _quote_open(text[start:end], False)
+    return merged
+
+
+# A closed quotation ending a sentence, followed by a new quotation that opens a sentence: “… out.” “The …
+_QUOTE_BOUNDARY = re.compile(r"(?<=[.!?…][”»])\s+(?=[“«][A-Z])")
+
+
+def _split_quote_boundaries(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    result = []
+    for start, end in spans:
+        cursor = start
+        for match in _QUOTE_BOUNDARY.finditer(text, start, end):
+            result.append((cursor, match.start()))
+            cursor = match.end()
+        result.append((cursor, end))
+    return result
+
+
+def _attach_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join pieces with no letter or digit (a stray closing quote) to the sentence before them."""
+    result: list[tuple[int, int]] = []
+    for start, end in spans:
+        if result and not any(ch.isalnum() for ch in text[start:end]):
+            result[-1] = (result[-1][0], end)
+        else:
+            result.append((start, end))
+    return result
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence of `text`, trimmed of surrounding white space."""
+    result: list[tuple[int, int]] = []
+    for unit_start, unit_end in _line_spans(text):
+        spans = _attach_fragments(text, _pysbd_spans(text, unit_start, unit_end))
+        result.extend(_split_quote_boundaries(text, _merge_open_quotations(text, spans)))
+    return [(s, e) for s, e in result if text[s:e].strip()]
