@@ -44,7 +44,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """pysbd's sentences of text[start:end], located by a moving cursor so offsets are exact."""
-    unit = text[start:end]
+    unit = text[start:end].replace("\n", " ")  # same length: offsets still match `text`
     spans = []
     cursor = 0
     for piece in _segmenter().segment(unit):

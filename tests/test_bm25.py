@@ -1,0 +1,55 @@
+"""Our BM25 (bm25s) ranks like the reference rank-bm25 BM25Okapi on the same tokens."""
+
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from qa_assistant.bm25_index import BM25Index
+from qa_assistant.tokenize import tokenize
+
+QUERIES = [
+    "Lachin corridor blockade",
+    "civilians wounded hospitalized",
+    "landmine victims journalists",
+    "ethnic cleansing Nagorno-Karabakh",
+    "peacekeeping contingent Russian",
+    "anti-terrorist measures Ministry of Defense",
+    "occupation territories withdrawal",
+    "Tovuz July attacks major-general",
+    "radio interference civil aircraft",
+    "peace treaty delimitation borders",
+    "Stepanakert artillery shelling",
+    "Khojavand mine explosion",
+]
+# Top-10 overlap tolerance: bm25s uses Lucene's IDF (always positive) where BM25Okapi uses Robertson's
+# with an epsilon floor, so tail ranks may differ; the heads must agree.
+MIN_MEAN_OVERLAP = 0.8
+MIN_TOP1_AGREEMENT = 0.9
+
+
+def test_top10_agrees_with_rank_bm25(assistant):
+    texts = [assistant.index.sentence_text(i) for i in range(len(assistant.index.sentences))]
+    ours = BM25Index.build(texts)
+    oracle = BM25Okapi([tokenize(t) for t in texts], k1=1.5, b=0.75)
+    overlaps, top1 = [], []
+    for query in QUERIES:
+        ids, _ = ours.search(query, 10)
+        reference = np.asarray(oracle.get_scores(tokenize(query, query=True)))
+        ref_ids = [i for i in np.argsort(-reference, kind="stable")[:10] if reference[i] > 0]
+        assert len(ids) > 0, query
+        n = min(10, len(ref_ids))
+        overlaps.append(len(set(ids[:n].tolist()) & set(ref_ids[:n])) / n)
+        top1.append(reference[ids[0]] >= reference[ref_ids[0]] - 1e-9)  # our first is one of its best
+    assert np.mean(overlaps) >= MIN_MEAN_OVERLAP, overlaps
+    assert np.mean(top1) >= MIN_TOP1_AGREEMENT, top1
+
+
+def test_accents_case_and_stems_are_folded():
+    assert tokenize("Lachín") == tokenize("LACHIN") == ["lachin"]
+    assert tokenize("attacks") == tokenize("attacked") == tokenize("attacking")
+    assert tokenize("What did each side say about the", query=True) == []
+
+
+def test_accented_query_finds_unaccented_text(assistant):
+    hits = assistant.search("Lachín", k=20, mode="bm25")
+    texts = [assistant.index.sentence_text(h.sentence_id) for h in hits]
+    assert any("Lachin" in t for t in texts) and any("Lachín" in t for t in texts)

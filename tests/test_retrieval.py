@@ -1,0 +1,93 @@
+"""Filters, modes, fusion, per-side grouping and abstention, on the real model and index."""
+
+import datetime as dt
+
+import pytest
+
+from qa_assistant import Filters
+
+
+def sides_of(answer):
+    return {q.side for q in answer.quotes}
+
+
+def test_lachin_question_groups_quotes_from_both_sides(assistant):
+    answer = assistant.ask("What did each side say about Lachin?")
+    assert not answer.abstained and answer.grouped_by_side
+    groups = {g.side: g for g in answer.groups}
+    assert set(groups) == {"Armenia", "Azerbaijan"}
+    for side, group in groups.items():
+        assert group.quotes, side
+        assert all(q.side == side for q in group.quotes)
+        assert any("Lachin" in q.text or "Lachín" in q.text for q in group.quotes)
+    armenian = groups["Armenia"].quotes[0]
+    assert armenian.publisher == "Ministry of Foreign Affairs of Armenia" and armenian.date == dt.date(2023, 9, 19)
+    assert {q.publisher for q in groups["Azerbaijan"].quotes} <= {"Report", "Government of Azerbaijan"}
+
+
+def test_naming_two_sides_groups_by_those_sides(assistant):
+    answer = assistant.ask("What did Yerevan and Baku say about the corridor?")
+    assert answer.grouped_by_side
+    assert [g.side for g in answer.groups] == ["Armenia", "Azerbaijan"]
+
+
+def test_side_without_relevant_statement_is_said_explicitly(assistant):
+    # Only Armenian and Azerbaijani documents before 2021 exist from Azerbaijan: the Armenian side has none.
+    answer = assistant.ask("What did each side say about civilians?", until=dt.date(2021, 1, 1), sides=["Armenia", "Azerbaijan"])
+    groups = {g.side: g for g in answer.groups}
+    assert groups["Armenia"].quotes == [] and "No relevant statement from Armenia" in groups["Armenia"].note
+    assert groups["Azerbaijan"].quotes
+
+
+def test_plain_question_is_not_grouped(assistant):
+    answer = assistant.ask("How many civilians were wounded and hospitalized?")
+    assert not answer.grouped_by_side and answer.groups == []
+    assert "19 civilians have been wounded" in answer.quotes[0].text
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_side_filter_applies_before_fusion(assistant, mode):
+    # Unfiltered, the top of this question is Azerbaijani; filtered, all k slots are still filled by Armenia.
+    hits = assistant.search("Azerbaijan aggression Nagorno-Karabakh", k=5, mode=mode, sides=["Armenia"])
+    docs = {d.id: d for d in assistant.documents}
+    assert len(hits) == 5
+    assert {docs[h.doc_id].side for h in hits} == {"Armenia"}
+
+
+def test_publisher_and_date_filters(assistant):
+    docs = {d.id: d for d in assistant.documents}
+    hits = assistant.search("Armenia attack", k=10, publishers=["report"])
+    assert hits and {docs[h.doc_id].publisher for h in hits} == {"Report"}
+    hits = assistant.search("Armenia attack", k=30, since="2023-01-01", until="2023-08-01")
+    assert hits and {docs[h.doc_id].date for h in hits} == {dt.date(2023, 7, 29)}
+    hits = assistant.search("Armenia attack", k=10, filters=Filters(since=dt.date(2030, 1, 1)))
+    assert hits == []
+
+
+def test_modes_report_their_retrievers_evidence(assistant):
+    hybrid = assistant.search("Lachin corridor blockade", k=5, mode="hybrid")
+    assert any(h.bm25_rank and h.dense_rank for h in hybrid)
+    assert all(h.dense_rank is None for h in assistant.search("Lachin corridor blockade", k=5, mode="bm25"))
+    assert all(h.bm25_rank is None for h in assistant.search("Lachin corridor blockade", k=5, mode="dense"))
+    weighted = assistant.search("Lachin corridor blockade", k=5, fusion="weighted", alpha=1.0)
+    dense = assistant.search("Lachin corridor blockade", k=5, mode="dense")
+    assert [h.sentence_id for h in weighted] == [h.sentence_id for h in dense]
+
+
+def test_rrf_scores_follow_the_formula(assistant):
+    for hit in assistant.search("Lachin corridor blockade", k=5, rrf_k=10):
+        expected = sum(1 / (10 + r) for r in (hit.bm25_rank, hit.dense_rank) if r)
+        assert hit.score == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "Who won the 2018 football World Cup?", "How do I bake sourdough bread?"])
+def test_unrelated_questions_abstain(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained and answer.quotes == []
+    assert "threshold" in answer.abstain_reason
+
+
+def test_threshold_is_a_setting(assistant):
+    forced = assistant.ask("What is the capital of France?", min_similarity=-1.0)
+    assert not forced.abstained and forced.quotes
+    assert all(q.similarity >= 0.30 for q in assistant.ask("What did each side say about Lachin?").quotes)
