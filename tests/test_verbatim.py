@@ -26,7 +26,7 @@ def test_quotes_equal_document_text_at_offsets(assistant, mode):
             for quote in answer.quotes:
                 doc = documents[quote.doc_id]
                 assert quote.text == doc.text[quote.start : quote.end]
-                assert quote.link.endswith(f"#char={quote.start},{quote.end}")
+                assert quote.link.endswith(f"#char={quote.source_start},{quote.source_end}")
                 if quote.context_before:
                     assert quote.context_before in doc.text[: quote.start]
                 if quote.context_after:
@@ -39,8 +39,10 @@ def test_quotes_equal_the_bytes_of_the_source_file(assistant, seed_corpus):
     answer = assistant.ask("What did each side say about Lachin?")
     assert answer.quotes
     for quote in answer.quotes:
-        raw = (seed_corpus / quote.doc_id).read_text(encoding="utf-8")
-        assert raw[quote.start : quote.end] == quote.text
+        raw = (seed_corpus / quote.doc_id).read_bytes()
+        assert raw.decode("utf-8")[quote.source_start : quote.source_end].encode("utf-8") == quote.text.encode("utf-8")
+        for other in quote.also_in:
+            assert assistant.document(other.doc_id).text[other.start : other.end] == other.text
 
 
 def test_cli_json_quotes_are_verbatim(seed_index, seed_corpus, capsys):
@@ -51,4 +53,4 @@ def test_cli_json_quotes_are_verbatim(seed_index, seed_corpus, capsys):
         for field in ("text", "doc_id", "start", "end", "title", "publisher", "side", "date", "speaker", "score"):
             assert field in quote
         raw = (seed_corpus / quote["doc_id"]).read_text(encoding="utf-8")
-        assert raw[quote["start"] : quote["end"]] == quote["text"]
+        assert raw[quote["source_start"] : quote["source_end"]] == quote["text"]

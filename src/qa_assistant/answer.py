@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import time
 
 import numpy as np
 
-from .models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings
+from .models import Answer, Document, Filters, Hit, OtherSource, Quote, SearchSettings, SideGroup, Timings
 from .retriever import Retriever
 from .store import SentenceIndex
 
@@ -51,34 +52,90 @@ def sides_asked(question: str, index: SentenceIndex, present_sides: list[str]) -
     return None
 
 
+def _date_key(doc: Document) -> tuple:
+    return (doc.date is None, doc.date or dt.date.min)
+
+
 class AnswerBuilder:
     def __init__(self, index: SentenceIndex, retriever: Retriever):
         self.index = index
         self.retriever = retriever
         self.sentence_count = len(index.sentences)
+        groups: dict[int, list[int]] = {}
+        if index.sentences.cluster is not None:
+            for sentence_id, cluster in enumerate(index.sentences.cluster.tolist()):
+                groups.setdefault(cluster, []).append(sentence_id)
+        self.cluster_members = {c: members for c, members in groups.items() if len(members) > 1}
+        self.sides_present = sorted({a.side for a in index.attributions if a.side})
 
-    def quote(self, hit: Hit, similarity: float) -> Quote:
+    def doc_of(self, sentence_id: int) -> Document:
+        return self.index.documents[int(self.index.sentences.doc_index[sentence_id])]
+
+    def cluster_of(self, sentence_id: int) -> list[int]:
+        cluster = self.index.sentences.cluster
+        if cluster is None:
+            return [sentence_id]
+        return self.cluster_members.get(int(cluster[sentence_id]), [sentence_id])
+
+    def primary(self, members: list[int], allowed: np.ndarray | None) -> int:
+        """The cluster member to quote: earliest published, then the speaker's own publication, then corpus order."""
+        candidates = [m for m in members if allowed is None or allowed[m]] or members
+
+        def key(m: int) -> tuple:
+            attribution = self.index.attributions[m]
+            own = attribution.source == "publisher"
+            return (*_date_key(self.doc_of(m)), not own, m)
+
+        return min(candidates, key=key)
+
+    def other_source(self, sentence_id: int) -> OtherSource:
+        doc = self.doc_of(sentence_id)
+        start, end = int(self.index.sentences.start[sentence_id]), int(self.index.sentences.end[sentence_id])
+        return OtherSource(
+            doc_id=doc.id, title=doc.title, publisher=doc.publisher, date=doc.date,
+            speaker=self.index.attributions[sentence_id].speaker, text=doc.text[start:end],
+            start=start, end=end, link=self._link(doc, start, end),
+        )
+
+    @staticmethod
+    def _link(doc: Document, start: int, end: int) -> str:
+        source = doc.source_offsets(start, end)
+        where = doc.url or doc.path
+        return f"{where}#char={source[0]},{source[1]}" if source else f"{doc.path}#char={start},{end}"
+
+    def quote(self, hit: Hit, sentence_id: int, similarity: float, others: list[int]) -> Quote:
         table = self.index.sentences
-        doc = self.index.documents[int(table.doc_index[hit.sentence_id])]
+        doc = self.doc_of(sentence_id)
+        start, end = int(table.start[sentence_id]), int(table.end[sentence_id])
         before = after = None
-        i = hit.sentence_id
-        if i > 0 and table.doc_index[i - 1] == table.doc_index[i]:
-            before = self.index.sentence_text(i - 1)
-        if i + 1 < self.sentence_count and table.doc_index[i + 1] == table.doc_index[i]:
-            after = self.index.sentence_text(i + 1)
+        if sentence_id > 0 and table.doc_index[sentence_id - 1] == table.doc_index[sentence_id]:
+            before = self.index.sentence_text(sentence_id - 1)
+        if sentence_id + 1 < self.sentence_count and table.doc_index[sentence_id + 1] == table.doc_index[sentence_id]:
+            after = self.index.sentence_text(sentence_id + 1)
+        attribution = self.index.attributions[sentence_id]
+        source = doc.source_offsets(start, end)
         return Quote(
-            text=doc.text[hit.start : hit.end],
+            text=doc.text[start:end],
             doc_id=doc.id,
-            start=hit.start,
-            end=hit.end,
+            start=start,
+            end=end,
             title=doc.title,
             publisher=doc.publisher,
             side=doc.side,
             date=doc.date,
             url=doc.url,
             path=doc.path,
-            link=f"{doc.url or doc.path}#char={hit.start},{hit.end}",
-            speaker=None,
+            link=self._link(doc, start, end),
+            source_start=source[0] if source else None,
+            source_end=source[1] if source else None,
+            speaker=attribution.speaker,
+            speaker_side=attribution.side,
+            speaker_source=attribution.source,
+            cue=doc.text[attribution.cue_start : attribution.cue_end] if attribution.cue_start is not None else None,
+            cue_start=attribution.cue_start,
+            cue_end=attribution.cue_end,
+            attribution_confidence=attribution.confidence,
+            also_in=[self.other_source(m) for m in others],
             score=hit.score,
             bm25_score=hit.bm25_score,
             bm25_rank=hit.bm25_rank,
@@ -89,14 +146,26 @@ class AnswerBuilder:
             context_after=after,
         )
 
-    def relevant_quotes(self, hits: list[Hit], query_vector: np.ndarray, min_similarity: float) -> tuple[list[Quote], float]:
-        """Quotes of the hits similar enough to the question, and the best similarity seen."""
+    def relevant_quotes(
+        self, hits: list[Hit], query_vector: np.ndarray, min_similarity: float, allowed: np.ndarray | None, shown: set[int]
+    ) -> tuple[list[Quote], float]:
+        """One quote per near-duplicate cluster among the hits similar enough to the question; and the best similarity."""
         if not hits:
             return [], -1.0
-        vectors = self.index.dense.vectors(np.array([h.sentence_id for h in hits]))
-        similarities = (vectors @ query_vector).tolist()
-        quotes = [self.quote(h, s) for h, s in zip(hits, similarities) if s >= min_similarity]
-        return quotes, max(similarities)
+        quotes: list[Quote] = []
+        best = -1.0
+        for hit in hits:
+            members = self.cluster_of(hit.sentence_id)
+            chosen = self.primary(members, allowed)
+            similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
+            if chosen != hit.sentence_id:
+                similarity = max(similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector))
+            best = max(best, similarity)
+            if similarity < min_similarity or chosen in shown:
+                continue
+            shown.add(chosen)
+            quotes.append(self.quote(hit, chosen, similarity, [m for m in members if m != chosen]))
+        return quotes, best
 
     def answer(
         self,
@@ -110,7 +179,8 @@ class AnswerBuilder:
         started = time.perf_counter()
         query_vector = self.retriever.encode_query(question)
         timings.encode_ms += (time.perf_counter() - started) * 1000
-        present = sorted({d.side for d in self.index.documents if d.side})
+        present = list(self.sides_present)
+        shown: set[int] = set()
         if filters.sides:
             wanted = {s.lower() for s in filters.sides}
             present = [s for s in present if s.lower() in wanted]
@@ -123,14 +193,15 @@ class AnswerBuilder:
             for side in target_sides:
                 side_filters = filters.model_copy(update={"sides": [side]})
                 hits = self.retriever.search(question, quota, settings, side_filters, query_vector, timings)
-                quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity)
+                allowed = self.retriever.mask(side_filters)
+                quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity, allowed, shown)
                 best = max(best, side_best)
                 note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
                 answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
                 answer.quotes.extend(quotes)
         else:
             hits = self.retriever.search(question, k, settings, filters, query_vector, timings)
-            answer.quotes, best = self.relevant_quotes(hits, query_vector, min_similarity)
+            answer.quotes, best = self.relevant_quotes(hits, query_vector, min_similarity, self.retriever.mask(filters), shown)
         if not answer.quotes:
             answer.abstained = True
             answer.abstain_reason = (

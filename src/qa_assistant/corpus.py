@@ -7,10 +7,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .clean import BoilerplateRules, clean_text, load_rules
+from .dates import mentioned_dates, parse_date
 from .errors import QAError
 from .models import Document
 
@@ -18,11 +22,13 @@ log = logging.getLogger(__name__)
 
 METADATA_FILE = "metadata.csv"
 SIDES_FILE = "sides.json"
+BOILERPLATE_FILE = "boilerplate.json"
 METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url")
 TEXT_EXTENSIONS = {".txt", ".md", ".markdown"}
 HTML_EXTENSIONS = {".html", ".htm"}
-DOCUMENT_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS
-CONFIG_FILES = {METADATA_FILE, SIDES_FILE}
+JSONL_EXTENSIONS = {".jsonl"}
+DOCUMENT_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | JSONL_EXTENSIONS
+CONFIG_FILES = {METADATA_FILE, SIDES_FILE, BOILERPLATE_FILE}
 
 
 class DocumentMetadata(BaseModel):
@@ -38,16 +44,41 @@ class DocumentMetadata(BaseModel):
 
 class SideInfo(BaseModel):
     party: bool = True
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list, description="words that point to this side, in questions and speaker names")
+    publishers: list[str] = Field(default_factory=list, description="publisher names or web domains that belong to this side")
 
 
 class SideConfig(BaseModel):
-    """Which sides exist and which words point to them (`sides.json`)."""
+    """Which sides exist and which words and publishers point to them (`sides.json`)."""
 
+    description: str = ""
     sides: dict[str, SideInfo] = Field(default_factory=dict)
 
     def party_sides(self) -> list[str]:
         return [name for name, info in self.sides.items() if info.party]
+
+    def side_of_publisher(self, publisher: str | None, url: str | None = None) -> str | None:
+        """The side a publisher name, or the domain of a URL, is mapped to."""
+        domain = urlparse(url).hostname if url else None
+        for name, info in self.sides.items():
+            for entry in info.publishers:
+                entry = entry.lower()
+                if publisher and publisher.strip().lower() == entry:
+                    return name
+                if domain and (domain == entry or domain.endswith("." + entry)):
+                    return name
+        return None
+
+    def side_named_in(self, text: str) -> str | None:
+        """The side whose longest alias occurs in `text` (e.g. a speaker's name), or None."""
+        best, best_len = None, 0
+        folded = text.lower()
+        for name, info in self.sides.items():
+            for alias in [name, *info.aliases]:
+                alias = alias.lower()
+                if len(alias) > best_len and re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", folded):
+                    best, best_len = name, len(alias)
+        return best
 
 
 class SkippedFile(BaseModel):
@@ -140,43 +171,110 @@ def first_line_title(text: str) -> str | None:
     return None
 
 
-def load_document(path: Path, corpus_dir: Path, meta: DocumentMetadata | None) -> Document:
+def make_document(
+    doc_id: str,
+    source: str,
+    meta: DocumentMetadata,
+    sides: SideConfig,
+    rules: BoilerplateRules,
+    verbatim: bool = True,
+    date_source: str = "sidecar",
+) -> Document:
+    """Clean `source`, then fill each field from the metadata, else from the text, else leave it unknown."""
+    cleaned = clean_text(source, rules)
+    if not cleaned.text.strip():
+        raise ValueError("no text in the file after removing boilerplate")
+    date, how = meta.date, date_source if meta.date else None
+    if date is None and cleaned.dateline:
+        date, how = parse_date(cleaned.dateline), "dateline"
+        how = how if date else None
+    side = meta.side or sides.side_of_publisher(meta.publisher, meta.url)
+    return Document(
+        id=doc_id,
+        path=doc_id.split("#")[0],
+        title=meta.title or first_line_title(cleaned.text),
+        publisher=meta.publisher,
+        side=side,
+        date=date,
+        date_source=how,
+        url=meta.url,
+        text=cleaned.text,
+        mentioned_dates=mentioned_dates(cleaned.text),
+        source_map=cleaned.source_map if verbatim else None,
+    )
+
+
+def load_document(path: Path, corpus_dir: Path, meta: DocumentMetadata | None, sides: SideConfig, rules: BoilerplateRules) -> Document:
     raw = read_text_file(path)
-    text = extract_html_text(raw) if path.suffix.lower() in HTML_EXTENSIONS else raw
+    rel = path.relative_to(corpus_dir).as_posix()
+    is_html = path.suffix.lower() in HTML_EXTENSIONS
+    text = extract_html_text(raw) if is_html else raw
     if not text.strip():
         raise ValueError("no text in the file")
+    return make_document(rel, text, meta or DocumentMetadata(file=rel), sides, rules, verbatim=not is_html)
+
+
+class JsonlDocument(BaseModel):
+    """One line of a .jsonl corpus file."""
+
+    id: str | None = None
+    text: str
+    title: str | None = None
+    publisher: str | None = None
+    side: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+
+
+def load_jsonl(path: Path, corpus_dir: Path, sides: SideConfig, rules: BoilerplateRules) -> tuple[list[Document], list[SkippedFile]]:
+    """One document per line; a bad line is skipped and reported with its line number."""
     rel = path.relative_to(corpus_dir).as_posix()
-    meta = meta or DocumentMetadata(file=rel)
-    return Document(
-        id=rel,
-        path=rel,
-        title=meta.title or first_line_title(text),
-        publisher=meta.publisher,
-        side=meta.side,
-        date=meta.date,
-        url=meta.url,
-        text=text,
-    )
+    documents, skipped = [], []
+    for line_no, line in enumerate(read_text_file(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = JsonlDocument.model_validate_json(line)
+            meta = DocumentMetadata(file=rel, **row.model_dump(exclude={"id", "text"}))
+            doc_id = f"{rel}#{row.id or line_no}"
+            documents.append(make_document(doc_id, row.text, meta, sides, rules, verbatim=False, date_source="jsonl"))
+        except ValidationError as exc:
+            problems = "; ".join(f"field '{'.'.join(map(str, e['loc'])) or 'line'}': {e['msg']}" for e in exc.errors())
+            skipped.append(SkippedFile(path=f"{rel}, line {line_no}", reason=problems))
+        except ValueError as exc:
+            skipped.append(SkippedFile(path=f"{rel}, line {line_no}", reason=str(exc)))
+    return documents, skipped
 
 
 def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
     """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise QAError(f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html files)")
+        raise QAError(f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html/.jsonl files)")
     metadata = load_metadata(corpus_dir)
     sides = load_sides(corpus_dir)
+    rules_path = corpus_dir / BOILERPLATE_FILE
+    try:
+        rules = load_rules(rules_path)
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise QAError(f"{rules_path}: not a valid rule file ({exc})") from None
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for path in corpus_files(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
         if rel in CONFIG_FILES:
             continue
-        if path.suffix.lower() not in DOCUMENT_EXTENSIONS:
+        suffix = path.suffix.lower()
+        if suffix not in DOCUMENT_EXTENSIONS:
             skipped.append(SkippedFile(path=rel, reason=f"unsupported extension '{path.suffix}'"))
             continue
         try:
-            documents.append(load_document(path, corpus_dir, metadata.get(rel)))
+            if suffix in JSONL_EXTENSIONS:
+                docs, bad = load_jsonl(path, corpus_dir, sides, rules)
+                documents.extend(docs)
+                skipped.extend(bad)
+            else:
+                documents.append(load_document(path, corpus_dir, metadata.get(rel), sides, rules))
         except (OSError, ValueError) as exc:
             skipped.append(SkippedFile(path=rel, reason=str(exc)))
     for item in skipped:

@@ -15,16 +15,30 @@ FusionMethod = Literal["rrf", "weighted"]
 
 
 class Document(BaseModel):
-    """One source document after ingestion. `text` is what offsets point into."""
+    """One source document after ingestion. `text` (boilerplate removed) is what offsets point into."""
 
     id: str
     path: str
     title: str | None = None
     publisher: str | None = None
     side: str | None = None
-    date: dt.date | None = None
+    date: dt.date | None = Field(None, description="publication date; unknown stays None")
+    date_source: str | None = Field(None, description="where the date came from: sidecar, dateline or jsonl")
     url: str | None = None
     text: str
+    mentioned_dates: list[dt.date] = Field(default_factory=list, description="full dates written in the text (event dates)")
+    source_map: list[tuple[int, int, int]] | None = Field(
+        None, description="(text offset, source file offset, length) of each verbatim run; None when text is extracted (HTML)"
+    )
+
+    def source_offsets(self, start: int, end: int) -> tuple[int, int] | None:
+        """Offsets in the source file of text[start:end], when the text is a verbatim copy of it."""
+        if self.source_map is None:
+            return None
+        for text_start, source_start, length in self.source_map:
+            if text_start <= start and end <= text_start + length:
+                return source_start + start - text_start, source_start + end - text_start
+        return None
 
 
 class Sentence(BaseModel):
@@ -73,6 +87,20 @@ class Hit(BaseModel):
     dense_rank: int | None = None
 
 
+class OtherSource(BaseModel):
+    """Another document that carries the same (or a nearly identical) sentence."""
+
+    doc_id: str
+    title: str | None = None
+    publisher: str | None = None
+    date: dt.date | None = None
+    speaker: str | None = None
+    text: str
+    start: int
+    end: int
+    link: str
+
+
 class Quote(BaseModel):
     """A verbatim source sentence with its attribution."""
 
@@ -86,8 +114,17 @@ class Quote(BaseModel):
     date: dt.date | None = None
     url: str | None = None
     path: str | None = None
-    link: str = Field(description="where the quote stands: document location plus an RFC 5147 #char=start,end fragment")
-    speaker: str | None = None
+    link: str = Field(description="where the quote stands: the source file (or URL) with an RFC 5147 #char=start,end fragment")
+    source_start: int | None = Field(None, description="offsets of the quote in the source file, when the text is a verbatim copy")
+    source_end: int | None = None
+    speaker: str | None = Field(None, description="who is quoted: named in the text, carried over from the last named speaker, or the publisher")
+    speaker_side: str | None = Field(None, description="the speaker's side; answers group by it")
+    speaker_source: str | None = Field(None, description="quote, named, according, continuation or publisher")
+    cue: str | None = Field(None, description="the words that attribute the sentence, e.g. 'said the Azeri Ministry of Defense'")
+    cue_start: int | None = None
+    cue_end: int | None = None
+    attribution_confidence: float | None = None
+    also_in: list[OtherSource] = Field(default_factory=list, description="other documents with the same or a near-identical sentence")
     score: float = Field(description="fused retrieval score (the mode's own score in single-retriever modes)")
     bm25_score: float | None = None
     bm25_rank: int | None = None

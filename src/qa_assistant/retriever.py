@@ -20,9 +20,8 @@ class Retriever:
     def __init__(self, index: SentenceIndex, embedder: Embedder):
         self.index = index
         self.embedder = embedder
-        docs = index.documents
-        doc_of = index.sentences.doc_index
-        self.sentence_side = np.array([(docs[d].side or "").lower() for d in doc_of], dtype=object)
+        # A sentence belongs to its speaker's side (the publisher's side when the publisher speaks).
+        self.sentence_side = np.array([(a.side or "").lower() for a in index.attributions], dtype=object)
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Which sentences pass `filters` (None: all)."""

@@ -3,7 +3,8 @@
 Layout of an index folder:
     manifest.json      schema version, model, dimension, corpus fingerprint, counts, creation time
     documents.jsonl    one `Document` per line (metadata and the text that offsets point into)
-    sentences.npz      int arrays doc_index, start, end (one row per sentence)
+    sentences.npz      int arrays doc_index, start, end, cluster (one row per sentence; cluster = near-duplicate group)
+    attributions.jsonl one speaker attribution per sentence (speaker, side, cue offsets, confidence)
     sides.json         the side configuration of the corpus
     skipped.json       files that could not be indexed, with the reason
     bm25/              bm25s arrays (npy) and vocabulary (json)
@@ -24,15 +25,17 @@ import numpy as np
 from pydantic import BaseModel
 
 from . import __version__
+from .attribution import Attribution, attribute_document
 from .bm25_index import BM25Index
 from .corpus import LoadedCorpus, SideConfig, SkippedFile, corpus_fingerprint, load_corpus
+from .dedupe import cluster_sentences
 from .dense_index import DenseIndex
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError, StaleIndexError
 from .models import Document, Sentence
 from .segment import split_sentences
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -57,6 +60,7 @@ class SentenceTable:
     doc_index: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    cluster: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.doc_index)
@@ -71,6 +75,7 @@ class SentenceIndex:
     skipped: list[SkippedFile]
     bm25: BM25Index
     dense: DenseIndex
+    attributions: list[Attribution]
 
     def sentence(self, sentence_id: int) -> Sentence:
         doc = self.documents[int(self.sentences.doc_index[sentence_id])]
@@ -117,12 +122,16 @@ def build_index(
     texts = [
         corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)
     ]
+    say("attributing speakers")
+    attributions = attribute_sentences(corpus, sentences)
     say(f"BM25 over {len(texts)} sentences")
     bm25 = BM25Index.build(texts)
     say(f"encoding {len(texts)} sentences with {model}")
     embedder = Embedder(model)
     vectors = embedder.encode(texts, progress=progress)
     dense = DenseIndex.build(vectors, faiss_kind)
+    say("clustering near-duplicate sentences")
+    sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         package_version=__version__,
@@ -136,7 +145,17 @@ def build_index(
         skipped=len(corpus.skipped),
         created_at=dt.datetime.now(dt.timezone.utc),
     )
-    return SentenceIndex(manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense)
+    return SentenceIndex(manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions)
+
+
+def attribute_sentences(corpus: LoadedCorpus, sentences: SentenceTable) -> list[Attribution]:
+    result: list[Attribution] = []
+    bounds = np.searchsorted(sentences.doc_index, np.arange(len(corpus.documents) + 1))
+    for i, doc in enumerate(corpus.documents):
+        lo, hi = bounds[i], bounds[i + 1]
+        spans = list(zip(sentences.start[lo:hi].tolist(), sentences.end[lo:hi].tolist()))
+        result.extend(attribute_document(doc, spans, corpus.sides))
+    return result
 
 
 def save_index(index: SentenceIndex, index_dir: Path) -> None:
@@ -153,7 +172,11 @@ def save_index(index: SentenceIndex, index_dir: Path) -> None:
             doc_index=index.sentences.doc_index,
             start=index.sentences.start,
             end=index.sentences.end,
+            cluster=index.sentences.cluster,
         )
+        with (tmp / "attributions.jsonl").open("w", encoding="utf-8") as handle:
+            for attribution in index.attributions:
+                handle.write(attribution.model_dump_json() + "\n")
         (tmp / "sides.json").write_text(index.sides.model_dump_json(indent=2), encoding="utf-8")
         (tmp / "skipped.json").write_text(
             json.dumps([s.model_dump() for s in index.skipped], indent=2), encoding="utf-8"
@@ -211,14 +234,16 @@ def load_index(index_dir: str | Path, corpus_dir: str | Path | None = None, mode
     with (index_dir / "documents.jsonl").open(encoding="utf-8") as handle:
         documents = [Document.model_validate_json(line) for line in handle if line.strip()]
     with np.load(index_dir / "sentences.npz", allow_pickle=False) as arrays:
-        sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"])
+        sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
+    with (index_dir / "attributions.jsonl").open(encoding="utf-8") as handle:
+        attributions = [Attribution.model_validate_json(line) for line in handle if line.strip()]
     sides = SideConfig.model_validate_json((index_dir / "sides.json").read_text(encoding="utf-8"))
     skipped = [SkippedFile(**s) for s in json.loads((index_dir / "skipped.json").read_text(encoding="utf-8"))]
     bm25 = BM25Index.load(index_dir / "bm25")
     dense = DenseIndex.load(index_dir / "dense.faiss")
-    if dense.size != len(sentences) or dense.index.d != manifest.dimension:
-        raise StaleIndexError(f"index at {index_dir} is inconsistent (vectors do not match sentences); rebuild it")
-    return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense)
+    if dense.size != len(sentences) or dense.index.d != manifest.dimension or len(attributions) != len(sentences):
+        raise StaleIndexError(f"index at {index_dir} is inconsistent (vectors or attributions do not match sentences); rebuild it")
+    return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions)
 
 
 def build_and_save(
