@@ -34,13 +34,18 @@ PRONOUNS = {"he", "she", "it", "they", "ministry", "minister", "statement", "spo
 # Lower-case words that may stand inside a speaker's name ("Ministry of the Interior", "self-proclaimed republic").
 _NAME_GLUE = {"of", "the", "for", "de", "self-proclaimed", "republic", "side", "authorities", "ministry",
               "government", "foreign", "affairs", "defense", "defence", "minister", "spokesperson", "office", "army",
-              "forces", "press", "service", "leadership", "command", "embassy", "president", "prime", "interior"}
+              "forces", "press", "service", "leadership", "command", "embassy", "president", "prime", "interior",
+              "presidential", "aide", "adviser", "advisor", "separatist", "facto", "official", "officials", "leader",
+              "secretary", "chief", "head", "commander", "envoy", "representative", "ombudsman", "mayor", "governor",
+              "resident", "residents", "witness", "witnesses", "spokesman", "spokeswoman"}
+_SEATED = {"authorities", "officials", "government", "embassy", "leadership"}  # "the authorities in Stepanakert"
 # Capitalized words that open a sentence or clause but never a speaker's name.
 _NOT_NAMES = {"as", "in", "on", "it", "this", "that", "these", "those", "likewise", "similarly", "however", "moreover",
               "furthermore", "also", "but", "and", "then", "thus", "there", "here", "we", "i", "you", "our", "its",
               "his", "her", "their", "following", "after", "before", "while", "when", "meanwhile", "shortly"}
-# Present-tense forms double as plural nouns ("Armenian claims about …"): they count only before that/quote/colon/comma.
-_PRESENT_FORMS = {v for v in REPORTING_VERBS if v.endswith("s") and not v.endswith("ss")} | {"stresses"}
+# Present-tense forms that double as plural nouns ("Armenian claims about …", "the reports"): they count only
+# before that/quote/colon/comma. Forms that are almost never nouns ("says", "insists") count anywhere.
+_PRESENT_FORMS = {"states", "notes", "claims", "reports", "cites", "highlights", "alleges", "adds", "informs", "underlines", "recalls", "affirms"}
 _PERSON_TITLES = {"president", "prime", "minister", "spokesperson", "spokesman", "spokeswoman", "ambassador", "chairman", "speaker", "deputy"}
 _TOKEN = re.compile(r"[\w’'-]+|[^\w\s]")
 _QUOTE_CUE = re.compile(rf"[”\"]\s*,?\s*(?:(?P<verb1>{_VERB})\s+(?P<after>[^,.;”\"]+)|(?P<before>[^,.;”\"“]+?)\s+(?:has\s+|had\s+)?(?P<verb2>{_VERB}))\b", re.IGNORECASE)
@@ -76,12 +81,14 @@ def _name_before(text: str) -> tuple[str | None, bool]:
     if last in {"he", "she", "it", "they"} or (last in PRONOUNS and len(tokens) >= 2 and tokens[-2].lower() == "the"):
         return last, True
     name: list[str] = []
-    for token in reversed(tokens):
-        if token[0].isupper() or token.lower() in _NAME_GLUE or token.lower() in {"’s", "'s"}:
+    for i in range(len(tokens) - 1, -1, -1):
+        token = tokens[i]
+        seated = token == "in" and name and name[0][0].isupper() and i > 0 and tokens[i - 1].lower() in _SEATED
+        if token[0].isupper() or token.lower() in _NAME_GLUE or token.lower() in {"’s", "'s"} or seated:
             name.insert(0, token)
         else:
             break
-    while name and (name[0].lower() in _NOT_NAMES or name[0].lower() in _NAME_GLUE - _PERSON_TITLES - {"ministry", "government", "foreign", "defense", "defence"}):
+    while name and name[0].lower() in _NOT_NAMES | {"the", "of", "for", "in"}:
         name.pop(0)
     if not any(t[0].isupper() for t in name):
         return None, False

@@ -1,4 +1,4 @@
-"""Command line: `qa-assistant index`, `qa-assistant ask`."""
+"""Command line: `qa-assistant index`, `qa-assistant ask`, `qa-assistant eval`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ def format_answer(answer: Answer) -> str:
         lines.append(body)
         lines.append(f"    {attribution(quote)}")
         lines.append(f"    {quote.link}")
+        for other in quote.also_in:
+            date = other.date.isoformat() if other.date else "date unknown"
+            lines.append(f"    also in: {other.publisher or 'unknown publisher'}, {date} ({other.title or other.doc_id})")
 
     number = 0
     if answer.grouped_by_side:
@@ -65,10 +68,28 @@ def cmd_index(args: argparse.Namespace) -> int:
         args.corpus, args.index, model=args.model, faiss_kind=args.faiss, progress=not args.quiet,
         on_stage=None if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr)),
     )
-    print(f"indexed {index.manifest.documents} documents, {index.manifest.sentences} sentences into {args.index}")
-    for item in index.skipped:
-        print(f"skipped {item.path}: {item.reason}")
+    print(index_report(index, args.index))
     return 0
+
+
+def index_report(index, index_dir) -> str:
+    """What was indexed, what metadata is missing, and what was skipped and why."""
+    docs = index.documents
+    lines = [f"indexed {len(docs)} documents, {index.manifest.sentences} sentences into {index_dir}"]
+    for field in ("date", "side", "publisher"):
+        missing = [d.id for d in docs if getattr(d, field) is None]
+        if missing:
+            lines.append(f"documents missing {field}: {len(missing)} ({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''})")
+    extracted = [d.id for d in docs if d.date_source == "dateline"]
+    if extracted:
+        lines.append(f"dates read from the dateline: {len(extracted)}")
+    speakers = sum(1 for a in index.attributions if a.source != "publisher")
+    clusters = index.sentences.cluster
+    duplicates = 0 if clusters is None else int((clusters != range(len(clusters))).sum())
+    lines.append(f"sentences with an in-text speaker: {speakers}; near-duplicate sentences: {duplicates}")
+    for item in index.skipped:
+        lines.append(f"skipped {item.path}: {item.reason}")
+    return "\n".join(lines)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -83,6 +104,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation.command import run_eval
+
+    return run_eval(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +141,31 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--until", type=_date, help="published on or before YYYY-MM-DD")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=cmd_ask)
+
+    ev = commands.add_parser("eval", help="evaluate retrieval modes on an eval set or a BEIR dataset")
+    ev.add_argument("set", nargs="?", help="eval set (JSONL; see eval/README.md)")
+    ev.add_argument("--index", default=DEFAULT_INDEX, help="index to evaluate the eval set on (default: index; built from --corpus if missing)")
+    ev.add_argument("--corpus", default=None, help="corpus folder of the index (default: the one it was built from; 'corpus' when there is no index yet)")
+    ev.add_argument("--beir", default=None, metavar="DIR", help="evaluate a BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) instead")
+    ev.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
+    ev.add_argument("--cache", default="eval/cache", help="where BEIR indexes are cached by fingerprint (default: eval/cache)")
+    ev.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model for BEIR indexes")
+    ev.add_argument("--modes", default=None, help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5 (default: the grid below)")
+    ev.add_argument("--rrf-k", default="10,30,60,100", help="RRF constants of the grid (default: 10,30,60,100)")
+    ev.add_argument("--alpha", default="0.3,0.5,0.7", help="weighted-fusion alphas of the grid (default: 0.3,0.5,0.7)")
+    ev.add_argument("--granularity", default="sentence,document", help="BEIR: sentence and/or document level (default: both)")
+    ev.add_argument("--aggregation", default="max,maxsum", help="BEIR: document score from its sentences: max, maxsum, sum (default: max,maxsum)")
+    ev.add_argument("--maxsum-weight", type=float, default=0.1, help="BEIR: weight of the other sentences in maxsum (default 0.1)")
+    ev.add_argument("--depth", type=int, default=None, help="units retrieved per query (default: 100 for eval sets, 1000 for BEIR)")
+    ev.add_argument("--candidates", type=int, default=None, help="candidates per retriever before fusion (default: 100 for eval sets, 1000 for BEIR)")
+    ev.add_argument("--sample", type=int, default=None, help="BEIR: evaluate a random sample of this many queries (seed 0)")
+    ev.add_argument("--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)")
+    ev.add_argument("--report", default=None, help="report folder (default: eval/results/DATASET)")
+    ev.add_argument("--no-report", action="store_true", help="do not write a report folder")
+    ev.add_argument("--runs", action="store_true", help="also write TREC run files and qrels into the report's runs/")
+    ev.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    ev.set_defaults(run=cmd_eval)
     return parser
 
 
