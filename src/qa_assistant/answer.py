@@ -25,10 +25,6 @@ _EACH_SIDE = re.compile(
 )
 
 
-def _mentions(question: str, alias: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(alias.lower())}(?!\w)", question.lower()) is not None
-
-
 def sides_asked(question: str, index: SentenceIndex, present_sides: list[str]) -> list[str] | None:
     """The sides a question asks to hear from, or None when it does not ask about sides.
 
@@ -37,11 +33,7 @@ def sides_asked(question: str, index: SentenceIndex, present_sides: list[str]) -
     """
     config = index.sides.sides
     present = {s.lower(): s for s in present_sides}
-    named = [
-        name
-        for name, info in config.items()
-        if name.lower() in present and any(_mentions(question, a) for a in [name, *info.aliases])
-    ]
+    named = [name for name in index.sides.sides_mentioned(question) if name.lower() in present]
     if len(named) >= 2:
         return [present[n.lower()] for n in named]
     if _EACH_SIDE.search(question):

@@ -69,16 +69,25 @@ class SideConfig(BaseModel):
                     return name
         return None
 
+    def _alias_matches(self, text: str) -> list[tuple[str, str]]:
+        """(side, alias) for every alias of every side that occurs in `text` as whole words."""
+        folded = text.lower()
+        return [
+            (name, alias)
+            for name, info in self.sides.items()
+            for alias in (a.lower() for a in [name, *info.aliases])
+            if re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", folded)
+        ]
+
+    def sides_mentioned(self, text: str) -> list[str]:
+        """Every side that `text` names by one of its aliases, in configuration order."""
+        found = {name for name, _alias in self._alias_matches(text)}
+        return [name for name in self.sides if name in found]
+
     def side_named_in(self, text: str) -> str | None:
         """The side whose longest alias occurs in `text` (e.g. a speaker's name), or None."""
-        best, best_len = None, 0
-        folded = text.lower()
-        for name, info in self.sides.items():
-            for alias in [name, *info.aliases]:
-                alias = alias.lower()
-                if len(alias) > best_len and re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", folded):
-                    best, best_len = name, len(alias)
-        return best
+        matches = self._alias_matches(text)
+        return max(matches, key=lambda m: len(m[1]))[0] if matches else None
 
 
 class SkippedFile(BaseModel):
