@@ -90,3 +90,10 @@ def test_bad_metadata_row_names_file_line_and_field(tmp_path, capsys):
     code, _, err = run(capsys, "index", str(corpus), "--index", str(tmp_path / "index"), "-q")
     assert code != 0
     assert "metadata.csv, line 2: field 'date'" in err and "YYYY-MM-DD" in err
+
+
+def test_document_filter(seed_index, capsys):
+    code, out, _ = run(capsys, "ask", "civilians", "--index", str(seed_index), "--json", "--doc", "001_34a23c110b210610.txt")
+    assert code == 0
+    quotes = json.loads(out)["quotes"]
+    assert quotes and {q["doc_id"] for q in quotes} == {"001_34a23c110b210610.txt"}
