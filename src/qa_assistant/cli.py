@@ -100,7 +100,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     assistant = Assistant.load(args.index, corpus_dir=args.corpus)
     answer = assistant.ask(
         args.question, k=args.k, mode=args.mode, fusion=args.fusion, rrf_k=args.rrf_k, alpha=args.alpha,
-        min_similarity=args.min_similarity, sides=args.side, publishers=args.publisher, since=args.since, until=args.until,
+        min_similarity=args.min_similarity, sides=args.side, publishers=args.publisher, doc_ids=args.doc, since=args.since, until=args.until,
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one")
     ask.add_argument("--side", action="append", help="only this side (repeatable)")
     ask.add_argument("--publisher", action="append", help="only this publisher (repeatable)")
+    ask.add_argument("--doc", action="append", help="only this document id, e.g. a file name (repeatable)")
     ask.add_argument("--since", type=_date, help="published on or after YYYY-MM-DD")
     ask.add_argument("--until", type=_date, help="published on or before YYYY-MM-DD")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
