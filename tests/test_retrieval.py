@@ -93,3 +93,14 @@ def test_threshold_is_a_setting(assistant):
     forced = assistant.ask("What is the capital of France?", min_similarity=-1.0)
     assert not forced.abstained and forced.quotes
     assert all(q.similarity >= 0.30 for q in assistant.ask("What did each side say about Lachin?").quotes)
+
+
+def test_empty_date_range_and_bad_dates_are_clear_errors(assistant):
+    from qa_assistant import QAError
+
+    with pytest.raises(QAError, match="since 2023-05-01 is after until 2023-01-01"):
+        assistant.ask("Lachin", since="2023-05-01", until="2023-01-01")
+    with pytest.raises(QAError, match="YYYY-MM-DD"):
+        assistant.ask("Lachin", since="yesterday")
+    assert assistant.sides == ["Armenia", "Artsakh", "Azerbaijan", "neutral"]
+    assert assistant.ask("Lachin corridor", k=3).k == 3

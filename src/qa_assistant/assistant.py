@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError
 from .models import Answer, Document, Filters, Hit, RetrievalMode, SearchSettings, Timings
 from .retriever import Retriever
-from .store import SentenceIndex, build_and_save, load_index
+from .store import Manifest, SentenceIndex, build_and_save, load_index
 
 
 def _filters(
@@ -23,10 +25,16 @@ def _filters(
     until: dt.date | str | None = None,
     filters: Filters | None = None,
 ) -> Filters:
-    if filters is not None:
-        return filters
-    as_list = lambda v: [v] if isinstance(v, str) else v  # noqa: E731
-    return Filters(sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until)
+    if filters is None:
+        as_list = lambda v: [v] if isinstance(v, str) else v  # noqa: E731
+        try:
+            filters = Filters(sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise QAError(f"bad filter ({problems}); dates are YYYY-MM-DD") from None
+    if filters.since and filters.until and filters.since > filters.until:
+        raise QAError(f"the date range is empty: since {filters.since} is after until {filters.until}")
+    return filters
 
 
 class Assistant:
@@ -65,6 +73,20 @@ class Assistant:
     @property
     def documents(self) -> list[Document]:
         return self.index.documents
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.index.manifest
+
+    @property
+    def sides(self) -> list[str]:
+        """Every side a filter can ask for: those of the publishers and of the speakers."""
+        found = {d.side for d in self.index.documents if d.side} | {a.side for a in self.index.attributions if a.side}
+        return sorted(found, key=str.lower)
+
+    @property
+    def publishers(self) -> list[str]:
+        return sorted({d.publisher for d in self.index.documents if d.publisher}, key=str.lower)
 
     def document(self, doc_id: str) -> Document:
         for doc in self.index.documents:
@@ -117,5 +139,6 @@ class Assistant:
         settings = self._settings(mode, fusion, rrf_k, alpha, candidates)
         threshold = self.min_similarity if min_similarity is None else min_similarity
         answer = self.answers.answer(question.strip(), k, settings, _filters(**filter_args), threshold, timings)
+        answer.k = k
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         return answer

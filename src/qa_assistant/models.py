@@ -157,6 +157,7 @@ class Answer(BaseModel):
     """The reply to a question: source sentences only, never generated text."""
 
     question: str
+    k: int | None = Field(None, description="how many quotes were asked for")
     quotes: list[Quote] = Field(default_factory=list)
     grouped_by_side: bool = False
     groups: list[SideGroup] = Field(default_factory=list)

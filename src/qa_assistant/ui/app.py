@@ -1,0 +1,242 @@
+"""The Gradio chat UI: a thin face over `Assistant.ask()` — no retrieval logic lives here.
+
+Layout: filters (left), the conversation with its quotes, question box, examples and exports (middle),
+the document viewer (right). Every text shown comes from `render.py`, which escapes it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from ..assistant import Assistant  # noqa: E402
+from ..errors import QAError  # noqa: E402
+from . import render  # noqa: E402
+from .export import write_exports  # noqa: E402
+from .style import CSS, DOCUMENT_JS, TRANSCRIPT_JS  # noqa: E402
+
+EXAMPLES = [
+    "What did each side say about Lachin?",
+    "Who is accused of shelling civilian settlements?",
+    "What did both sides say about the peacekeeping contingent?",
+    "What does Azerbaijan say about its territorial integrity?",
+]
+MODES = [("Hybrid (BM25 + dense)", "hybrid"), ("BM25 (keywords)", "bm25"), ("Dense (meaning)", "dense")]
+DEFAULT_K = 6
+MAX_K = 20
+MAX_TURNS = 50  # older exchanges drop out of the conversation view
+
+
+def parse_date(label: str, value: str | None) -> dt.date | None:
+    """'' -> None; 'YYYY-MM-DD' -> date; anything else -> QAError naming the field and the format."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise QAError(f"“{label}” must be a date written YYYY-MM-DD, e.g. 2023-09-19 (got “{value}”).") from None
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's default theme with the bundled fonts only (nothing fetched from the network)."""
+    return gr.themes.Default(
+        primary_hue="indigo",
+        neutral_hue="slate",
+        font=[gr.themes.LocalFont("IBM Plex Sans", weights=(400, 700)), "system-ui", "sans-serif"],
+        font_mono=[gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700)), "ui-monospace", "monospace"],
+    )
+
+
+class ChatUI:
+    """Event handlers and layout. The conversation lives in a gr.State, one per browser session."""
+
+    def __init__(self, assistant: Assistant, export_dir: str | Path | None = None, examples: list[str] | None = None):
+        self.assistant = assistant
+        self.sides = assistant.sides
+        self.publishers = assistant.publishers
+        self.colours = render.side_colours(self.sides)
+        self.examples = examples if examples is not None else EXAMPLES
+        if export_dir is None:
+            export_dir = tempfile.mkdtemp(prefix="qa-exports-")
+            atexit.register(shutil.rmtree, export_dir, ignore_errors=True)
+        self.export_dir = Path(export_dir)
+        self._views = 0
+
+    # ------------------------------------------------------------------------------------ handlers
+
+    def transcript(self, turns: list[render.Turn]) -> str:
+        return render.transcript_html(turns, self.assistant.documents, self.colours, self.examples)
+
+    def ask(self, question, turns, sides, publishers, since, until, mode, k):
+        """Answer `question` with the current filters; returns the new transcript, history and exports."""
+        question = (question or "").strip()
+        if not question:
+            gr.Warning("Type a question first.")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        turns = list(turns or [])
+        k = int(k or DEFAULT_K)
+        try:
+            first, last = parse_date("From", since), parse_date("To", until)
+            answer = self.assistant.ask(
+                question,
+                k=k,
+                mode=mode or "hybrid",
+                sides=list(sides or []) or None,
+                publishers=list(publishers or []) or None,
+                since=first,
+                until=last,
+            )
+        except QAError as exc:
+            turns.append(render.Turn(question=question, error=str(exc)))
+            turns = turns[-MAX_TURNS:]
+            return self.transcript(turns), turns, "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        turns.append(render.Turn(question=question, answer=answer, k=k))
+        turns = turns[-MAX_TURNS:]
+        files = write_exports(answer, self.export_dir)
+        n = len(answer.quotes)
+        caption = (
+            f'<div class="qa-export-caption" title="{render.esc(question)}"><b>Export answer</b>'
+            f"<span>{n} quote{'s' if n != 1 else ''}</span></div>"
+        )
+        buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in ("md", "csv", "json")]
+        return self.transcript(turns), turns, "", *buttons, caption
+
+    def ask_example(self, turns, sides, publishers, since, until, mode, k, evt: gr.EventData):
+        """An example question clicked in the welcome card, asked with the current filters."""
+        question = str((getattr(evt, "_data", None) or {}).get("question") or "")
+        return self.ask(question, turns, sides, publishers, since, until, mode, k)
+
+    def show_document(self, evt: gr.EventData) -> str:
+        """The document of a clicked quote, with the quoted characters highlighted."""
+        data = getattr(evt, "_data", None) or {}
+        doc_id = data.get("doc_id")
+        try:
+            doc = self.assistant.document(str(doc_id))
+        except QAError as exc:
+            return render.document_placeholder(str(exc))
+        try:
+            start, end = int(data.get("start")), int(data.get("end"))
+        except (TypeError, ValueError):
+            start = end = None
+        self._views += 1
+        return render.document_html(doc, start, end, nonce=self._views)
+
+    def clear(self):
+        empty = [gr.DownloadButton(value=None, interactive=False) for _ in range(3)]
+        return self.transcript([]), [], render.document_placeholder(), *empty, _EXPORT_IDLE
+
+    # -------------------------------------------------------------------------------------- layout
+
+    def header_html(self) -> str:
+        m = self.assistant.manifest
+        built = m.created_at.strftime("%Y-%m-%d %H:%M UTC") if m.created_at else "unknown"
+        return (
+            '<header class="qa-header"><div class="qa-logo" aria-hidden="true">❝</div>'
+            '<div class="qa-brand"><h1>Quoted answers</h1>'
+            "<p>Questions answered with verbatim, attributed sentences from the documents — never generated text.</p>"
+            f'</div><div class="qa-index-info"><b>{m.documents}</b> documents · <b>{m.sentences}</b> sentences'
+            f"<br><span>index built {render.esc(built)} · {render.esc(m.model)}</span></div></header>"
+        )
+
+    def build(self) -> gr.Blocks:
+        with gr.Blocks(title="Quoted answers", analytics_enabled=False, fill_width=True) as demo:
+            turns = gr.State([])
+            gr.HTML(self.header_html(), apply_default_css=False, js_on_load=None, elem_id="qa-header")
+            with gr.Row(equal_height=False, elem_id="qa-main"):
+                with gr.Column(scale=2, min_width=250, elem_id="qa-filters"):
+                    gr.HTML(
+                        '<div class="qa-panel-h"><h2>Filters</h2><p>Apply to the next question and are shown '
+                        "above each answer.</p></div>",
+                        apply_default_css=False, js_on_load=None,
+                    )
+                    sides = gr.CheckboxGroup(self.sides, label="Sides", info="None ticked: all sides",
+                                             elem_id="qa-sides")
+                    publishers = gr.Dropdown(self.publishers, multiselect=True, label="Publishers",
+                                             info="Empty: all publishers", elem_id="qa-publishers")
+                    with gr.Row():
+                        since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", max_lines=1, min_width=100,
+                                           elem_id="qa-since")
+                        until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", max_lines=1, min_width=100,
+                                           elem_id="qa-until")
+                    mode = gr.Dropdown(MODES, value="hybrid", label="Retrieval", elem_id="qa-mode",
+                                       info="How candidate sentences are found")
+                    k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of quotes", elem_id="qa-k")
+                    reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
+                with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
+                    transcript = gr.HTML(
+                        self.transcript([]), apply_default_css=False, js_on_load=TRANSCRIPT_JS,
+                        elem_id="qa-transcript",
+                    )
+                    with gr.Row(elem_id="qa-ask-row", equal_height=True):
+                        question = gr.Textbox(
+                            show_label=False, placeholder="Ask a question about the documents…",
+                            lines=1, max_lines=4, scale=6, autofocus=True, elem_id="qa-question", container=False,
+                        )
+                        ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="qa-ask")
+                    with gr.Row(elem_id="qa-export", equal_height=True):
+                        caption = gr.HTML(_EXPORT_IDLE, apply_default_css=False, js_on_load=None, scale=3,
+                                          min_width=120, elem_id="qa-export-caption")
+                        md = gr.DownloadButton("Markdown", size="sm", interactive=False, scale=0, min_width=100,
+                                               elem_id="qa-export-md")
+                        csv = gr.DownloadButton("CSV", size="sm", interactive=False, scale=0, min_width=80,
+                                                elem_id="qa-export-csv")
+                        js = gr.DownloadButton("JSON", size="sm", interactive=False, scale=0, min_width=80,
+                                               elem_id="qa-export-json")
+                        clear = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
+                                          min_width=130, elem_id="qa-clear")
+                with gr.Column(scale=4, min_width=340, elem_id="qa-doc-col"):
+                    document = gr.HTML(render.document_placeholder(), apply_default_css=False,
+                                       js_on_load=DOCUMENT_JS, elem_id="qa-document")
+
+            filters = [sides, publishers, since, until, mode, k]
+            outputs = [transcript, turns, question, md, csv, js, caption]
+            ask.click(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
+            question.submit(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
+            transcript.ask_example(self.ask_example, [turns, *filters], outputs, show_progress="minimal")
+            transcript.show_doc(self.show_document, None, document, show_progress="hidden")
+            clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption])
+            reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K), None, filters)
+        return demo
+
+
+_EXPORT_IDLE = '<div class="qa-export-caption"><b>Export answer</b><span>ask a question first</span></div>'
+
+
+def create_app(assistant: Assistant, **kwargs) -> gr.Blocks:
+    return ChatUI(assistant, **kwargs).build()
+
+
+def serve(
+    assistant: Assistant,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    share: bool = False,
+    **launch_kwargs,
+):
+    """Warm the model up (so the first question is fast), then serve the UI until interrupted."""
+    started = time.perf_counter()
+    assistant.ask(EXAMPLES[0])
+    warm_ms = (time.perf_counter() - started) * 1000
+    demo = create_app(assistant)
+    print(f"ready (warm-up question answered in {warm_ms:.0f} ms)", flush=True)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        theme=theme(),
+        css=CSS,
+        footer_links=[],
+        run_history=False,
+        show_error=True,
+        **launch_kwargs,
+    )

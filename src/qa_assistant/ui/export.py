@@ -1,0 +1,132 @@
+"""The current answer as Markdown, CSV and JSON files: every quote with its attribution and offsets."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from pathlib import Path
+
+from ..models import Answer, Quote
+from .render import attribution_parts, filters_summary, md_escape, quote_markdown
+
+# CSV columns in this order first; any other field of `Quote` (present or added later) follows.
+CSV_FIRST = [
+    "number", "group", "question", "text", "speaker", "publisher", "side", "date", "title", "url", "link",
+    "doc_id", "start", "end", "score", "bm25_rank", "bm25_score", "dense_rank", "dense_score", "similarity",
+]
+# Long free text: kept in the JSON export, left out of the CSV table.
+CSV_SKIP = {"context_before", "context_after"}
+# Spreadsheets run cells starting with these as formulas; such cells get a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _numbered(answer: Answer) -> list[tuple[str | None, int, Quote]]:
+    """(side group or None, number, quote) in display order."""
+    rows: list[tuple[str | None, int, Quote]] = []
+    if answer.grouped_by_side:
+        for group in answer.groups:
+            for quote in group.quotes:
+                rows.append((group.side, len(rows) + 1, quote))
+    else:
+        for quote in answer.quotes:
+            rows.append((None, len(rows) + 1, quote))
+    return rows
+
+
+def to_markdown(answer: Answer, exported_at: dt.datetime | None = None) -> str:
+    exported_at = exported_at or dt.datetime.now(dt.timezone.utc)
+    settings = "; ".join(f"{label}: {value}" for label, value in filters_summary(answer))
+    lines = [
+        f"# {md_escape(answer.question)}",
+        "",
+        "Verbatim sentences from the indexed documents, with their sources — no generated text.",
+        "",
+        f"- Settings: {md_escape(settings)}; quotes: {len(answer.quotes)}",
+        f"- Exported: {exported_at.isoformat(timespec='seconds')}",
+        "",
+    ]
+    if answer.abstained:
+        lines += [f"**No answer.** {md_escape(answer.abstain_reason or '')}", ""]
+    if answer.grouped_by_side:
+        number = 0
+        for group in answer.groups:
+            lines += [f"## {md_escape(group.side)}", ""]
+            if not group.quotes:
+                lines += [f"*{md_escape(group.note or 'No relevant statement was found.')}*", ""]
+            for quote in group.quotes:
+                number += 1
+                lines += [quote_markdown(quote, number), ""]
+    else:
+        for _, number, quote in _numbered(answer):
+            lines += [quote_markdown(quote, number), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, dict)):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    if hasattr(value, "model_dump_json"):
+        value = value.model_dump_json()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_columns() -> list[str]:
+    extra = [name for name in Quote.model_fields if name not in CSV_FIRST and name not in CSV_SKIP]
+    return CSV_FIRST + extra
+
+
+def to_csv(answer: Answer) -> str:
+    """One row per quote. Cells that would start a spreadsheet formula are prefixed with an apostrophe
+    (the JSON export keeps every text exactly)."""
+    columns = csv_columns()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for group, number, quote in _numbered(answer):
+        data = quote.model_dump(mode="json")
+        data.update(number=number, group=group or "", question=answer.question)
+        if not data.get("speaker"):
+            data["speaker"] = ""
+        writer.writerow({c: _cell(data.get(c)) for c in columns})
+    return buffer.getvalue()
+
+
+def to_json(answer: Answer) -> str:
+    """The `Answer` itself (round-trips with `Answer.model_validate_json`)."""
+    return answer.model_dump_json(indent=2)
+
+
+def slug(text: str, limit: int = 48) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (words[:limit].rstrip("-") or "answer")
+
+
+def write_exports(answer: Answer, folder: str | Path, stamp: str | None = None) -> dict[str, Path]:
+    """Write answer.md / .csv / .json files into `folder`; returns {"md": path, "csv": path, "json": path}."""
+    folder = Path(folder)
+    stamp = stamp or dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target = folder / stamp
+    target.mkdir(parents=True, exist_ok=True)
+    base = f"answer-{slug(answer.question)}"
+    files = {
+        "md": (target / f"{base}.md", to_markdown(answer)),
+        "csv": (target / f"{base}.csv", to_csv(answer)),
+        "json": (target / f"{base}.json", to_json(answer)),
+    }
+    for path, content in files.values():
+        path.write_text(content, encoding="utf-8", newline="")
+    return {kind: path for kind, (path, _) in files.items()}
+
+
+def attribution_line(quote: Quote) -> str:
+    """'source · side · date · title' as plain text (used in exports' summaries and tests)."""
+    return " · ".join(attribution_parts(quote))

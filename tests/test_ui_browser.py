@@ -1,0 +1,400 @@
+"""End-to-end: `python app.py` on a copy of the corpus (plus a hostile document), driven in Chromium.
+
+The app is started as a user would start it, on a free localhost port, with no index: it builds one.
+Every page blocks requests that leave 127.0.0.1 and fails the test if any were attempted.
+Screenshots of the main states are written to test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from qa_assistant import Answer, Assistant
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_CORPUS = ROOT / "corpus"
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LACHIN = "What did each side say about Lachin?"
+FESTIVAL = "What happened at the Quokkaville lantern festival?"
+EVIL_TEXT = """Quokkaville lantern festival report
+
+The Quokkaville lantern festival <script>window.__pwned=1</script> drew thousands of visitors to the river bank.
+Organisers of the Quokkaville lantern festival shared photos <img src=x onerror="window.__pwned=1"> of the lanterns.
+Tickets for the Quokkaville lantern festival were sold out, see [click](http://example.com) for the programme.
+"""
+EVIL_TITLE = "<b>Quokkaville</b> festival [news](http://example.com)"
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui_corpus(tmp_path_factory) -> Path:
+    """The bundled corpus plus `evil.txt`, a document full of markup, with a metadata row of its own."""
+    corpus = tmp_path_factory.mktemp("ui") / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    (corpus / "evil.txt").write_text(EVIL_TEXT, encoding="utf-8")
+    metadata = corpus / "metadata.csv"
+    with metadata.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle))
+    row = {"file": "evil.txt", "title": EVIL_TITLE, "publisher": "Injection Test Gazette", "side": "neutral",
+           "date": "2023-05-05"}
+    text = metadata.read_text(encoding="utf-8-sig")
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, fieldnames=header, lineterminator="\n").writerow({k: row.get(k, "") for k in header})
+    metadata.write_text(text.rstrip("\n") + "\n" + buffer.getvalue(), encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture(scope="module")
+def server(ui_corpus, tmp_path_factory):
+    """`python app.py` on a free port; the index folder does not exist yet, so the app builds it."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or run scripts/setup.sh --test")
+    work = tmp_path_factory.mktemp("server")
+    index_dir = work / "index"
+    log_path = work / "app.log"
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+           "GRADIO_TEMP_DIR": str(work / "gradio-tmp")}
+    env.pop("GRADIO_SERVER_NAME", None)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--index", str(index_dir), "--corpus", str(ui_corpus),
+             "--port", str(port)],
+            cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    try:
+        while "Running on local URL" not in log_path.read_text():
+            if process.poll() is not None:
+                pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not start in time:\n{log_path.read_text()}")
+            time.sleep(0.25)
+        yield {"url": url, "port": port, "log": log_path, "index": index_dir, "corpus": ui_corpus}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def ui_assistant(server) -> Assistant:
+    """The same index the app serves, opened in the test process to check what the browser shows."""
+    return Assistant.load(server["index"], corpus_dir=server["corpus"])
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    outside: list[str] = []
+
+    def only_local(route):
+        request_url = route.request.url
+        if request_url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(request_url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    errors: list[str] = []
+    tab = context.new_page()
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(server["url"])
+    expect(tab.locator(".qa-welcome")).to_be_visible(timeout=30_000)
+    yield tab
+    context.close()
+    assert outside == [], f"the page tried to reach the network: {outside}"
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def ask(page, question: str, *, enter: bool = False):
+    """Type a question, send it, and return the locator of the new exchange once its answer is shown."""
+    turns = page.locator(".qa-turn")
+    before = turns.count()
+    box = page.locator("#qa-question textarea")
+    box.fill(question)
+    started = time.perf_counter()
+    if enter:
+        box.press("Enter")
+    else:
+        page.locator("#qa-ask").click()
+    expect(turns).to_have_count(before + 1, timeout=15_000)
+    turn = turns.nth(before)
+    expect(turn.locator(".qa-foot, .qa-error")).to_be_visible(timeout=15_000)
+    turn.elapsed = time.perf_counter() - started  # type: ignore[attr-defined]
+    return turn
+
+
+def group_sides(turn) -> list[str]:
+    return turn.locator(".qa-group[data-side]").evaluate_all("els => els.map(e => e.dataset.side)")
+
+
+def chips(turn) -> str:
+    return " ".join(turn.locator(".qa-chip").all_inner_texts())
+
+
+# ---------------------------------------------------------------------------------------------- tests
+
+
+def test_app_binds_localhost_and_builds_a_missing_index_with_progress(server):
+    log = server["log"].read_text()
+    assert "no index at" in log and "building it from" in log
+    assert "… encoding" in log  # build stages are printed as they happen
+    assert f"Running on local URL:  http://127.0.0.1:{server['port']}" in log
+    assert (server["index"] / "manifest.json").exists()
+
+
+def test_first_load_offers_example_questions_and_filters(page):
+    examples = page.locator(".qa-welcome button.qa-example")
+    expect(examples.first).to_be_visible()
+    assert LACHIN in examples.all_inner_texts()
+    sides = page.locator("#qa-sides label").all_inner_texts()
+    assert {"Armenia", "Azerbaijan"} <= {s.strip() for s in sides}
+    expect(page.locator("#qa-export-md")).to_be_disabled()
+    shot(page, "01-first-load")
+
+
+def test_lachin_question_quotes_both_sides_with_dates_and_keeps_history(page):
+    page.locator(".qa-welcome button.qa-example", has_text=LACHIN).click()
+    turn = page.locator(".qa-turn").first
+    expect(turn.locator(".qa-foot")).to_be_visible(timeout=15_000)
+    expect(turn.locator(".qa-q-bubble")).to_have_text(LACHIN)
+    sides = group_sides(turn)
+    assert {"Armenia", "Azerbaijan"} <= set(sides)
+    for side in ("Armenia", "Azerbaijan"):
+        group = turn.locator(f'.qa-group[data-side="{side}"]')
+        expect(group.locator("h3")).to_contain_text(side)
+        quotes = group.locator(".qa-quote")
+        assert quotes.count() >= 1
+        for i in range(quotes.count()):
+            card = quotes.nth(i)
+            assert DATE.match(card.locator(".qa-date").inner_text()), "each quote shows its date"
+            text = card.locator(".qa-text").inner_text()
+            assert text.startswith("“") and text.endswith("”")
+            assert card.locator(".qa-who").inner_text().strip()
+            assert card.locator(".qa-title").inner_text().strip()
+    # answered fast: the assistant's own timing is shown with the answer
+    answered_ms = float(re.search(r"(\d+) ms", turn.locator(".qa-foot").inner_text()).group(1))
+    assert answered_ms < 1000
+    shot(page, "02-answer-lachin")
+
+    follow = ask(page, "What did Azerbaijan say about the Lachin checkpoint?", enter=True)
+    assert follow.elapsed < 5
+    expect(page.locator(".qa-turn")).to_have_count(2)
+    expect(page.locator(".qa-turn").first.locator(".qa-q-bubble")).to_have_text(LACHIN)
+    expect(follow.locator(".qa-quote").first).to_be_visible()
+    shot(page, "03-follow-up")
+
+
+def test_side_filter_leaves_only_that_side(page):
+    page.locator("#qa-sides").get_by_label("Armenia", exact=True).check()
+    turn = ask(page, LACHIN)
+    assert group_sides(turn) == ["Armenia"]
+    assert "Sides Armenia" in chips(turn)
+    tags = turn.locator(".qa-quote .qa-side-tag").all_inner_texts()
+    assert tags and all(t.startswith("Armenia") for t in tags)
+    shot(page, "04-side-filter-armenia")
+
+
+def test_mode_and_number_of_quotes_apply_to_the_next_question(page):
+    page.locator("#qa-mode input").click()
+    page.get_by_role("option", name="BM25 (keywords)").click()
+    k = page.locator("#qa-k input[type=number]")
+    k.fill("2")
+    k.press("Enter")
+    turn = ask(page, "Who shelled civilian settlements?")
+    text = chips(turn)
+    assert "Mode BM25 only" in text and "Quotes up to 2" in text
+    assert 1 <= turn.locator(".qa-quote").count() <= 2
+    expect(turn.locator(".qa-scores td").first).to_be_attached()
+
+
+def test_show_in_document_highlights_the_quote_in_its_document(page, ui_assistant):
+    turn = ask(page, LACHIN)
+    cards = turn.locator(".qa-quote")
+    for index in (0, cards.count() - 1):
+        card = cards.nth(index)
+        quote_text = card.locator(".qa-text-body").text_content()
+        card.locator("button.qa-show").click()
+        mark = page.locator("#qa-document mark.qa-hit")
+        expect(mark).to_have_text(quote_text, timeout=10_000)
+        assert mark.text_content() == quote_text
+        expect(mark).to_be_in_viewport()
+        doc_id = card.get_attribute("data-doc")
+        start, end = int(card.get_attribute("data-start")), int(card.get_attribute("data-end"))
+        document = ui_assistant.document(doc_id)
+        assert document.text[start:end] == quote_text
+        # the whole document is there, neighbours included, as plain text
+        assert page.locator("#qa-document .qa-doc-text").text_content() == document.text
+        expect(page.locator("#qa-document .qa-doc-title")).to_have_text(document.title or document.path)
+        box = page.locator("#qa-document .qa-doc-text").bounding_box()
+        hit = mark.bounding_box()
+        assert box["y"] <= hit["y"] and hit["y"] + hit["height"] <= box["y"] + box["height"], "scrolled into view"
+        expect(card).to_have_class(re.compile(r"qa-active"))
+    shot(page, "05-show-in-document")
+
+    first = cards.first
+    expect(first.locator(".qa-scores table")).to_be_hidden()
+    first.locator(".qa-scores summary").click()
+    table = first.locator(".qa-scores table")
+    expect(table).to_be_visible()
+    for label in ("BM25 rank", "Dense rank", "Fused score (RRF)", "Similarity to question"):
+        expect(table).to_contain_text(label)
+    shot(page, "06-scores")
+
+
+def download(page, selector: str):
+    with page.expect_download(timeout=15_000) as info:
+        page.locator(selector).click()
+    item = info.value
+    return item.suggested_filename, Path(item.path()).read_text(encoding="utf-8")
+
+
+def test_exports_download_the_current_answer(page, ui_assistant):
+    ask(page, "What did Azerbaijan say about the Lachin checkpoint?")
+    turn = ask(page, LACHIN)
+    shown = turn.locator(".qa-quote .qa-text-body").all_text_contents()
+
+    name, content = download(page, "#qa-export-json")
+    assert name.endswith(".json")
+    answer = Answer.model_validate_json(content)
+    assert answer.question == LACHIN  # the latest answer, not the earlier one
+    assert [q.text for q in answer.quotes] == shown
+    for quote in answer.quotes:
+        assert ui_assistant.document(quote.doc_id).text[quote.start : quote.end] == quote.text
+
+    name, content = download(page, "#qa-export-csv")
+    assert name.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert [(r["doc_id"], int(r["start"]), int(r["end"])) for r in rows] == [(q.doc_id, q.start, q.end) for q in answer.quotes]
+    for row, quote in zip(rows, answer.quotes):
+        assert row["text"] == quote.text
+        assert row["publisher"] == (quote.publisher or "") and row["side"] == (quote.side or "")
+        assert row["date"] == (quote.date.isoformat() if quote.date else "")
+        assert row["title"] == (quote.title or "") and row["link"] == quote.link
+
+    name, content = download(page, "#qa-export-md")
+    assert name.endswith(".md")
+    text = html.unescape(re.sub(r"<[^>]+>", "", MarkdownIt("commonmark").render(content)))
+    assert text.startswith(LACHIN)
+    for quote in answer.quotes:
+        assert f"“{quote.text}”" in text
+        assert f"characters {quote.start}–{quote.end}" in text
+    for side in {g.side for g in answer.groups}:
+        assert f"\n{side}\n" in text
+    shot(page, "07-exports")
+
+
+def test_markup_in_documents_stays_inert_text(page, ui_assistant):
+    turn = ask(page, FESTIVAL)
+    cards = turn.locator(".qa-quote", has_text="Quokkaville")
+    expect(cards.first).to_be_visible()
+    page.wait_for_timeout(300)  # give an <img onerror> every chance to fire
+    assert page.evaluate("() => window.__pwned") is None
+    bodies = " ".join(turn.locator(".qa-text-body").all_text_contents())
+    assert "<script>window.__pwned=1</script>" in bodies
+    assert '<img src=x onerror="window.__pwned=1">' in bodies
+    assert "[click](http://example.com)" in bodies
+    expect(turn.get_by_text("<script>window.__pwned=1</script>", exact=False).first).to_be_visible()
+    expect(turn.locator(".qa-title", has_text=EVIL_TITLE).first).to_be_visible()
+    # nothing from the document became an element: no children inside quote texts, titles or the question
+    assert turn.locator(".qa-text-body *, .qa-title *, .qa-who *, .qa-q-bubble *").count() == 0
+    assert page.locator('img[src="x"], a[href="http://example.com"]').count() == 0
+    assert page.evaluate("() => [...document.scripts].some(s => s.textContent.includes('__pwned'))") is False
+
+    cards.first.locator("button.qa-show").click()
+    expect(page.locator("#qa-document mark.qa-hit")).to_contain_text("Quokkaville")
+    viewer = page.locator("#qa-document")
+    assert viewer.locator(".qa-doc-text").text_content() == ui_assistant.document("evil.txt").text
+    assert "<script>window.__pwned=1</script>" in ui_assistant.document("evil.txt").text
+    assert viewer.locator(".qa-doc-text *:not(mark), .qa-doc-text mark *, .qa-doc-title *").count() == 0
+    expect(viewer.locator(".qa-doc-title")).to_have_text(EVIL_TITLE)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__pwned") is None
+    shot(page, "08-injection-inert")
+
+    evil_question = 'What about <img src=x onerror="window.__pwned=1"> [click](http://example.com)?'
+    turn = ask(page, evil_question)
+    expect(turn.locator(".qa-q-bubble")).to_have_text(evil_question)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__pwned") is None
+    shot(page, "09-question-markup-inert")
+
+
+def test_dates_filter_and_bad_dates_are_explained(page):
+    page.locator("#qa-ask").click()  # nothing typed: a hint, no exchange
+    expect(page.get_by_text("Type a question first.")).to_be_visible()
+    expect(page.locator(".qa-turn")).to_have_count(0)
+    page.locator("#qa-since input, #qa-since textarea").first.fill("2023-13-45")
+    turn = ask(page, LACHIN)
+    expect(turn.locator(".qa-error")).to_contain_text("YYYY-MM-DD")
+    expect(turn.locator(".qa-error")).to_contain_text("2023-13-45")
+    shot(page, "10-bad-date")
+
+    page.locator("#qa-since input, #qa-since textarea").first.fill("2023-01-01")
+    turn = ask(page, LACHIN)
+    assert "Dates 2023-01-01 → …" in chips(turn)
+    dates = turn.locator(".qa-quote .qa-date").all_inner_texts()
+    assert dates and all(d >= "2023-01-01" for d in dates)
+
+
+def test_unrelated_question_gets_an_explicit_no_answer(page):
+    turn = ask(page, "What is the best recipe for banana bread with walnuts?")
+    expect(turn.locator(".qa-abstain")).to_contain_text("No answer")
+    assert turn.locator(".qa-quote").count() == 0
+    shot(page, "11-no-answer")
