@@ -84,3 +84,15 @@ def test_rebuild_replaces_the_index(tmp_path, seed_corpus, seed_index):
     reloaded = Assistant.load(index)
     answer = reloaded.ask("Sarsang water reservoir", k=3)
     assert any(q.doc_id == "extra.md" and q.title == "Extra" and q.publisher is None for q in answer.quotes)
+
+
+def test_sentences_are_numbered_within_their_document(assistant):
+    index = assistant.index
+    per_doc = {}
+    for i in range(len(index.sentences)):
+        sentence = index.sentence(i)
+        doc = assistant.document(sentence.doc_id)
+        assert doc.text[sentence.start : sentence.end] == index.sentence_text(i)
+        assert sentence.index == per_doc.get(sentence.doc_id, 0)
+        per_doc[sentence.doc_id] = sentence.index + 1
+    assert set(per_doc) == {d.id for d in assistant.documents}

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 FAISS_KINDS = ("flat", "hnsw")
+
+
+@contextmanager
+def single_thread():
+    """One query is fastest on one thread: OpenMP's thread start-up and barriers cost more than they give,
+    and far more when other work holds the cores (measured 40 ms vs 10 ms at 100k vectors)."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 class DenseIndex:
@@ -57,6 +70,7 @@ class DenseIndex:
             else:
                 params = faiss.SearchParameters(sel=selector)
         k = min(k, self.size)
-        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        with single_thread():
+            scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

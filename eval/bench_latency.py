@@ -1,0 +1,150 @@
+"""Latency benchmark: build an index over N synthetic sentences, then time queries per retrieval mode.
+
+    .venv/bin/python eval/bench_latency.py --sentences 100000 --queries 200
+
+Sentences are drawn word by word from the bundled corpus's vocabulary (so BM25 and the encoder see
+realistic tokens), 12-35 words each, 20 per document, with random sides, publishers and dates. Prints
+index build throughput (sentences/s per stage) and query latency p50/p95 for bm25, dense and hybrid
+search, plus full `ask()` (grouping, abstention, quotes). Run by hand; figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from qa_assistant import Assistant
+from qa_assistant.corpus import LoadedCorpus, load_corpus
+from qa_assistant.models import Document
+from qa_assistant.store import build_index, load_index, save_index
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = [
+    "What did each side say about Lachin?",
+    "How many civilians were wounded?",
+    "Who is responsible for the aggression against Nagorno-Karabakh?",
+    "landmine victims since November 2020",
+    "Russian peacekeeping contingent",
+    "humanitarian corridors evacuation of civilians",
+    "What did Armenia say about the blockade?",
+    "ceasefire violations on the border",
+]
+
+
+def synthetic_corpus(n_sentences: int, seed: int = 7) -> LoadedCorpus:
+    rng = random.Random(seed)
+    seed_corpus = load_corpus(ROOT / "corpus")
+    words = re.findall(r"[A-Za-z][A-Za-z'-]+", " ".join(d.text for d in seed_corpus.documents))
+    sides = ["Armenia", "Azerbaijan", "neutral"]
+    documents = []
+    per_doc = 20
+    for d in range((n_sentences + per_doc - 1) // per_doc):
+        count = min(per_doc, n_sentences - d * per_doc)
+        sentences = []
+        for _ in range(count):
+            sentence = " ".join(rng.choice(words) for _ in range(rng.randint(12, 35)))
+            sentences.append(sentence[0].upper() + sentence[1:] + ".")
+        side = rng.choice(sides)
+        documents.append(
+            Document(
+                id=f"synthetic/{d:06d}.txt", path=f"synthetic/{d:06d}.txt", title=f"Synthetic document {d}",
+                publisher=f"Publisher {d % 17}", side=side,
+                date=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 1400)), text=" ".join(sentences),
+            )
+        )
+    return LoadedCorpus(documents=documents, skipped=[], sides=seed_corpus.sides, fingerprint=f"synthetic-{n_sentences}-{seed}")
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return f"p50 {statistics.median(ordered):7.2f} ms   p95 {p95:7.2f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200, help="timed queries per mode")
+    parser.add_argument("--faiss", default="flat", choices=["flat", "hnsw"])
+    parser.add_argument("--keep", type=Path, default=None, help="save the index here, and reuse it when it exists (skips the build)")
+    args = parser.parse_args()
+
+    if args.keep and (args.keep / "manifest.json").exists():
+        index = load_index(args.keep, check=False)
+        print(f"reusing the index at {args.keep} ({len(index.sentences)} sentences, {index.manifest.faiss_kind})")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            index = build_and_report(args, args.keep or Path(tmp) / "index")
+    time_queries(Assistant(index), args)
+
+
+def build_and_report(args, target: Path):
+    corpus = synthetic_corpus(args.sentences)
+    stages: dict[str, float] = {}
+    last = [time.perf_counter(), None]
+
+    def on_stage(message: str) -> None:
+        now = time.perf_counter()
+        if last[1] is not None:
+            stages[last[1]] = now - last[0]
+        last[:] = [now, message.split(" ")[0]]
+        print(f"… {message}", flush=True)
+
+    started = time.perf_counter()
+    index = build_index(corpus, ROOT / "corpus", faiss_kind=args.faiss, progress=True, on_stage=on_stage)
+    stages[last[1]] = time.perf_counter() - last[0]
+    t0 = time.perf_counter()
+    save_index(index, target)
+    stages["saving"] = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    total = time.perf_counter() - started
+    n = len(index.sentences)
+    print(f"\nindex build: {n} sentences in {total:.1f} s = {n / total:.0f} sentences/s (index on disk {size / 2**20:.0f} MiB)")
+    for stage, seconds in stages.items():
+        print(f"  {stage:<12} {seconds:8.1f} s  ({n / max(seconds, 1e-9):.0f} sentences/s)")
+    return index
+
+
+def time_queries(assistant: Assistant, args) -> None:
+    n = len(assistant.index.sentences)
+    kind = assistant.manifest.faiss_kind
+    rng = random.Random(11)
+    queries = [rng.choice(QUESTIONS) + ("" if i < len(QUESTIONS) else f" {rng.choice(['today', 'report', 'border', 'army'])}") for i in range(args.queries)]
+    for q in QUESTIONS:  # warm-up: model, caches
+        assistant.search(q, k=10)
+    print(f"\nquery latency over {args.queries} queries, k=10, {n} sentences ({kind} FAISS index):")
+    for mode in ("bm25", "dense", "hybrid"):
+        samples = []
+        for q in queries:
+            t0 = time.perf_counter()
+            assistant.search(q, k=10, mode=mode)
+            samples.append((time.perf_counter() - t0) * 1000)
+        print(f"  search {mode:<7} {percentiles(samples)}")
+    samples = []
+    for q in queries:
+        t0 = time.perf_counter()
+        assistant.search(q, k=10, mode="hybrid", sides=["Armenia"], since="2021-01-01")
+        samples.append((time.perf_counter() - t0) * 1000)
+    print(f"  search hybrid + side/date filter {percentiles(samples)}")
+    samples = []
+    for q in queries:
+        t0 = time.perf_counter()
+        assistant.ask(q, k=6)
+        samples.append((time.perf_counter() - t0) * 1000)
+    print(f"  ask()  hybrid  {percentiles(samples)}   (grouping, abstention, quotes)")
+    encode = []
+    for q in queries[:50]:
+        t0 = time.perf_counter()
+        assistant.retriever.encode_query(q)
+        encode.append((time.perf_counter() - t0) * 1000)
+    print(f"  (query encoding alone: {percentiles(encode)})")
+
+
+if __name__ == "__main__":
+    main()
