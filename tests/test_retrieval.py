@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from qa_assistant import Filters
+from qa_assistant.answer import DEFAULT_MIN_SIMILARITY
 
 
 def sides_of(answer):
@@ -24,6 +25,49 @@ def test_lachin_question_groups_quotes_from_both_sides(assistant):
     armenian = groups["Armenia"].quotes[0]
     assert armenian.publisher == "Ministry of Foreign Affairs of Armenia" and armenian.date == dt.date(2023, 9, 19)
     assert {q.publisher for q in groups["Azerbaijan"].quotes} <= {"Report", "Government of Azerbaijan", "Wire agency (unnamed in text)"}
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("What did each side say about Lachin?", "Lachin"),
+        ("What have both parties stated on violations of the ceasefire?", "violations of the ceasefire"),
+        ("How did Yerevan and Baku report on the attack?", "the attack"),
+        ("what each side said about the peace process", "the peace process"),
+        # not a question about what the sides said: the whole question is searched
+        ("What did the president of Turkey say about the offensive?", None),
+        ("What did Armenia say about the offensive?", None),
+        ("What did each side say?", None),
+        ("How many civilians were wounded?", None),
+    ],
+)
+def test_topic_of_a_question_about_the_sides(assistant, question, topic):
+    sides, found = assistant.answers.reading(question)
+    assert found == topic
+    answer = assistant.ask(question, min_similarity=-1.0)
+    assert answer.topic == topic
+    assert answer.grouped_by_side == (sides is not None)
+
+
+def test_quotes_of_a_side_question_are_judged_by_its_topic(assistant):
+    index = assistant.index
+    all_vectors = index.dense.vectors(range(len(index.sentences)))
+    question = "What did Armenia and Azerbaijan say about the Eurovision Song Contest?"
+    # The frame "What did Armenia and Azerbaijan say about" alone matches reported statements well enough to quote ...
+    assert float((all_vectors @ assistant.embedder.encode([question])[0]).max()) >= DEFAULT_MIN_SIMILARITY
+    # ... so relevance is judged by the topic, and nothing in the corpus is about it.
+    off_topic = assistant.ask(question)
+    assert off_topic.topic == "the Eurovision Song Contest"
+    assert off_topic.grouped_by_side and off_topic.abstained and off_topic.quotes == []
+    assert all(g.note for g in off_topic.groups)
+
+    lachin = assistant.ask("What did each side say about Lachin?")
+    by_place = {(d.id, int(s)): i for i, (d, s) in enumerate(
+        zip((index.documents[j] for j in index.sentences.doc_index), index.sentences.start))}
+    topic_similarity = all_vectors @ assistant.embedder.encode(["Lachin"])[0]
+    for quote in lachin.quotes:
+        assert quote.similarity >= topic_similarity[by_place[(quote.doc_id, quote.start)]] - 1e-5
+        assert quote.similarity >= DEFAULT_MIN_SIMILARITY
 
 
 def test_naming_two_sides_groups_by_those_sides(assistant):
@@ -77,7 +121,7 @@ def test_modes_report_their_retrievers_evidence(assistant):
 
 
 def test_rrf_scores_follow_the_formula(assistant):
-    for hit in assistant.search("Lachin corridor blockade", k=5, rrf_k=10):
+    for hit in assistant.search("Lachin corridor blockade", k=5, fusion="rrf", rrf_k=10):
         expected = sum(1 / (10 + r) for r in (hit.bm25_rank, hit.dense_rank) if r)
         assert hit.score == pytest.approx(expected)
 
@@ -92,7 +136,7 @@ def test_unrelated_questions_abstain(assistant, question):
 def test_threshold_is_a_setting(assistant):
     forced = assistant.ask("What is the capital of France?", min_similarity=-1.0)
     assert not forced.abstained and forced.quotes
-    assert all(q.similarity >= 0.30 for q in assistant.ask("What did each side say about Lachin?").quotes)
+    assert all(q.similarity >= DEFAULT_MIN_SIMILARITY for q in assistant.ask("What did each side say about Lachin?").quotes)
 
 
 def test_empty_date_range_and_bad_dates_are_clear_errors(assistant):

@@ -216,6 +216,7 @@ def test_lachin_question_quotes_both_sides_with_dates_and_keeps_history(page):
     expect(turn.locator(".qa-q-bubble")).to_have_text(LACHIN)
     sides = group_sides(turn)
     assert {"Armenia", "Azerbaijan"} <= set(sides)
+    assert "Topic Lachin" in chips(turn)  # what the quotes were matched against is shown with the answer
     for side in ("Armenia", "Azerbaijan"):
         group = turn.locator(f'.qa-group[data-side="{side}"]')
         expect(group.locator("h3")).to_contain_text(side)
@@ -293,7 +294,7 @@ def test_show_in_document_highlights_the_quote_in_its_document(page, ui_assistan
     first.locator(".qa-scores summary").click()
     table = first.locator(".qa-scores table")
     expect(table).to_be_visible()
-    for label in ("BM25 rank", "Dense rank", "Fused score (RRF)", "Similarity to question"):
+    for label in ("BM25 rank", "Dense rank", "Fused score (weighted)", "Similarity to question"):
         expect(table).to_contain_text(label)
     shot(page, "06-scores")
 

@@ -143,8 +143,10 @@ def test_scores_are_folded_away_until_asked_for():
     text = html.unescape(re.sub(r"<[^>]+>", " ", details))
     assert re.search(r"BM25 rank\s+#1 \(score 0\.900\)", text)
     assert re.search(r"Dense rank\s+#2 \(cosine 0\.410\)", text)
-    assert re.search(r"Fused score \(RRF\)\s+0\.0328", text)
+    assert re.search(r"Fused score \(weighted\)\s+0\.0328", text)
     assert re.search(r"Similarity to question\s+0\.410 \(threshold 0\.30\)", text)
+    assert "Fused score (RRF)" in render.quote_html(make_quote(), 1, fusion="rrf")
+    assert "Score (bm25)" in render.quote_html(make_quote(), 1, mode="bm25", fusion="rrf")
 
 
 def test_quote_not_found_by_a_retriever_says_so():

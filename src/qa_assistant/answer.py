@@ -15,9 +15,11 @@ from .store import SentenceIndex
 
 # Quotes whose embedding cosine similarity to the question is below this are not cited; when none is
 # left the assistant abstains. Calibrated for the default model on eval/seed.jsonl (see eval/results/).
-DEFAULT_MIN_SIMILARITY = 0.30
+DEFAULT_MIN_SIMILARITY = 0.33
 # Minimum number of quotes asked of each side when a question asks about sides.
 MIN_QUOTES_PER_SIDE = 2
+# Per side, the quota of quotes is filled from the first SIDE_DEPTH x quota hits that are similar enough.
+SIDE_DEPTH = 3
 
 _EACH_SIDE = re.compile(
     r"\b(each|both|all|either|every|the two|different|opposing|two)\s+(side|sides|party|parties|camp|camps)\b",
@@ -44,6 +46,32 @@ def sides_asked(question: str, index: SentenceIndex, present_sides: list[str]) -
     return None
 
 
+# "What did each side say about X?", "What have Armenia and Azerbaijan stated on X?": who is asked, and the topic X.
+_ASKED_ABOUT = re.compile(
+    r"^\s*(?:(?:what|how)\s+(?:did|do|does|have|has|had|will|would)\s+)?(?P<who>.+?)\s+"
+    r"(?:say|says|said|state|states|stated|claim|claims|claimed|declare|declares|declared|report|reports|reported|"
+    r"write|writes|wrote|announce|announces|announced|think|thinks|thought|tell|tells|told)\s+"
+    r"(?:about|on|of|over|regarding|concerning)\s+(?P<topic>.+?)[\s?!.]*$",
+    re.IGNORECASE,
+)
+
+
+def question_topic(question: str, index: SentenceIndex) -> str | None:
+    """The topic of a question that asks what the sides said about it, or None.
+
+    "What did each side say about the Lachin corridor?" -> "the Lachin corridor". Only when the asker is the
+    sides themselves ("each side", "both parties", two or more sides named by an alias of `sides.json`): the
+    frame says nothing about relevance, and comparing quotes with the whole question would score the frame.
+    """
+    match = _ASKED_ABOUT.match(question)
+    if not match:
+        return None
+    who, topic = match.group("who"), match.group("topic").strip()
+    if not _EACH_SIDE.search(who) and len(index.sides.sides_mentioned(who)) < 2:
+        return None
+    return topic if re.search(r"\w", topic) else None
+
+
 def _date_key(doc: Document) -> tuple:
     return (doc.date is None, doc.date or dt.date.min)
 
@@ -59,6 +87,16 @@ class AnswerBuilder:
                 groups.setdefault(cluster, []).append(sentence_id)
         self.cluster_members = {c: members for c, members in groups.items() if len(members) > 1}
         self.sides_present = sorted({a.side for a in index.attributions if a.side})
+
+    def reading(self, question: str, filters: Filters | None = None) -> tuple[list[str] | None, str | None]:
+        """The sides a question asks to hear from (None: not a question about sides) and, for a question about
+        what the sides said, its topic: what is searched and what quotes are compared with."""
+        present = list(self.sides_present)
+        if filters is not None and filters.sides:
+            wanted = {s.lower() for s in filters.sides}
+            present = [s for s in present if s.lower() in wanted]
+        target_sides = sides_asked(question, self.index, present)
+        return target_sides, question_topic(question, self.index) if target_sides else None
 
     def doc_of(self, sentence_id: int) -> Document:
         return self.index.documents[int(self.index.sentences.doc_index[sentence_id])]
@@ -139,14 +177,24 @@ class AnswerBuilder:
         )
 
     def relevant_quotes(
-        self, hits: list[Hit], query_vector: np.ndarray, min_similarity: float, allowed: np.ndarray | None, shown: set[int]
+        self,
+        hits: list[Hit],
+        query_vector: np.ndarray,
+        min_similarity: float,
+        allowed: np.ndarray | None,
+        shown: set[int],
+        limit: int | None = None,
     ) -> tuple[list[Quote], float]:
-        """One quote per near-duplicate cluster among the hits similar enough to the question; and the best similarity."""
+        """One quote per near-duplicate cluster among the hits similar enough to the question, in rank order and at
+        most `limit`; and the best similarity among all the hits."""
         if not hits:
             return [], -1.0
         quotes: list[Quote] = []
         best = -1.0
         for hit in hits:
+            if limit is not None and len(quotes) >= limit:
+                best = max(best, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector))
+                continue
             members = self.cluster_of(hit.sentence_id)
             chosen = self.primary(members, allowed)
             similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
@@ -168,25 +216,25 @@ class AnswerBuilder:
         min_similarity: float,
         timings: Timings,
     ) -> Answer:
-        started = time.perf_counter()
-        query_vector = self.retriever.encode_query(question)
-        timings.encode_ms += (time.perf_counter() - started) * 1000
-        present = list(self.sides_present)
+        target_sides, topic = self.reading(question, filters)
+        query = topic or question
         shown: set[int] = set()
-        if filters.sides:
-            wanted = {s.lower() for s in filters.sides}
-            present = [s for s in present if s.lower() in wanted]
-        target_sides = sides_asked(question, self.index, present)
-        answer = Answer(question=question, settings=settings, filters=filters, min_similarity=min_similarity, timings=timings)
+        started = time.perf_counter()
+        query_vector = self.retriever.encode_query(query)
+        timings.encode_ms += (time.perf_counter() - started) * 1000
+        answer = Answer(
+            question=question, topic=topic, settings=settings, filters=filters, min_similarity=min_similarity, timings=timings
+        )
         best = -1.0
         if target_sides:
             answer.grouped_by_side = True
             quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
             for side in target_sides:
                 side_filters = filters.model_copy(update={"sides": [side]})
-                hits = self.retriever.search(question, quota, settings, side_filters, query_vector, timings)
+                # A side has few statements in the top ranks: look further down for its quota of relevant ones.
+                hits = self.retriever.search(query, quota * SIDE_DEPTH, settings, side_filters, query_vector, timings)
                 allowed = self.retriever.mask(side_filters)
-                quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity, allowed, shown)
+                quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity, allowed, shown, limit=quota)
                 best = max(best, side_best)
                 note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
                 answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))

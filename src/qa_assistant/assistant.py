@@ -12,7 +12,20 @@ from pydantic import ValidationError
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError
-from .models import Answer, Document, Filters, Hit, RetrievalMode, SearchSettings, Timings
+from .models import (
+    DEFAULT_ALPHA,
+    DEFAULT_CANDIDATES,
+    DEFAULT_FUSION,
+    DEFAULT_RRF_K,
+    Answer,
+    Document,
+    Filters,
+    FusionMethod,
+    Hit,
+    RetrievalMode,
+    SearchSettings,
+    Timings,
+)
 from .retriever import Retriever
 from .store import Manifest, SentenceIndex, build_and_save, load_index
 
@@ -94,7 +107,7 @@ class Assistant:
                 return doc
         raise QAError(f"no document '{doc_id}' in the index")
 
-    def _settings(self, mode: RetrievalMode, fusion: str, rrf_k: int, alpha: float, candidates: int) -> SearchSettings:
+    def _settings(self, mode: RetrievalMode, fusion: FusionMethod, rrf_k: int, alpha: float, candidates: int) -> SearchSettings:
         return SearchSettings(mode=mode, fusion=fusion, rrf_k=rrf_k, alpha=alpha, candidates=candidates)
 
     def search(
@@ -102,10 +115,10 @@ class Assistant:
         question: str,
         k: int = 10,
         mode: RetrievalMode = "hybrid",
-        fusion: str = "rrf",
-        rrf_k: int = 60,
-        alpha: float = 0.5,
-        candidates: int = 100,
+        fusion: FusionMethod = DEFAULT_FUSION,
+        rrf_k: int = DEFAULT_RRF_K,
+        alpha: float = DEFAULT_ALPHA,
+        candidates: int = DEFAULT_CANDIDATES,
         **filter_args,
     ) -> list[Hit]:
         """Raw ranked sentences, with each retriever's rank and score: no threshold, no grouping."""
@@ -119,10 +132,10 @@ class Assistant:
         question: str,
         k: int = 6,
         mode: RetrievalMode = "hybrid",
-        fusion: str = "rrf",
-        rrf_k: int = 60,
-        alpha: float = 0.5,
-        candidates: int = 100,
+        fusion: FusionMethod = DEFAULT_FUSION,
+        rrf_k: int = DEFAULT_RRF_K,
+        alpha: float = DEFAULT_ALPHA,
+        candidates: int = DEFAULT_CANDIDATES,
         min_similarity: float | None = None,
         **filter_args,
     ) -> Answer:

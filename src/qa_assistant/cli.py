@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from .errors import QAError
-from .models import Answer, Quote
+from .models import DEFAULT_ALPHA, DEFAULT_FUSION, DEFAULT_RRF_K, Answer, Quote
 
 DEFAULT_INDEX = "index"
 
@@ -131,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)")
     ask.add_argument("--k", type=int, default=6, help="number of quotes (default 6)")
     ask.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"])
-    ask.add_argument("--fusion", default="rrf", choices=["rrf", "weighted"])
-    ask.add_argument("--rrf-k", type=int, default=60, help="RRF constant (default 60)")
-    ask.add_argument("--alpha", type=float, default=0.5, help="weight of dense scores in weighted fusion (default 0.5)")
+    ask.add_argument("--fusion", default=DEFAULT_FUSION, choices=["rrf", "weighted"], help=f"how BM25 and dense results are fused (default {DEFAULT_FUSION})")
+    ask.add_argument("--rrf-k", type=int, default=DEFAULT_RRF_K, help=f"RRF constant (default {DEFAULT_RRF_K})")
+    ask.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"weight of dense scores in weighted fusion (default {DEFAULT_ALPHA})")
     ask.add_argument("--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one")
     ask.add_argument("--side", action="append", help="only this side (repeatable)")
     ask.add_argument("--publisher", action="append", help="only this publisher (repeatable)")
@@ -153,13 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model for BEIR indexes")
     ev.add_argument("--modes", default=None, help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5 (default: the grid below)")
     ev.add_argument("--rrf-k", default="10,30,60,100", help="RRF constants of the grid (default: 10,30,60,100)")
-    ev.add_argument("--alpha", default="0.3,0.5,0.7", help="weighted-fusion alphas of the grid (default: 0.3,0.5,0.7)")
-    ev.add_argument("--granularity", default="sentence,document", help="BEIR: sentence and/or document level (default: both)")
-    ev.add_argument("--aggregation", default="max,maxsum", help="BEIR: document score from its sentences: max, maxsum, sum (default: max,maxsum)")
+    ev.add_argument("--alpha", default="0.3,0.4,0.5,0.6,0.7", help="weighted-fusion alphas of the grid (default: 0.3,0.4,0.5,0.6,0.7)")
+    ev.add_argument("--granularity", default="sentence,document", help="BEIR: sentence, window (3 sentences) and/or document level (default: sentence,document)")
+    ev.add_argument("--aggregation", default="max,top2", help="BEIR: document score from its sentences: max, top2, maxsum, sum (default: max,top2)")
     ev.add_argument("--maxsum-weight", type=float, default=0.1, help="BEIR: weight of the other sentences in maxsum (default 0.1)")
     ev.add_argument("--depth", type=int, default=None, help="units retrieved per query (default: 100 for eval sets, 1000 for BEIR)")
     ev.add_argument("--candidates", type=int, default=None, help="candidates per retriever before fusion (default: 100 for eval sets, 1000 for BEIR)")
     ev.add_argument("--sample", type=int, default=None, help="BEIR: evaluate a random sample of this many queries (seed 0)")
+    ev.add_argument("--ask-modes", default=None, help="BEIR: also ask every query with these modes (abstention check; default: the current default and the best mode)")
     ev.add_argument("--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)")
     ev.add_argument("--report", default=None, help="report folder (default: eval/results/DATASET)")
     ev.add_argument("--no-report", action="store_true", help="do not write a report folder")

@@ -13,6 +13,12 @@ from pydantic import BaseModel, Field
 RetrievalMode = Literal["hybrid", "bm25", "dense"]
 FusionMethod = Literal["rrf", "weighted"]
 
+# Retrieval defaults, chosen on BEIR SciFact (train) and eval/seed.jsonl: see eval/results/README.md.
+DEFAULT_FUSION: FusionMethod = "weighted"
+DEFAULT_ALPHA = 0.5  # weight of the dense scores in weighted fusion
+DEFAULT_RRF_K = 60
+DEFAULT_CANDIDATES = 100
+
 
 class Document(BaseModel):
     """One source document after ingestion. `text` (boilerplate removed) is what offsets point into."""
@@ -67,10 +73,10 @@ class SearchSettings(BaseModel):
     """How candidates are retrieved and fused."""
 
     mode: RetrievalMode = "hybrid"
-    fusion: FusionMethod = "rrf"
-    rrf_k: int = Field(60, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
-    alpha: float = Field(0.5, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * bm25")
-    candidates: int = Field(100, ge=1, description="candidates taken from each retriever before fusion")
+    fusion: FusionMethod = DEFAULT_FUSION
+    rrf_k: int = Field(DEFAULT_RRF_K, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
+    alpha: float = Field(DEFAULT_ALPHA, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * min-max bm25")
+    candidates: int = Field(DEFAULT_CANDIDATES, ge=1, description="candidates taken from each retriever before fusion")
 
 
 class Hit(BaseModel):
@@ -157,6 +163,9 @@ class Answer(BaseModel):
     """The reply to a question: source sentences only, never generated text."""
 
     question: str
+    topic: str | None = Field(
+        None, description="for a question about what the sides said: the topic that was searched and that quotes were compared with"
+    )
     k: int | None = Field(None, description="how many quotes were asked for")
     quotes: list[Quote] = Field(default_factory=list)
     grouped_by_side: bool = False

@@ -113,10 +113,12 @@ def build_index(
     faiss_kind: str = "flat",
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
+    segmenter: Callable[[list[Document]], SentenceTable] | None = None,
 ) -> SentenceIndex:
+    """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows)."""
     say = on_stage or (lambda _msg: None)
     say(f"segmenting {len(corpus.documents)} documents")
-    sentences = segment_documents(corpus.documents)
+    sentences = (segmenter or segment_documents)(corpus.documents)
     if len(sentences) == 0:
         raise QAError(f"no sentences found in the documents of {corpus_dir}")
     texts = [

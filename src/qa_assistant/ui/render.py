@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from ..models import Answer, Document, Quote
+from ..models import DEFAULT_FUSION, Answer, Document, Quote
 
 # Colours given to sides in the order they are listed (sorted side names of the index).
 SIDE_PALETTE = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
@@ -137,11 +137,19 @@ SPEAKER_SOURCES = {
 }
 
 
-def scores_html(quote: Quote, min_similarity: float | None = None, mode: str | None = None) -> str:
+FUSION_LABELS = {"rrf": "Fused score (RRF)", "weighted": "Fused score (weighted)"}
+
+
+def scores_html(
+    quote: Quote, min_similarity: float | None = None, mode: str | None = None, fusion: str | None = None
+) -> str:
     """The retrieval evidence (and attribution evidence, when present) of a quote, folded in a <details> element."""
     bm25 = "not retrieved" if quote.bm25_rank is None else f"#{quote.bm25_rank} (score {_num(quote.bm25_score)})"
     dense = "not retrieved" if quote.dense_rank is None else f"#{quote.dense_rank} (cosine {_num(quote.dense_score)})"
-    fused_label = "Fused score (RRF)" if mode in (None, "hybrid") else f"Score ({mode})"
+    if mode in (None, "hybrid"):
+        fused_label = FUSION_LABELS.get(fusion or DEFAULT_FUSION, f"Fused score ({fusion})")
+    else:
+        fused_label = f"Score ({mode})"
     threshold = "" if min_similarity is None else f" (threshold {min_similarity:.2f})"
     rows = [
         ("BM25 rank", bm25),
@@ -169,6 +177,7 @@ def quote_html(
     colours: Mapping[str, str] | None = None,
     min_similarity: float | None = None,
     mode: str | None = None,
+    fusion: str | None = None,
     quote_id: str | None = None,
 ) -> str:
     """One quote card: the sentence in quotation marks, its attribution and its actions."""
@@ -198,7 +207,7 @@ def quote_html(
         f'<time class="qa-date">{esc(date)}</time>'
         f'</div><cite class="qa-title">{esc(title)}</cite>{extra}'
         f'<div class="qa-actions">{_show_button(quote.doc_id, quote.start, quote.end)}'
-        f"{scores_html(quote, min_similarity, mode)}</div>"
+        f"{scores_html(quote, min_similarity, mode, fusion)}</div>"
         f"</div></article>"
     )
 
@@ -218,6 +227,8 @@ def filters_summary(answer: Answer) -> list[tuple[str, str]]:
     ]
     if f.doc_ids:
         pairs.append(("Documents", ", ".join(f.doc_ids)))
+    if answer.topic:
+        pairs.append(("Topic", answer.topic))
     return pairs
 
 
@@ -261,14 +272,14 @@ def answer_html(answer: Answer, *, colours: Mapping[str, str] | None = None, k: 
                 for quote in group.quotes:
                     number += 1
                     parts.append(quote_html(quote, number, colours=colours, min_similarity=answer.min_similarity,
-                                            mode=mode, quote_id=f"t{turn}-q{number}"))
+                                            mode=mode, fusion=answer.settings.fusion, quote_id=f"t{turn}-q{number}"))
                 parts.append("</section>")
         else:
             parts.append('<section class="qa-group">')
             for quote in answer.quotes:
                 number += 1
                 parts.append(quote_html(quote, number, colours=colours, min_similarity=answer.min_similarity,
-                                        mode=mode, quote_id=f"t{turn}-q{number}"))
+                                        mode=mode, fusion=answer.settings.fusion, quote_id=f"t{turn}-q{number}"))
             parts.append("</section>")
     docs = len({q.doc_id for q in answer.quotes})
     n = len(answer.quotes)

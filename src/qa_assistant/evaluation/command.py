@@ -1,0 +1,86 @@
+"""`qa-assistant eval`: parse the options, run the evaluation, print the table or JSON, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import QAError
+from .runner import DEFAULT_ALPHAS, DEFAULT_RRF_KS, RetrievalConfig, config_grid
+
+DEFAULT_CORPUS = "corpus"
+RESULTS_DIR = Path("eval/results")
+
+
+def _numbers(text: str, kind: type, option: str) -> list:
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise QAError(f"{option} takes comma-separated numbers, e.g. {option} 10,60 (got '{text}')") from None
+
+
+def configs_from_args(args: argparse.Namespace) -> list[RetrievalConfig]:
+    if args.modes:
+        try:
+            configs = [RetrievalConfig.parse(name) for name in args.modes.split(",") if name.strip()]
+        except ValueError as exc:
+            raise QAError(str(exc)) from None
+        return list(dict.fromkeys(configs))
+    rrf_ks = _numbers(args.rrf_k, int, "--rrf-k") if args.rrf_k else list(DEFAULT_RRF_KS)
+    alphas = _numbers(args.alpha, float, "--alpha") if args.alpha else list(DEFAULT_ALPHAS)
+    if any(k < 1 for k in rrf_ks) or any(not 0 <= a <= 1 for a in alphas):
+        raise QAError("--rrf-k values must be >= 1 and --alpha values between 0 and 1")
+    return config_grid(rrf_ks, alphas)
+
+
+def _choices(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise QAError(f"{option}: choose from {', '.join(allowed)} (got '{text}')")
+    return values
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from .beir import GRANULARITIES
+    from .pipeline import evaluate_beir, evaluate_evalset
+    from .report import format_table, write_report
+    from .runner import AGGREGATIONS
+
+    if bool(args.set) == bool(args.beir):
+        raise QAError("give an eval set (qa-assistant eval eval/seed.jsonl) or a BEIR folder (qa-assistant eval --beir DIR), not both")
+    progress = not args.quiet
+    say = (lambda _m: None) if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr))
+    configs = configs_from_args(args)
+    if args.depth is not None and args.depth < 1 or args.candidates is not None and args.candidates < 1:
+        raise QAError("--depth and --candidates must be at least 1")
+    if args.set:
+        corpus = args.corpus
+        if corpus is None and not (Path(args.index) / "manifest.json").exists() and Path(DEFAULT_CORPUS).is_dir():
+            corpus = DEFAULT_CORPUS
+        result = evaluate_evalset(
+            args.set, args.index, corpus_dir=corpus, configs=configs,
+            depth=args.depth or 100, candidates=args.candidates or 100,
+            min_similarity=args.min_similarity, progress=progress, say=say,
+        )
+    else:
+        result = evaluate_beir(
+            args.beir, split=args.split, configs=configs,
+            granularities=_choices(args.granularity, GRANULARITIES, "--granularity"),
+            aggregations=_choices(args.aggregation, AGGREGATIONS, "--aggregation"),
+            maxsum_weight=args.maxsum_weight, depth=args.depth or 1000, candidates=args.candidates or 1000,
+            cache_dir=args.cache, model=args.model, sample=args.sample, progress=progress, say=say,
+            ask_modes=[m.strip() for m in args.ask_modes.split(",") if m.strip()] if args.ask_modes else None,
+        )
+    report_dir = None
+    if not args.no_report:
+        report_dir = write_report(result, Path(args.report) if args.report else RESULTS_DIR / result.dataset, runs=args.runs)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(format_table(result))
+        if report_dir is not None:
+            print(f"\nreport: {report_dir / 'report.md'} (per-query drill-down, plots{', TREC runs' if args.runs else ''})")
+    return 0

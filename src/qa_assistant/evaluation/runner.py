@@ -1,0 +1,323 @@
+"""Running retrieval configurations through the product's own `Retriever` and `Assistant`.
+
+Sentence rankings come from `Retriever.search` (the code behind `Assistant.search`), with each query encoded
+once and its vector passed in. They are then turned into what the qrels judge:
+
+* eval sets judge passages: a retrieved sentence is relevant to a passage of its question when their
+  character spans in the same document overlap by at least one character (``s.start < p.end and
+  p.start < s.end``). It stands for the first such passage not credited yet; a sentence that overlaps no
+  passage, or only passages already credited higher up, is a non-relevant item of its own. So every
+  passage is credited once, at the rank of its best sentence.
+* BEIR judges documents: a document's score comes from its retrieved sentences' scores, by `max` (the
+  best sentence; default), `top2` (best + 0.5 x second best), `maxsum` (best + weight x sum of the
+  others) or `sum`.
+
+Runs given to ranx carry rank-based scores (depth - rank + 1), so ties cannot reorder them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..corpus import read_text_file
+from ..models import FusionMethod, RetrievalMode, SearchSettings
+from ..retriever import Retriever
+from ..store import SentenceIndex
+from .evalset import ResolvedQuestion
+
+AGGREGATIONS = ("max", "top2", "maxsum", "sum")
+DEFAULT_MAXSUM_WEIGHT = 0.1
+TOP2_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """One retrieval configuration, named like 'bm25', 'dense', 'rrf-k60', 'weighted-a0.5'."""
+
+    mode: RetrievalMode
+    fusion: FusionMethod = "rrf"
+    rrf_k: int = 60
+    alpha: float = 0.5
+
+    @property
+    def name(self) -> str:
+        if self.mode != "hybrid":
+            return self.mode
+        if self.fusion == "rrf":
+            return f"rrf-k{self.rrf_k}"
+        return f"weighted-a{self.alpha:g}"
+
+    def settings(self, candidates: int) -> SearchSettings:
+        return SearchSettings(mode=self.mode, fusion=self.fusion, rrf_k=self.rrf_k, alpha=self.alpha, candidates=candidates)
+
+    def ask_args(self) -> dict:
+        return {"mode": self.mode, "fusion": self.fusion, "rrf_k": self.rrf_k, "alpha": self.alpha}
+
+    @classmethod
+    def from_settings(cls, settings: SearchSettings) -> RetrievalConfig:
+        if settings.mode != "hybrid":
+            return cls(settings.mode)
+        return cls("hybrid", settings.fusion, settings.rrf_k, settings.alpha)
+
+    @classmethod
+    def parse(cls, name: str) -> RetrievalConfig:
+        name = name.strip().lower()
+        if name in ("bm25", "dense"):
+            return cls(name)  # type: ignore[arg-type]
+        if match := re.fullmatch(r"(?:hybrid-)?rrf-k(\d+)", name):
+            return cls("hybrid", "rrf", rrf_k=int(match.group(1)))
+        if match := re.fullmatch(r"(?:hybrid-)?weighted-a([0-9.]+)", name):
+            return cls("hybrid", "weighted", alpha=float(match.group(1)))
+        raise ValueError(f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>)")
+
+
+DEFAULT_RRF_KS = (10, 30, 60, 100)
+DEFAULT_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def product_default() -> RetrievalConfig:
+    """The configuration `Assistant.ask` uses when given no settings (its keyword defaults)."""
+    import inspect
+
+    from ..assistant import Assistant
+
+    defaults = SearchSettings().model_dump()
+    for name, parameter in inspect.signature(Assistant.ask).parameters.items():
+        if name in ("mode", "fusion", "rrf_k", "alpha", "candidates") and parameter.default is not inspect.Parameter.empty:
+            defaults[name] = parameter.default
+    return RetrievalConfig.from_settings(SearchSettings(**defaults))
+
+
+def config_grid(rrf_ks: Iterable[int] = DEFAULT_RRF_KS, alphas: Iterable[float] = DEFAULT_ALPHAS) -> list[RetrievalConfig]:
+    configs = [RetrievalConfig("bm25"), RetrievalConfig("dense")]
+    configs += [RetrievalConfig("hybrid", "rrf", rrf_k=k) for k in rrf_ks]
+    configs += [RetrievalConfig("hybrid", "weighted", alpha=a) for a in alphas]
+    default = product_default()
+    if default not in configs:
+        configs.append(default)
+    return configs
+
+
+@dataclass
+class Ranking:
+    """Retrieved units (sentence ids) and their scores, best first."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="q", disable=not enabled, leave=False, mininterval=0.5)
+
+
+def encode_queries(retriever: Retriever, queries: dict[str, str], progress: bool = False) -> dict[str, np.ndarray]:
+    ids = list(queries)
+    vectors = retriever.embedder.encode([queries[q] for q in ids], progress=progress)
+    return dict(zip(ids, vectors))
+
+
+def search_runs(
+    retriever: Retriever,
+    queries: dict[str, str],
+    configs: list[RetrievalConfig],
+    depth: int,
+    candidates: int,
+    progress: bool = False,
+    desc: str = "searching",
+) -> dict[str, dict[str, Ranking]]:
+    """config name -> query id -> the top `depth` units for that query under that configuration."""
+    vectors = encode_queries(retriever, queries, progress=False)
+    runs: dict[str, dict[str, Ranking]] = {c.name: {} for c in configs}
+    with _progress(len(queries) * len(configs), desc, progress) as bar:
+        for qid, text in queries.items():
+            for config in configs:
+                hits = retriever.search(text, depth, config.settings(candidates), None, query_vector=vectors[qid])
+                runs[config.name][qid] = Ranking(
+                    np.fromiter((h.sentence_id for h in hits), dtype=np.int64, count=len(hits)),
+                    np.fromiter((h.score for h in hits), dtype=np.float64, count=len(hits)),
+                )
+                bar.update(1)
+    return runs
+
+
+# ---------------------------------------------------------------- documents (BEIR)
+
+
+def aggregate_documents(
+    ranking: Ranking,
+    index: SentenceIndex,
+    method: str = "max",
+    weight: float = DEFAULT_MAXSUM_WEIGHT,
+    top: int = 100,
+) -> list[tuple[str, float]]:
+    """Documents ranked by their retrieved units' scores: (doc id, aggregated score), best first, at most `top`."""
+    if method not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation '{method}' (choose from {', '.join(AGGREGATIONS)})")
+    doc_of = index.sentences.doc_index
+    best: dict[int, float] = {}
+    second: dict[int, float] = {}
+    total: dict[int, float] = {}
+    first_seen: dict[int, int] = {}
+    for position, (sid, score) in enumerate(zip(ranking.ids.tolist(), ranking.scores.tolist())):
+        d = int(doc_of[sid])
+        if d not in best:
+            best[d] = score
+            total[d] = 0.0
+            first_seen[d] = position
+        else:
+            second.setdefault(d, score)
+            total[d] += score  # the scores after the best one (rankings are best first)
+    if method == "max":
+        scored = best
+    elif method == "top2":
+        scored = {d: best[d] + TOP2_WEIGHT * second.get(d, 0.0) for d in best}
+    elif method == "sum":
+        scored = {d: best[d] + total[d] for d in best}
+    else:
+        scored = {d: best[d] + weight * total[d] for d in best}
+    ordered = sorted(scored, key=lambda d: (-scored[d], first_seen[d]))[:top]
+    docs = index.documents
+    return [(docs[d].id, float(scored[d])) for d in ordered]
+
+
+# ---------------------------------------------------------------- passages (eval sets)
+
+
+@dataclass
+class PassageRanking:
+    """A question's ranking in passage terms: item ids (passage id or 's<sentence id>') and their sides."""
+
+    items: list[str]
+    sides: list[str | None]
+    doc_ids: list[str]
+
+
+def sentence_side(index: SentenceIndex, sentence_id: int) -> str | None:
+    """The side a sentence speaks for: its speaker attribution's side, else its document's side."""
+    attributions = getattr(index, "attributions", None)
+    if attributions:
+        side = attributions[sentence_id].side
+        if side:
+            return side
+    return index.documents[int(index.sentences.doc_index[sentence_id])].side
+
+
+def passage_ranking(ranking: Ranking, question: ResolvedQuestion, index: SentenceIndex) -> PassageRanking:
+    """Map each retrieved sentence to the relevant passage it overlaps (see the module docstring)."""
+    table = index.sentences
+    docs = index.documents
+    credited: set[str] = set()
+    items, sides, doc_ids = [], [], []
+    for sid in ranking.ids.tolist():
+        d = int(table.doc_index[sid])
+        start, end = int(table.start[sid]), int(table.end[sid])
+        overlapping = [p for p in question.passages if p.doc_index == d and start < p.end and p.start < end]
+        fresh = next((p for p in overlapping if p.id not in credited), None)
+        if fresh is not None:
+            credited.add(fresh.id)
+            items.append(fresh.id)
+        else:
+            items.append(f"s{sid}")
+        side = next((p.side for p in overlapping if p.side), None) or sentence_side(index, sid)
+        sides.append(side)
+        doc_ids.append(docs[d].id)
+    return PassageRanking(items, sides, doc_ids)
+
+
+def ranx_dict(ranked_ids: list[str]) -> dict[str, float]:
+    """Rank-based scores for ranx: the first of n gets n, the last 1."""
+    n = len(ranked_ids)
+    return {item: float(n - i) for i, item in enumerate(ranked_ids)}
+
+
+# ---------------------------------------------------------------- answers (abstention, verbatim quotes)
+
+
+@dataclass
+class AskOutcome:
+    """What `Assistant.ask` did for one question."""
+
+    best_similarity: float  # best quote similarity when asked with no threshold (every hit quoted)
+    quotes: int
+    verbatim: int  # quotes equal to the document text at their offsets (and to the source file, when known)
+    grouped: bool
+    abstained_at: dict[float, bool] = field(default_factory=dict)  # real `ask` outcome at each given threshold
+
+
+def quote_is_verbatim(quote, doc, source: str | None) -> bool:
+    """`quote.text` is the document text at its offsets, and the source file's text at its source offsets."""
+    if doc is None or doc.text[quote.start : quote.end] != quote.text:
+        return False
+    start, end = getattr(quote, "source_start", None), getattr(quote, "source_end", None)
+    if source is not None and start is not None and end is not None:
+        return source[start:end] == quote.text
+    return True
+
+
+def _source_text(corpus_dir: Path | None, path: str | None, cache: dict[str, str | None]) -> str | None:
+    """The decoded text of a plain-text source file (None when unavailable)."""
+    if corpus_dir is None or not path or Path(path).suffix.lower() not in {".txt", ".md", ".markdown"}:
+        return None
+    if path not in cache:
+        try:
+            cache[path] = read_text_file(corpus_dir / path)
+        except (OSError, ValueError):
+            cache[path] = None
+    return cache[path]
+
+
+def ask_outcomes(
+    assistant,
+    questions: list[ResolvedQuestion],
+    config: RetrievalConfig,
+    k: int = 6,
+    candidates: int = 100,
+    corpus_dir: Path | None = None,
+    thresholds: Iterable[float] = (),
+) -> dict[str, AskOutcome]:
+    """Ask every question with no threshold (``min_similarity=-1``: every retrieved hit is quoted once),
+    then once more at each of `thresholds` for the real abstention decision.
+
+    Retrieval does not depend on the threshold, which only drops quotes, so an answer abstains at t when its
+    best similarity is below t; that is how threshold sweeps are computed. (The one exception: two hits of
+    one near-duplicate cluster, the more similar one quoted second and so dropped at -1; the real asks at
+    `thresholds` keep the reported numbers exact.)
+    """
+    documents = {d.id: d for d in assistant.documents}
+    files: dict[str, str | None] = {}
+    thresholds = list(thresholds)
+    outcomes = {}
+    for q in questions:
+        answer = assistant.ask(q.question, k=k, candidates=candidates, min_similarity=-1.0, **config.ask_args())
+        verbatim = 0
+        for quote in answer.quotes:
+            doc = documents.get(quote.doc_id)
+            verbatim += quote_is_verbatim(quote, doc, _source_text(corpus_dir, doc.path if doc else None, files))
+        outcome = AskOutcome(
+            best_similarity=max((quote.similarity for quote in answer.quotes), default=float("-inf")),
+            quotes=len(answer.quotes),
+            verbatim=verbatim,
+            grouped=answer.grouped_by_side,
+        )
+        outcomes[q.id] = outcome
+    for t in thresholds:
+        for qid, abstained in abstentions(assistant, questions, config, t, k, candidates).items():
+            outcomes[qid].abstained_at[t] = abstained
+    return outcomes
+
+
+def abstentions(
+    assistant, questions: list[ResolvedQuestion], config: RetrievalConfig, threshold: float, k: int = 6, candidates: int = 100
+) -> dict[str, bool]:
+    """Whether `Assistant.ask` abstains on each question at `threshold`."""
+    return {
+        q.id: assistant.ask(q.question, k=k, candidates=candidates, min_similarity=threshold, **config.ask_args()).abstained
+        for q in questions
+    }

@@ -1,0 +1,65 @@
+"""`qa-assistant eval` on the seed eval set."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa_assistant.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_SET = ROOT / "eval" / "seed.jsonl"
+
+
+def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys):
+    report = tmp_path / "report"
+    code = main([
+        "eval", str(SEED_SET), "--index", str(seed_index), "--corpus", str(seed_corpus),
+        "--modes", "bm25,rrf-k60,weighted-a0.5", "--report", str(report), "--json", "-q",
+    ])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dataset"] == "seed"
+    assert data["default_mode"] == "weighted-a0.5"  # the fusion chosen in eval/results/README.md
+    assert set(data["modes"]) == {"bm25", "rrf-k60", "weighted-a0.5"}
+    for metrics in data["modes"].values():
+        for key in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "precision@1", "precision@10",
+                    "side_coverage@10", "abstention_accuracy", "verbatim_rate"):
+            assert metrics[key] is not None and 0.0 <= metrics[key] <= 1.0, key
+        assert metrics["verbatim_rate"] == 1.0
+        assert metrics["ndcg@10"] > 0.5  # the bundled corpus is small: a broken mapping would show here
+    assert data["abstention"]["calibrated"]["weighted-a0.5"]["threshold"] > 0
+    for name in ("report.md", "per_query.md", "per_query.csv", "results.json", "ndcg_at_10.png", "recall_at_k.png", "abstention.png"):
+        assert (report / name).stat().st_size > 0, name
+    drill_down = (report / "per_query.md").read_text(encoding="utf-8")
+    assert "misses" in drill_down and "u-weather" in drill_down
+
+
+def test_eval_from_a_fresh_checkout_builds_the_index_and_prints_the_table(seed_corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(seed_corpus, tmp_path / "corpus")
+    assert main(["eval", str(SEED_SET), "--modes", "bm25,dense", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "nDCG@10" in out and "bm25" in out and "dense" in out
+    assert (tmp_path / "index" / "manifest.json").exists()
+    assert (tmp_path / "eval" / "results" / "seed" / "report.md").exists()
+
+
+def test_eval_errors(seed_index, tmp_path, capsys):
+    assert main(["eval", "--index", str(seed_index)]) == 2
+    assert "give an eval set" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "question": "q?"}\n', encoding="utf-8")
+    assert main(["eval", str(bad), "--index", str(seed_index), "--no-report"]) == 2
+    assert "bad.jsonl:1:" in capsys.readouterr().err
+    assert main(["eval", str(SEED_SET), "--index", str(seed_index), "--modes", "magic", "--no-report"]) == 2
+    assert "unknown mode" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--rrf-k", "--alpha"])
+def test_eval_rejects_bad_grids(seed_index, option, capsys):
+    assert main(["eval", str(SEED_SET), "--index", str(seed_index), option, "x,y", "--no-report"]) == 2
+    assert option in capsys.readouterr().err
