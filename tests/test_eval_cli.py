@@ -32,6 +32,7 @@ def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys
         assert metrics["verbatim_rate"] == 1.0
         assert metrics["ndcg@10"] > 0.5  # the bundled corpus is small: a broken mapping would show here
     assert data["abstention"]["calibrated"]["weighted-a0.5"]["threshold"] > 0
+    assert data["info"]["abstention_sweep_mismatches"] == 0  # the threshold sweep predicts every real ask
     for name in ("report.md", "per_query.md", "per_query.csv", "results.json", "ndcg_at_10.png", "recall_at_k.png", "abstention.png"):
         assert (report / name).stat().st_size > 0, name
     drill_down = (report / "per_query.md").read_text(encoding="utf-8")

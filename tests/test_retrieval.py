@@ -70,6 +70,19 @@ def test_quotes_of_a_side_question_are_judged_by_its_topic(assistant):
         assert quote.similarity >= DEFAULT_MIN_SIMILARITY
 
 
+@pytest.mark.parametrize("question", [
+    "What did each side say about Lachin?", "How many civilians were wounded?",
+    "What did both sides say about natural gas prices?", "What is the capital of France?",
+])
+def test_abstention_is_decided_by_the_best_similarity_of_all_retrieved_sentences(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.best_similarity is not None
+    assert answer.abstained == (answer.best_similarity < answer.min_similarity)
+    assert all(answer.min_similarity <= q.similarity <= answer.best_similarity + 1e-9 for q in answer.quotes)
+    looser = assistant.ask(question, min_similarity=answer.best_similarity - 1e-6)
+    assert not looser.abstained and looser.best_similarity == pytest.approx(answer.best_similarity)
+
+
 def test_naming_two_sides_groups_by_those_sides(assistant):
     answer = assistant.ask("What did Yerevan and Baku say about the corridor?")
     assert answer.grouped_by_side

@@ -192,16 +192,13 @@ class AnswerBuilder:
         quotes: list[Quote] = []
         best = -1.0
         for hit in hits:
-            if limit is not None and len(quotes) >= limit:
-                best = max(best, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector))
-                continue
             members = self.cluster_of(hit.sentence_id)
             chosen = self.primary(members, allowed)
             similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
             if chosen != hit.sentence_id:
                 similarity = max(similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector))
             best = max(best, similarity)
-            if similarity < min_similarity or chosen in shown:
+            if similarity < min_similarity or chosen in shown or (limit is not None and len(quotes) >= limit):
                 continue
             shown.add(chosen)
             quotes.append(self.quote(hit, chosen, similarity, [m for m in members if m != chosen]))
@@ -242,6 +239,7 @@ class AnswerBuilder:
         else:
             hits = self.retriever.search(question, k, settings, filters, query_vector, timings)
             answer.quotes, best = self.relevant_quotes(hits, query_vector, min_similarity, self.retriever.mask(filters), shown)
+        answer.best_similarity = best if best > -1.0 else None
         if not answer.quotes:
             answer.abstained = True
             answer.abstain_reason = (

@@ -175,4 +175,7 @@ class Answer(BaseModel):
     settings: SearchSettings = Field(default_factory=SearchSettings)
     filters: Filters = Field(default_factory=Filters)
     min_similarity: float
+    best_similarity: float | None = Field(
+        None, description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain"
+    )
     timings: Timings = Field(default_factory=Timings)

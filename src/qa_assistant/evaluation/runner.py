@@ -285,10 +285,9 @@ def ask_outcomes(
     """Ask every question with no threshold (``min_similarity=-1``: every retrieved hit is quoted once),
     then once more at each of `thresholds` for the real abstention decision.
 
-    Retrieval does not depend on the threshold, which only drops quotes, so an answer abstains at t when its
-    best similarity is below t; that is how threshold sweeps are computed. (The one exception: two hits of
-    one near-duplicate cluster, the more similar one quoted second and so dropped at -1; the real asks at
-    `thresholds` keep the reported numbers exact.)
+    Retrieval does not depend on the threshold, which only drops quotes, so an answer abstains at t exactly
+    when `Answer.best_similarity` (over every retrieved hit, quoted or not) is below t; that is how threshold
+    sweeps are computed. The real asks at `thresholds` check it.
     """
     documents = {d.id: d for d in assistant.documents}
     files: dict[str, str | None] = {}
@@ -301,7 +300,7 @@ def ask_outcomes(
             doc = documents.get(quote.doc_id)
             verbatim += quote_is_verbatim(quote, doc, _source_text(corpus_dir, doc.path if doc else None, files))
         outcome = AskOutcome(
-            best_similarity=max((quote.similarity for quote in answer.quotes), default=float("-inf")),
+            best_similarity=answer.best_similarity if answer.best_similarity is not None else float("-inf"),
             quotes=len(answer.quotes),
             verbatim=verbatim,
             grouped=answer.grouped_by_side,
