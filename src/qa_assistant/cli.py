@@ -47,6 +47,8 @@ def format_answer(answer: Answer) -> str:
 
     number = 0
     if answer.grouped_by_side:
+        if answer.topic:
+            lines.append(f"Statements about “{answer.topic}”, by side:")
         for group in answer.groups:
             lines.append(f"\n== {group.side} ==")
             if group.note:

@@ -141,7 +141,11 @@ FUSION_LABELS = {"rrf": "Fused score (RRF)", "weighted": "Fused score (weighted)
 
 
 def scores_html(
-    quote: Quote, min_similarity: float | None = None, mode: str | None = None, fusion: str | None = None
+    quote: Quote,
+    min_similarity: float | None = None,
+    mode: str | None = None,
+    fusion: str | None = None,
+    compared_with: str = "question",
 ) -> str:
     """The retrieval evidence (and attribution evidence, when present) of a quote, folded in a <details> element."""
     bm25 = "not retrieved" if quote.bm25_rank is None else f"#{quote.bm25_rank} (score {_num(quote.bm25_score)})"
@@ -155,7 +159,7 @@ def scores_html(
         ("BM25 rank", bm25),
         ("Dense rank", dense),
         (fused_label, _num(quote.score, 4)),
-        ("Similarity to question", f"{quote.similarity:.3f}{threshold}"),
+        (f"Similarity to {compared_with}", f"{quote.similarity:.3f}{threshold}"),
     ]
     source = _field(quote, "speaker_source")
     if source:
@@ -178,6 +182,7 @@ def quote_html(
     min_similarity: float | None = None,
     mode: str | None = None,
     fusion: str | None = None,
+    compared_with: str = "question",
     quote_id: str | None = None,
 ) -> str:
     """One quote card: the sentence in quotation marks, its attribution and its actions."""
@@ -207,7 +212,7 @@ def quote_html(
         f'<time class="qa-date">{esc(date)}</time>'
         f'</div><cite class="qa-title">{esc(title)}</cite>{extra}'
         f'<div class="qa-actions">{_show_button(quote.doc_id, quote.start, quote.end)}'
-        f"{scores_html(quote, min_similarity, mode, fusion)}</div>"
+        f"{scores_html(quote, min_similarity, mode, fusion, compared_with)}</div>"
         f"</div></article>"
     )
 
@@ -272,14 +277,16 @@ def answer_html(answer: Answer, *, colours: Mapping[str, str] | None = None, k: 
                 for quote in group.quotes:
                     number += 1
                     parts.append(quote_html(quote, number, colours=colours, min_similarity=answer.min_similarity,
-                                            mode=mode, fusion=answer.settings.fusion, quote_id=f"t{turn}-q{number}"))
+                                            mode=mode, fusion=answer.settings.fusion,
+                                            compared_with="topic" if answer.topic else "question", quote_id=f"t{turn}-q{number}"))
                 parts.append("</section>")
         else:
             parts.append('<section class="qa-group">')
             for quote in answer.quotes:
                 number += 1
                 parts.append(quote_html(quote, number, colours=colours, min_similarity=answer.min_similarity,
-                                        mode=mode, fusion=answer.settings.fusion, quote_id=f"t{turn}-q{number}"))
+                                        mode=mode, fusion=answer.settings.fusion,
+                                            compared_with="topic" if answer.topic else "question", quote_id=f"t{turn}-q{number}"))
             parts.append("</section>")
     docs = len({q.doc_id for q in answer.quotes})
     n = len(answer.quotes)
