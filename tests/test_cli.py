@@ -43,6 +43,8 @@ def test_side_and_date_options(seed_index, capsys):
         (["index", "/no/such/folder", "--index", "{tmp}/i"], "corpus folder not found: /no/such/folder"),
         (["ask", "   ", "--index", "{index}"], "the question is empty"),
         (["ask", "Lachin", "--index", "{tmp}/missing"], "no index at"),
+        (["ask", "Lachin", "--index", "{index}", "--bm25-context", "-1"], "bad search setting (bm25_context"),
+        (["ask", "Lachin", "--index", "{index}", "--alpha", "1.5"], "bad search setting (alpha"),
     ],
 )
 def test_bad_input_gives_one_clear_error_line(argv, message, tmp_path, seed_index, capsys):

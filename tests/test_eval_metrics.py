@@ -19,7 +19,7 @@ from qa_assistant.evaluation.runner import (
     product_default,
     ranx_dict,
 )
-from qa_assistant.models import Document
+from qa_assistant.models import DEFAULT_BM25_CONTEXT, Document
 from qa_assistant.store import SentenceTable
 
 LOG2 = math.log2
@@ -149,6 +149,12 @@ def test_config_names_and_grid():
     assert RetrievalConfig.parse("weighted-a0.7").name == "weighted-a0.7"
     with pytest.raises(ValueError):
         RetrievalConfig.parse("fancy")
+    assert RetrievalConfig.parse("bm25-c0") == RetrievalConfig("bm25", context=0.0)
+    assert RetrievalConfig.parse("weighted-a0.7-c1").name == "weighted-a0.7-c1"
+    assert RetrievalConfig.parse("dense-c0").name == "dense"  # dense has no BM25 part
+    assert RetrievalConfig.parse("bm25-c0").settings(100).bm25_context == 0.0
+    assert RetrievalConfig.parse("bm25").ask_args()["bm25_context"] == DEFAULT_BM25_CONTEXT
     names = [c.name for c in config_grid([10, 60], [0.5])]
-    assert names == ["bm25", "dense", "rrf-k10", "rrf-k60", "weighted-a0.5"]
+    assert names == ["bm25", "dense", "rrf-k10", "rrf-k60", "weighted-a0.5", "bm25-c0", "weighted-a0.5-c0"]
+    assert [c.name for c in config_grid([60], [0.5], [])] == ["bm25", "dense", "rrf-k60", "weighted-a0.5"]
     assert product_default().name in [c.name for c in config_grid()]

@@ -161,3 +161,40 @@ def test_empty_date_range_and_bad_dates_are_clear_errors(assistant):
         assistant.ask("Lachin", since="yesterday")
     assert assistant.sides == ["Armenia", "Artsakh", "Azerbaijan", "neutral"]
     assert assistant.ask("Lachin corridor", k=3).k == 3
+
+
+def test_bm25_context_weight_zero_is_plain_sentence_bm25(assistant):
+    plain_ids, plain_scores = assistant.index.bm25.search("Lachin corridor blockade", 10)
+    hits = assistant.search("Lachin corridor blockade", k=10, mode="bm25", bm25_context=0.0)
+    assert [h.sentence_id for h in hits] == plain_ids.tolist()
+    assert [h.bm25_score for h in hits] == pytest.approx(plain_scores.tolist())
+
+
+def test_bm25_context_lifts_a_sentence_whose_neighbours_carry_the_other_query_words(tmp_path):
+    from qa_assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "Envoy visit\n\nThe special envoy arrived in Geneva on Monday morning.\n"
+        "She said talks on the water dispute would resume.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text(
+        "Farm news\n\nThe water dispute talks stalled again, farmers said.\n"
+        "The harvest was good this year in the valley.\n", encoding="utf-8")
+    (corpus / "c.txt").write_text(
+        "Weather\n\nRain is expected in the mountains on Friday.\nThe roads will stay open.\n", encoding="utf-8")
+    small = Assistant.build(corpus, tmp_path / "index")
+    query = "envoy water dispute talks"
+    resumed = "She said talks on the water dispute would resume."
+    stalled = "The water dispute talks stalled again, farmers said."
+
+    def scores(context: float) -> dict[str, float]:
+        hits = small.search(query, k=9, mode="bm25", bm25_context=context)
+        return {small.index.sentence_text(h.sentence_id): h.bm25_score for h in hits}
+
+    alone, with_context = scores(0.0), scores(0.5)
+    assert alone[resumed] == pytest.approx(alone[stalled])  # the same query words, alike in length
+    assert with_context[resumed] > with_context[stalled] + 0.1  # its neighbour names the envoy
+    reloaded = Assistant.load(tmp_path / "index")  # the context index is saved and read back
+    hits = reloaded.search(query, k=9, mode="bm25")
+    assert {reloaded.index.sentence_text(h.sentence_id): h.bm25_score for h in hits} == pytest.approx(with_context)

@@ -8,7 +8,7 @@ import pytest
 
 from qa_assistant import Assistant, StaleIndexError
 from qa_assistant.dense_index import DenseIndex
-from qa_assistant.store import SCHEMA_VERSION, load_index
+from qa_assistant.store import SCHEMA_VERSION, SentenceTable, context_spans, load_index
 
 
 def test_manifest_describes_the_build(seed_index):
@@ -96,3 +96,19 @@ def test_sentences_are_numbered_within_their_document(assistant):
         assert sentence.index == per_doc.get(sentence.doc_id, 0)
         per_doc[sentence.doc_id] = sentence.index + 1
     assert set(per_doc) == {d.id for d in assistant.documents}
+
+
+
+def test_context_spans_take_one_neighbour_each_side_within_the_document():
+    table = SentenceTable(np.array([0, 0, 0, 1, 2, 2]), np.array([0, 10, 20, 0, 0, 5]), np.array([9, 19, 29, 8, 4, 9]))
+    starts, ends = context_spans(table)
+    assert list(zip(starts.tolist(), ends.tolist())) == [(0, 19), (0, 29), (10, 29), (0, 8), (0, 9), (0, 9)]
+    starts, ends = context_spans(table, width=2)
+    assert list(zip(starts.tolist(), ends.tolist()))[:3] == [(0, 29), (0, 29), (0, 29)]
+
+
+def test_context_index_is_saved_with_one_row_per_sentence(seed_index):
+    index = load_index(seed_index, check=False)
+    assert (seed_index / "bm25_context").is_dir()
+    scores = index.bm25_context.scores("Lachin corridor")
+    assert scores is not None and len(scores) == len(index.sentences)

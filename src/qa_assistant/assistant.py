@@ -14,6 +14,7 @@ from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError
 from .models import (
     DEFAULT_ALPHA,
+    DEFAULT_BM25_CONTEXT,
     DEFAULT_CANDIDATES,
     DEFAULT_FUSION,
     DEFAULT_RRF_K,
@@ -107,8 +108,16 @@ class Assistant:
                 return doc
         raise QAError(f"no document '{doc_id}' in the index")
 
-    def _settings(self, mode: RetrievalMode, fusion: FusionMethod, rrf_k: int, alpha: float, candidates: int) -> SearchSettings:
-        return SearchSettings(mode=mode, fusion=fusion, rrf_k=rrf_k, alpha=alpha, candidates=candidates)
+    def _settings(
+        self, mode: RetrievalMode, fusion: FusionMethod, rrf_k: int, alpha: float, candidates: int, bm25_context: float
+    ) -> SearchSettings:
+        try:
+            return SearchSettings(
+                mode=mode, fusion=fusion, rrf_k=rrf_k, alpha=alpha, candidates=candidates, bm25_context=bm25_context
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise QAError(f"bad search setting ({problems})") from None
 
     def search(
         self,
@@ -119,12 +128,13 @@ class Assistant:
         rrf_k: int = DEFAULT_RRF_K,
         alpha: float = DEFAULT_ALPHA,
         candidates: int = DEFAULT_CANDIDATES,
+        bm25_context: float = DEFAULT_BM25_CONTEXT,
         **filter_args,
     ) -> list[Hit]:
         """Raw ranked sentences, with each retriever's rank and score: no threshold, no grouping."""
         if not question or not question.strip():
             raise QAError("the question is empty: type a question")
-        settings = self._settings(mode, fusion, rrf_k, alpha, candidates)
+        settings = self._settings(mode, fusion, rrf_k, alpha, candidates, bm25_context)
         return self.retriever.search(question, k, settings, _filters(**filter_args))
 
     def ask(
@@ -136,6 +146,7 @@ class Assistant:
         rrf_k: int = DEFAULT_RRF_K,
         alpha: float = DEFAULT_ALPHA,
         candidates: int = DEFAULT_CANDIDATES,
+        bm25_context: float = DEFAULT_BM25_CONTEXT,
         min_similarity: float | None = None,
         **filter_args,
     ) -> Answer:
@@ -149,7 +160,7 @@ class Assistant:
             raise QAError(f"k must be at least 1 (got {k})")
         started = time.perf_counter()
         timings = Timings()
-        settings = self._settings(mode, fusion, rrf_k, alpha, candidates)
+        settings = self._settings(mode, fusion, rrf_k, alpha, candidates, bm25_context)
         threshold = self.min_similarity if min_similarity is None else min_similarity
         answer = self.answers.answer(question.strip(), k, settings, _filters(**filter_args), threshold, timings)
         answer.k = k

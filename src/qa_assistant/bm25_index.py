@@ -34,17 +34,27 @@ class BM25Index:
     def load(cls, directory: Path) -> BM25Index:
         return cls(bm25s.BM25.load(str(directory), mmap=False))
 
-    def search(self, question: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Sentence ids and scores of the top `k` sentences with a positive score (within `mask`)."""
+    def scores(self, question: str) -> np.ndarray | None:
+        """The BM25 score of every unit for `question`; None when no query token is in the vocabulary."""
         vocab = self.model.vocab_dict
         tokens = [t for t in tokenize(question, query=True) if t in vocab]
         if not tokens:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores = self.model.get_scores(tokens)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((top, -scores[top]))]  # by score, ties by sentence id
-        top = top[scores[top] > 0]
-        return top.astype(np.int64), scores[top].astype(np.float32)
+            return None
+        return self.model.get_scores(tokens)
+
+    def search(self, question: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence ids and scores of the top `k` sentences with a positive score (within `mask`)."""
+        return top_k(self.scores(question), k, mask)
+
+
+def top_k(scores: np.ndarray | None, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and scores of the `k` best positive `scores` (within `mask`), best first, ties by id."""
+    if scores is None or len(scores) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    k = min(k, len(scores))
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.lexsort((top, -scores[top]))]  # by score, ties by sentence id
+    top = top[scores[top] > 0]
+    return top.astype(np.int64), scores[top].astype(np.float32)

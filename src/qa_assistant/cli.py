@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from .errors import QAError
-from .models import DEFAULT_ALPHA, DEFAULT_FUSION, DEFAULT_RRF_K, Answer, Quote
+from .models import DEFAULT_ALPHA, DEFAULT_BM25_CONTEXT, DEFAULT_FUSION, DEFAULT_RRF_K, Answer, Quote
 
 DEFAULT_INDEX = "index"
 
@@ -101,7 +101,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise QAError("the question is empty: pass a question, e.g. qa-assistant ask \"What did each side say about Lachin?\"")
     assistant = Assistant.load(args.index, corpus_dir=args.corpus)
     answer = assistant.ask(
-        args.question, k=args.k, mode=args.mode, fusion=args.fusion, rrf_k=args.rrf_k, alpha=args.alpha,
+        args.question, k=args.k, mode=args.mode, fusion=args.fusion, rrf_k=args.rrf_k, alpha=args.alpha, bm25_context=args.bm25_context,
         min_similarity=args.min_similarity, sides=args.side, publishers=args.publisher, doc_ids=args.doc, since=args.since, until=args.until,
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--fusion", default=DEFAULT_FUSION, choices=["rrf", "weighted"], help=f"how BM25 and dense results are fused (default {DEFAULT_FUSION})")
     ask.add_argument("--rrf-k", type=int, default=DEFAULT_RRF_K, help=f"RRF constant (default {DEFAULT_RRF_K})")
     ask.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"weight of dense scores in weighted fusion (default {DEFAULT_ALPHA})")
+    ask.add_argument("--bm25-context", type=float, default=DEFAULT_BM25_CONTEXT,
+                     help=f"weight of a sentence's neighbours in its BM25 score (default {DEFAULT_BM25_CONTEXT}; 0: the sentence alone)")
     ask.add_argument("--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one")
     ask.add_argument("--side", action="append", help="only this side (repeatable)")
     ask.add_argument("--publisher", action="append", help="only this publisher (repeatable)")
@@ -153,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
     ev.add_argument("--cache", default="eval/cache", help="where BEIR indexes are cached by fingerprint (default: eval/cache)")
     ev.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model for BEIR indexes")
-    ev.add_argument("--modes", default=None, help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5 (default: the grid below)")
+    ev.add_argument("--modes", default=None, help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5,bm25-c0 (default: the grid below)")
     ev.add_argument("--rrf-k", default="10,30,60,100", help="RRF constants of the grid (default: 10,30,60,100)")
     ev.add_argument("--alpha", default="0.3,0.4,0.5,0.6,0.7", help="weighted-fusion alphas of the grid (default: 0.3,0.4,0.5,0.6,0.7)")
+    ev.add_argument("--context", default="0", help="BM25 context weights to compare with the default, for bm25 and the default mode (default: 0; '' for none)")
     ev.add_argument("--granularity", default="sentence,document", help="BEIR: sentence, window (3 sentences) and/or document level (default: sentence,document)")
     ev.add_argument("--aggregation", default="max,top2", help="BEIR: document score from its sentences: max, top2, maxsum, sum (default: max,top2)")
     ev.add_argument("--maxsum-weight", type=float, default=0.1, help="BEIR: weight of the other sentences in maxsum (default 0.1)")

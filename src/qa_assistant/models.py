@@ -18,6 +18,7 @@ DEFAULT_FUSION: FusionMethod = "weighted"
 DEFAULT_ALPHA = 0.5  # weight of the dense scores in weighted fusion
 DEFAULT_RRF_K = 60
 DEFAULT_CANDIDATES = 100
+DEFAULT_BM25_CONTEXT = 0.5  # weight of a sentence's context (it and its neighbours) in its BM25 score
 
 
 class Document(BaseModel):
@@ -77,6 +78,11 @@ class SearchSettings(BaseModel):
     rrf_k: int = Field(DEFAULT_RRF_K, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
     alpha: float = Field(DEFAULT_ALPHA, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * min-max bm25")
     candidates: int = Field(DEFAULT_CANDIDATES, ge=1, description="candidates taken from each retriever before fusion")
+    bm25_context: float = Field(
+        DEFAULT_BM25_CONTEXT,
+        ge=0.0,
+        description="a sentence's BM25 score is its own plus this times the score of it with its neighbours (0: alone)",
+    )
 
 
 class Hit(BaseModel):

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from . import fusion
+from .bm25_index import top_k
 from .embedder import Embedder
 from .models import Filters, Hit, SearchSettings, Timings
 from .store import SentenceIndex
@@ -46,6 +47,17 @@ class Retriever:
             mask &= np.isin(self.sentence_side, list(sides))
         return mask
 
+    def bm25_search(self, question: str, k: int, mask: np.ndarray | None, context_weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best sentences by BM25: each sentence's own score plus `context_weight` times the score of the
+        sentence with its neighbours, so a sentence whose neighbours carry the other query words ranks higher."""
+        scores = self.index.bm25.scores(question)
+        context = self.index.bm25_context
+        if scores is not None and context_weight > 0 and context is not None:
+            around = context.scores(question)
+            if around is not None:
+                scores = scores + context_weight * around
+        return top_k(scores, k, mask)
+
     def encode_query(self, question: str) -> np.ndarray:
         return self.embedder.encode([question])[0]
 
@@ -67,7 +79,7 @@ class Retriever:
         sparse = dense = empty
         if settings.mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            sparse = self.index.bm25.search(question, depth, mask)
+            sparse = self.bm25_search(question, depth, mask, settings.bm25_context)
             timings.bm25_ms += (time.perf_counter() - t0) * 1000
         if settings.mode in ("hybrid", "dense"):
             if query_vector is None:

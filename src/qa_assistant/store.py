@@ -7,7 +7,8 @@ Layout of an index folder:
     attributions.jsonl one speaker attribution per sentence (speaker, side, cue offsets, confidence)
     sides.json         the side configuration of the corpus
     skipped.json       files that could not be indexed, with the reason
-    bm25/              bm25s arrays (npy) and vocabulary (json)
+    bm25/              bm25s arrays (npy) and vocabulary (json), one document per sentence
+    bm25_context/      the same over each sentence with its neighbours (CONTEXT_SENTENCES on each side, same document)
     dense.faiss        FAISS index of normalized sentence vectors
 """
 
@@ -35,8 +36,10 @@ from .errors import QAError, StaleIndexError
 from .models import Document, Sentence
 from .segment import split_sentences
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
+# The context BM25 index scores each sentence together with this many sentences on each side (same document).
+CONTEXT_SENTENCES = 1
 
 
 class Manifest(BaseModel):
@@ -76,6 +79,7 @@ class SentenceIndex:
     bm25: BM25Index
     dense: DenseIndex
     attributions: list[Attribution]
+    bm25_context: BM25Index | None = None  # each sentence with its neighbours (see `context_spans`)
 
     def sentence(self, sentence_id: int) -> Sentence:
         doc = self.documents[int(self.sentences.doc_index[sentence_id])]
@@ -90,6 +94,21 @@ class SentenceIndex:
     def sentence_text(self, sentence_id: int) -> str:
         doc = self.documents[int(self.sentences.doc_index[sentence_id])]
         return doc.text[int(self.sentences.start[sentence_id]) : int(self.sentences.end[sentence_id])]
+
+
+def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
+    """For each sentence, the span from the start of the sentence `width` before it to the end of the one `width`
+    after it, never crossing into another document."""
+    n = len(sentences)
+    doc = sentences.doc_index
+    first = np.arange(n)
+    last = np.arange(n)
+    for _ in range(width):
+        previous = np.maximum(first - 1, 0)
+        first = np.where((first > 0) & (doc[previous] == doc), previous, first)
+        following = np.minimum(last + 1, n - 1)
+        last = np.where((last < n - 1) & (doc[following] == doc), following, last)
+    return sentences.start[first], sentences.end[last]
 
 
 def segment_documents(documents: list[Document]) -> SentenceTable:
@@ -124,10 +143,13 @@ def build_index(
     texts = [
         corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)
     ]
+    context_start, context_end = context_spans(sentences)
+    contexts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, context_start, context_end)]
     say("attributing speakers")
     attributions = attribute_sentences(corpus, sentences)
-    say(f"BM25 over {len(texts)} sentences")
+    say(f"BM25 over {len(texts)} sentences and their contexts")
     bm25 = BM25Index.build(texts)
+    bm25_context = BM25Index.build(contexts)
     say(f"encoding {len(texts)} sentences with {model}")
     embedder = Embedder(model)
     vectors = embedder.encode(texts, progress=progress)
@@ -147,7 +169,9 @@ def build_index(
         skipped=len(corpus.skipped),
         created_at=dt.datetime.now(dt.timezone.utc),
     )
-    return SentenceIndex(manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions)
+    return SentenceIndex(
+        manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
+    )
 
 
 def attribute_sentences(corpus: LoadedCorpus, sentences: SentenceTable) -> list[Attribution]:
@@ -184,6 +208,8 @@ def save_index(index: SentenceIndex, index_dir: Path) -> None:
             json.dumps([s.model_dump() for s in index.skipped], indent=2), encoding="utf-8"
         )
         index.bm25.save(tmp / "bm25")
+        if index.bm25_context is not None:
+            index.bm25_context.save(tmp / "bm25_context")
         index.dense.save(tmp / "dense.faiss")
         (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
         old = None
@@ -242,10 +268,11 @@ def load_index(index_dir: str | Path, corpus_dir: str | Path | None = None, mode
     sides = SideConfig.model_validate_json((index_dir / "sides.json").read_text(encoding="utf-8"))
     skipped = [SkippedFile(**s) for s in json.loads((index_dir / "skipped.json").read_text(encoding="utf-8"))]
     bm25 = BM25Index.load(index_dir / "bm25")
+    bm25_context = BM25Index.load(index_dir / "bm25_context")
     dense = DenseIndex.load(index_dir / "dense.faiss")
     if dense.size != len(sentences) or dense.index.d != manifest.dimension or len(attributions) != len(sentences):
         raise StaleIndexError(f"index at {index_dir} is inconsistent (vectors or attributions do not match sentences); rebuild it")
-    return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions)
+    return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context)
 
 
 def build_and_save(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import QAError
-from .runner import DEFAULT_ALPHAS, DEFAULT_RRF_KS, RetrievalConfig, config_grid
+from .runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS, RetrievalConfig, config_grid
 
 DEFAULT_CORPUS = "corpus"
 RESULTS_DIR = Path("eval/results")
@@ -30,9 +30,10 @@ def configs_from_args(args: argparse.Namespace) -> list[RetrievalConfig]:
         return list(dict.fromkeys(configs))
     rrf_ks = _numbers(args.rrf_k, int, "--rrf-k") if args.rrf_k else list(DEFAULT_RRF_KS)
     alphas = _numbers(args.alpha, float, "--alpha") if args.alpha else list(DEFAULT_ALPHAS)
-    if any(k < 1 for k in rrf_ks) or any(not 0 <= a <= 1 for a in alphas):
-        raise QAError("--rrf-k values must be >= 1 and --alpha values between 0 and 1")
-    return config_grid(rrf_ks, alphas)
+    contexts = _numbers(args.context, float, "--context") if args.context is not None else list(DEFAULT_CONTEXTS)
+    if any(k < 1 for k in rrf_ks) or any(not 0 <= a <= 1 for a in alphas) or any(c < 0 for c in contexts):
+        raise QAError("--rrf-k values must be >= 1, --alpha values between 0 and 1, --context values >= 0")
+    return config_grid(rrf_ks, alphas, contexts)
 
 
 def _choices(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...]:

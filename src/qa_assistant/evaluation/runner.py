@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..corpus import read_text_file
-from ..models import FusionMethod, RetrievalMode, SearchSettings
+from ..models import DEFAULT_BM25_CONTEXT, FusionMethod, RetrievalMode, SearchSettings
 from ..retriever import Retriever
 from ..store import SentenceIndex
 from .evalset import ResolvedQuestion
@@ -37,47 +37,62 @@ TOP2_WEIGHT = 0.5
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """One retrieval configuration, named like 'bm25', 'dense', 'rrf-k60', 'weighted-a0.5'."""
+    """One retrieval configuration, named like 'bm25', 'dense', 'rrf-k60', 'weighted-a0.5'; a BM25 context weight
+    other than the product's default is added as '-c<weight>' ('bm25-c0': each sentence's own BM25 score only)."""
 
     mode: RetrievalMode
     fusion: FusionMethod = "rrf"
     rrf_k: int = 60
     alpha: float = 0.5
+    context: float = DEFAULT_BM25_CONTEXT
+
+    def __post_init__(self) -> None:
+        if self.mode == "dense":  # dense retrieval has no BM25 part
+            object.__setattr__(self, "context", DEFAULT_BM25_CONTEXT)
 
     @property
     def name(self) -> str:
         if self.mode != "hybrid":
-            return self.mode
-        if self.fusion == "rrf":
-            return f"rrf-k{self.rrf_k}"
-        return f"weighted-a{self.alpha:g}"
+            base = self.mode
+        elif self.fusion == "rrf":
+            base = f"rrf-k{self.rrf_k}"
+        else:
+            base = f"weighted-a{self.alpha:g}"
+        return base if self.context == DEFAULT_BM25_CONTEXT else f"{base}-c{self.context:g}"
 
     def settings(self, candidates: int) -> SearchSettings:
-        return SearchSettings(mode=self.mode, fusion=self.fusion, rrf_k=self.rrf_k, alpha=self.alpha, candidates=candidates)
+        return SearchSettings(candidates=candidates, **self.ask_args())
 
     def ask_args(self) -> dict:
-        return {"mode": self.mode, "fusion": self.fusion, "rrf_k": self.rrf_k, "alpha": self.alpha}
+        return {"mode": self.mode, "fusion": self.fusion, "rrf_k": self.rrf_k, "alpha": self.alpha, "bm25_context": self.context}
+
+    def with_context(self, context: float) -> RetrievalConfig:
+        return replace(self, context=context)
 
     @classmethod
     def from_settings(cls, settings: SearchSettings) -> RetrievalConfig:
         if settings.mode != "hybrid":
-            return cls(settings.mode)
-        return cls("hybrid", settings.fusion, settings.rrf_k, settings.alpha)
+            return cls(settings.mode, context=settings.bm25_context)
+        return cls("hybrid", settings.fusion, settings.rrf_k, settings.alpha, settings.bm25_context)
 
     @classmethod
     def parse(cls, name: str) -> RetrievalConfig:
-        name = name.strip().lower()
-        if name in ("bm25", "dense"):
-            return cls(name)  # type: ignore[arg-type]
-        if match := re.fullmatch(r"(?:hybrid-)?rrf-k(\d+)", name):
-            return cls("hybrid", "rrf", rrf_k=int(match.group(1)))
-        if match := re.fullmatch(r"(?:hybrid-)?weighted-a([0-9.]+)", name):
-            return cls("hybrid", "weighted", alpha=float(match.group(1)))
-        raise ValueError(f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>)")
+        text = name.strip().lower()
+        context = DEFAULT_BM25_CONTEXT
+        if match := re.fullmatch(r"(.+)-c([0-9.]+)", text):
+            text, context = match.group(1), float(match.group(2))
+        if text in ("bm25", "dense"):
+            return cls(text, context=context)  # type: ignore[arg-type]
+        if match := re.fullmatch(r"(?:hybrid-)?rrf-k(\d+)", text):
+            return cls("hybrid", "rrf", rrf_k=int(match.group(1)), context=context)
+        if match := re.fullmatch(r"(?:hybrid-)?weighted-a([0-9.]+)", text):
+            return cls("hybrid", "weighted", alpha=float(match.group(1)), context=context)
+        raise ValueError(f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>, each optionally with -c<BM25 context weight>)")
 
 
 DEFAULT_RRF_KS = (10, 30, 60, 100)
 DEFAULT_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7)
+DEFAULT_CONTEXTS = (0.0,)  # BM25 context weights compared with the default one (for bm25 and the default mode)
 
 
 def product_default() -> RetrievalConfig:
@@ -88,18 +103,27 @@ def product_default() -> RetrievalConfig:
 
     defaults = SearchSettings().model_dump()
     for name, parameter in inspect.signature(Assistant.ask).parameters.items():
-        if name in ("mode", "fusion", "rrf_k", "alpha", "candidates") and parameter.default is not inspect.Parameter.empty:
+        if name in defaults and parameter.default is not inspect.Parameter.empty:
             defaults[name] = parameter.default
     return RetrievalConfig.from_settings(SearchSettings(**defaults))
 
 
-def config_grid(rrf_ks: Iterable[int] = DEFAULT_RRF_KS, alphas: Iterable[float] = DEFAULT_ALPHAS) -> list[RetrievalConfig]:
+def config_grid(
+    rrf_ks: Iterable[int] = DEFAULT_RRF_KS, alphas: Iterable[float] = DEFAULT_ALPHAS, contexts: Iterable[float] = DEFAULT_CONTEXTS
+) -> list[RetrievalConfig]:
+    """bm25, dense, RRF at each k and weighted fusion at each alpha (with the default BM25 context weight), then
+    bm25 and the product's default mode at each other context weight."""
     configs = [RetrievalConfig("bm25"), RetrievalConfig("dense")]
     configs += [RetrievalConfig("hybrid", "rrf", rrf_k=k) for k in rrf_ks]
     configs += [RetrievalConfig("hybrid", "weighted", alpha=a) for a in alphas]
     default = product_default()
     if default not in configs:
         configs.append(default)
+    for context in contexts:
+        for config in (RetrievalConfig("bm25"), default):
+            variant = config.with_context(context)
+            if variant not in configs:
+                configs.append(variant)
     return configs
 
 
