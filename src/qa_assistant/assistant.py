@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
 from .embedder import DEFAULT_MODEL, Embedder
-from .errors import QAError
+from .errors import QAError, validation_problems
 from .models import (
     DEFAULT_ALPHA,
     DEFAULT_BM25_CONTEXT,
@@ -44,8 +44,7 @@ def _filters(
         try:
             filters = Filters(sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise QAError(f"bad filter ({problems}); dates are YYYY-MM-DD") from None
+            raise QAError(f"bad filter ({'; '.join(validation_problems(exc))}); dates are YYYY-MM-DD") from None
     if filters.since and filters.until and filters.since > filters.until:
         raise QAError(f"the date range is empty: since {filters.since} is after until {filters.until}")
     return filters
@@ -116,8 +115,7 @@ class Assistant:
                 mode=mode, fusion=fusion, rrf_k=rrf_k, alpha=alpha, candidates=candidates, bm25_context=bm25_context
             )
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise QAError(f"bad search setting ({problems})") from None
+            raise QAError(f"bad search setting ({'; '.join(validation_problems(exc))})") from None
 
     def search(
         self,

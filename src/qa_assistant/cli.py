@@ -114,7 +114,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval(args)
 
 
+def _listed(values) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .evaluation.runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
+
     parser = argparse.ArgumentParser(prog="qa-assistant", description="Quoted, attributed answers from a document collection.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -156,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache", default="eval/cache", help="where BEIR indexes are cached by fingerprint (default: eval/cache)")
     ev.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model for BEIR indexes")
     ev.add_argument("--modes", default=None, help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5,bm25-c0 (default: the grid below)")
-    ev.add_argument("--rrf-k", default="10,30,60,100", help="RRF constants of the grid (default: 10,30,60,100)")
-    ev.add_argument("--alpha", default="0.3,0.4,0.5,0.6,0.7", help="weighted-fusion alphas of the grid (default: 0.3,0.4,0.5,0.6,0.7)")
-    ev.add_argument("--context", default="0", help="BM25 context weights to compare with the default, for bm25 and the default mode (default: 0; '' for none)")
+    ev.add_argument("--rrf-k", default=None, help=f"RRF constants of the grid (default: {_listed(DEFAULT_RRF_KS)})")
+    ev.add_argument("--alpha", default=None, help=f"weighted-fusion alphas of the grid (default: {_listed(DEFAULT_ALPHAS)})")
+    ev.add_argument("--context", default=None, help=f"BM25 context weights to compare with the default, for bm25 and the default mode (default: {_listed(DEFAULT_CONTEXTS)}; '' for none)")
     ev.add_argument("--granularity", default="sentence,document", help="BEIR: sentence, window (3 sentences) and/or document level (default: sentence,document)")
     ev.add_argument("--aggregation", default="max,top2", help="BEIR: document score from its sentences: max, top2, maxsum, sum (default: max,top2)")
     ev.add_argument("--maxsum-weight", type=float, default=0.1, help="BEIR: weight of the other sentences in maxsum (default 0.1)")

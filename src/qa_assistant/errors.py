@@ -1,5 +1,7 @@
 """Errors whose message is meant for the user: what is wrong, where, and what to do."""
 
+from pydantic import ValidationError
+
 
 class QAError(Exception):
     """A problem with the user's input or files; the message names the thing and the fix."""
@@ -7,3 +9,13 @@ class QAError(Exception):
 
 class StaleIndexError(QAError):
     """The index on disk does not match the corpus, model or schema it is asked to serve."""
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """One 'field: problem' line per error of a pydantic validation."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return problems

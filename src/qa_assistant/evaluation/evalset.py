@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import QAError
+from ..errors import QAError, validation_problems
 from ..models import Document
 
 
@@ -111,15 +111,6 @@ class ResolvedQuestion:
     passages: list[ResolvedPassage]
 
 
-def _pydantic_problems(exc: ValidationError) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return problems
-
-
 def parse_evalset(lines: list[str], name: str = "evalset", path: Path | None = None) -> EvalSet:
     """Validate every line; raise one QAError listing all bad lines as '<file>:<line>: <problem>'."""
     label = str(path) if path else name
@@ -140,7 +131,7 @@ def parse_evalset(lines: list[str], name: str = "evalset", path: Path | None = N
         try:
             question = EvalQuestion.model_validate(data)
         except ValidationError as exc:
-            problems.extend(f"{label}:{line_no}: {p}" for p in _pydantic_problems(exc))
+            problems.extend(f"{label}:{line_no}: {p}" for p in validation_problems(exc))
             continue
         if question.id in first_line:
             problems.append(f"{label}:{line_no}: id '{question.id}' is already used on line {first_line[question.id]}")

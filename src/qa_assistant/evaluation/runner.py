@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus import read_text_file
-from ..models import DEFAULT_BM25_CONTEXT, FusionMethod, RetrievalMode, SearchSettings
+from ..models import DEFAULT_ALPHA, DEFAULT_BM25_CONTEXT, DEFAULT_RRF_K, FusionMethod, RetrievalMode, SearchSettings
 from ..retriever import Retriever
 from ..store import SentenceIndex
 from .evalset import ResolvedQuestion
@@ -42,8 +42,8 @@ class RetrievalConfig:
 
     mode: RetrievalMode
     fusion: FusionMethod = "rrf"
-    rrf_k: int = 60
-    alpha: float = 0.5
+    rrf_k: int = DEFAULT_RRF_K
+    alpha: float = DEFAULT_ALPHA
     context: float = DEFAULT_BM25_CONTEXT
 
     def __post_init__(self) -> None:
@@ -96,16 +96,8 @@ DEFAULT_CONTEXTS = (0.0,)  # BM25 context weights compared with the default one 
 
 
 def product_default() -> RetrievalConfig:
-    """The configuration `Assistant.ask` uses when given no settings (its keyword defaults)."""
-    import inspect
-
-    from ..assistant import Assistant
-
-    defaults = SearchSettings().model_dump()
-    for name, parameter in inspect.signature(Assistant.ask).parameters.items():
-        if name in defaults and parameter.default is not inspect.Parameter.empty:
-            defaults[name] = parameter.default
-    return RetrievalConfig.from_settings(SearchSettings(**defaults))
+    """The configuration `Assistant.ask` uses when given no settings (the defaults of `SearchSettings`)."""
+    return RetrievalConfig.from_settings(SearchSettings())
 
 
 def config_grid(
