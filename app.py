@@ -46,7 +46,9 @@ def open_assistant(index: Path, corpus: Path):
         )
     else:
         print(f"no index at {index}: building it from {corpus} …", file=sys.stderr)
-    return Assistant.build(corpus, index, progress=True, on_stage=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True))
+    return Assistant.build(
+        corpus, index, progress=True, on_stage=lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

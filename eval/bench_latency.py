@@ -53,12 +53,18 @@ def synthetic_corpus(n_sentences: int, seed: int = 7) -> LoadedCorpus:
         side = rng.choice(sides)
         documents.append(
             Document(
-                id=f"synthetic/{d:06d}.txt", path=f"synthetic/{d:06d}.txt", title=f"Synthetic document {d}",
-                publisher=f"Publisher {d % 17}", side=side,
-                date=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 1400)), text=" ".join(sentences),
+                id=f"synthetic/{d:06d}.txt",
+                path=f"synthetic/{d:06d}.txt",
+                title=f"Synthetic document {d}",
+                publisher=f"Publisher {d % 17}",
+                side=side,
+                date=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 1400)),
+                text=" ".join(sentences),
             )
         )
-    return LoadedCorpus(documents=documents, skipped=[], sides=seed_corpus.sides, fingerprint=f"synthetic-{n_sentences}-{seed}")
+    return LoadedCorpus(
+        documents=documents, skipped=[], sides=seed_corpus.sides, fingerprint=f"synthetic-{n_sentences}-{seed}"
+    )
 
 
 def percentiles(samples: list[float]) -> str:
@@ -72,7 +78,9 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200, help="timed queries per mode")
     parser.add_argument("--faiss", default="flat", choices=["flat", "hnsw"])
-    parser.add_argument("--keep", type=Path, default=None, help="save the index here, and reuse it when it exists (skips the build)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="save the index here, and reuse it when it exists (skips the build)"
+    )
     args = parser.parse_args()
 
     if args.keep and (args.keep / "manifest.json").exists():
@@ -105,7 +113,9 @@ def build_and_report(args, target: Path):
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     total = time.perf_counter() - started
     n = len(index.sentences)
-    print(f"\nindex build: {n} sentences in {total:.1f} s = {n / total:.0f} sentences/s (index on disk {size / 2**20:.0f} MiB)")
+    print(
+        f"\nindex build: {n} sentences in {total:.1f} s = {n / total:.0f} sentences/s (index on disk {size / 2**20:.0f} MiB)"
+    )
     for stage, seconds in stages.items():
         print(f"  {stage:<12} {seconds:8.1f} s  ({n / max(seconds, 1e-9):.0f} sentences/s)")
     return index
@@ -115,7 +125,10 @@ def time_queries(assistant: Assistant, args) -> None:
     n = len(assistant.index.sentences)
     kind = assistant.manifest.faiss_kind
     rng = random.Random(11)
-    queries = [rng.choice(QUESTIONS) + ("" if i < len(QUESTIONS) else f" {rng.choice(['today', 'report', 'border', 'army'])}") for i in range(args.queries)]
+    queries = [
+        rng.choice(QUESTIONS) + ("" if i < len(QUESTIONS) else f" {rng.choice(['today', 'report', 'border', 'army'])}")
+        for i in range(args.queries)
+    ]
     for q in QUESTIONS:  # warm-up: model, caches
         assistant.search(q, k=10)
     print(f"\nquery latency over {args.queries} queries, k=10, {n} sentences ({kind} FAISS index):")

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from qa_assistant.evaluation.beir import beir_index, load_beir
 from qa_assistant.tokenize import tokenize
+
 folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/beir/scifact-train")
 ds = load_beir(folder, sys.argv[2] if len(sys.argv) > 2 else "train")
 index = beir_index(ds, "sentence", cache_dir=Path("eval/cache"))
 sent_of = {}
 for sid in range(len(index.sentences)):
     sent_of.setdefault(index.documents[int(index.sentences.doc_index[sid])].id, []).append(index.sentence_text(sid))
-more = total = 0; shares = []
+more = total = 0
+shares = []
 for qid, judged in ds.qrels.items():
     terms = set(tokenize(ds.queries[qid], query=True))
     for did in judged:
@@ -27,6 +29,9 @@ for qid, judged in ds.qrels.items():
         best = max(len(terms & set(tokenize(s))) for s in sent_of[did])
         total += 1
         more += len(doc_terms) > best
-        if doc_terms: shares.append(best / len(doc_terms))
-print(f"pairs {total}; abstract has more distinct claim terms than its best sentence: {more} ({more/total:.0%}); "
-      f"mean share of the abstract's matching terms in the best sentence: {sum(shares)/len(shares):.0%}")
+        if doc_terms:
+            shares.append(best / len(doc_terms))
+print(
+    f"pairs {total}; abstract has more distinct claim terms than its best sentence: {more} ({more / total:.0%}); "
+    f"mean share of the abstract's matching terms in the best sentence: {sum(shares) / len(shares):.0%}"
+)

@@ -7,7 +7,11 @@ from qa_assistant.attribution import attribute_document, find_cue
 from qa_assistant.corpus import load_sides
 from qa_assistant.models import Document
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "attribution_cases.jsonl").read_text().splitlines() if line.strip()]
+CASES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "attribution_cases.jsonl").read_text().splitlines()
+    if line.strip()
+]
 SIDES = load_sides(Path(__file__).resolve().parents[1] / "corpus")
 TARGET_ACCURACY = 0.95
 
@@ -48,7 +52,10 @@ def test_speaker_and_side_accuracy_meets_target():
 def test_cue_span_points_at_the_attributing_words():
     case = next(c for c in CASES if c["sentence"].endswith("the Armenian Foreign Ministry said."))
     doc, got = attribute(case)
-    assert doc.text[got.cue_start : got.cue_end] == " the Armenian Foreign Ministry said"[1:] or "Armenian Foreign Ministry said" in doc.text[got.cue_start : got.cue_end]
+    assert (
+        doc.text[got.cue_start : got.cue_end] == " the Armenian Foreign Ministry said"[1:]
+        or "Armenian Foreign Ministry said" in doc.text[got.cue_start : got.cue_end]
+    )
     assert got.source == "quote" and got.confidence >= 0.9
 
 
@@ -63,5 +70,7 @@ def test_continuation_inherits_and_unattributed_text_keeps_the_publisher():
 
 def test_united_states_is_not_a_reporting_verb_and_publisher_relay_is_not_a_speaker():
     assert find_cue("The talks were cochaired by France, Russia and the United States.") is None
-    cue = find_cue("Armenia fired on positions, the ministry said in a statement, according to Report.", publisher="Report")
+    cue = find_cue(
+        "Armenia fired on positions, the ministry said in a statement, according to Report.", publisher="Report"
+    )
     assert cue.pronoun and cue.speakers_in_sentence == 1

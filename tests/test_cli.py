@@ -30,8 +30,20 @@ def test_json_abstains_on_unrelated_question(seed_index, capsys):
 
 
 def test_side_and_date_options(seed_index, capsys):
-    code, out, _ = run(capsys, "ask", "attack on civilians", "--index", str(seed_index), "--json",
-                       "--side", "Azerbaijan", "--since", "2020-01-01", "--until", "2020-12-31")
+    code, out, _ = run(
+        capsys,
+        "ask",
+        "attack on civilians",
+        "--index",
+        str(seed_index),
+        "--json",
+        "--side",
+        "Azerbaijan",
+        "--since",
+        "2020-01-01",
+        "--until",
+        "2020-12-31",
+    )
     assert code == 0
     quotes = json.loads(out)["quotes"]
     assert quotes and {(q["side"], q["date"]) for q in quotes} == {("Azerbaijan", "2020-09-28")}
@@ -96,7 +108,9 @@ def test_bad_metadata_row_names_file_line_and_field(tmp_path, capsys):
 
 
 def test_document_filter(seed_index, capsys):
-    code, out, _ = run(capsys, "ask", "civilians", "--index", str(seed_index), "--json", "--doc", "001_34a23c110b210610.txt")
+    code, out, _ = run(
+        capsys, "ask", "civilians", "--index", str(seed_index), "--json", "--doc", "001_34a23c110b210610.txt"
+    )
     assert code == 0
     quotes = json.loads(out)["quotes"]
     assert quotes and {q["doc_id"] for q in quotes} == {"001_34a23c110b210610.txt"}

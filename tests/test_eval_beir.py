@@ -14,7 +14,11 @@ from qa_assistant.evaluation.pipeline import evaluate_beir
 from qa_assistant.evaluation.report import write_report
 
 CORPUS = [
-    {"_id": "d1", "title": "Aspirin and headaches", "text": "Aspirin reduces headache pain in adults. It is a cheap drug."},
+    {
+        "_id": "d1",
+        "title": "Aspirin and headaches",
+        "text": "Aspirin reduces headache pain in adults. It is a cheap drug.",
+    },
     {"_id": "d2", "title": "Coffee", "text": "Coffee contains caffeine. Caffeine improves alertness in tired people."},
     {"_id": "d3", "title": "", "text": "Vitamin C does not prevent the common cold in most people."},
     {"_id": "d4", "title": "Sleep", "text": "Adults need seven hours of sleep. Short sleep harms memory."},
@@ -102,7 +106,12 @@ def test_indexes_are_built_once_and_cached(dataset_dir, tmp_path):
 
 def test_beir_run_end_to_end_with_report_and_trec_files(dataset_dir, tmp_path):
     result = evaluate_beir(
-        dataset_dir, "test", cache_dir=tmp_path / "cache", aggregations=("max", "top2"), depth=50, candidates=50,
+        dataset_dir,
+        "test",
+        cache_dir=tmp_path / "cache",
+        aggregations=("max", "top2"),
+        depth=50,
+        candidates=50,
     )
     assert {"bm25", "dense", "rrf-k60", "rrf-k60+top2", "doc:bm25", "doc:rrf-k60", "weighted-a0.5"} <= set(result.modes)
     for name in ("bm25", "rrf-k60", "doc:bm25"):
@@ -124,11 +133,26 @@ def test_beir_run_end_to_end_with_report_and_trec_files(dataset_dir, tmp_path):
 
 
 def test_cli_beir_json(dataset_dir, tmp_path, capsys):
-    code = main([
-        "eval", "--beir", str(dataset_dir), "--split", "test", "--cache", str(tmp_path / "cache"),
-        "--modes", "bm25,rrf-k60", "--granularity", "sentence", "--aggregation", "max",
-        "--no-report", "--json", "-q",
-    ])
+    code = main(
+        [
+            "eval",
+            "--beir",
+            str(dataset_dir),
+            "--split",
+            "test",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--modes",
+            "bm25,rrf-k60",
+            "--granularity",
+            "sentence",
+            "--aggregation",
+            "max",
+            "--no-report",
+            "--json",
+            "-q",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["dataset"] == "tiny-test"

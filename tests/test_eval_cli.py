@@ -16,24 +16,53 @@ SEED_SET = ROOT / "eval" / "seed.jsonl"
 
 def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys):
     report = tmp_path / "report"
-    code = main([
-        "eval", str(SEED_SET), "--index", str(seed_index), "--corpus", str(seed_corpus),
-        "--modes", "bm25,rrf-k60,weighted-a0.5", "--report", str(report), "--json", "-q",
-    ])
+    code = main(
+        [
+            "eval",
+            str(SEED_SET),
+            "--index",
+            str(seed_index),
+            "--corpus",
+            str(seed_corpus),
+            "--modes",
+            "bm25,rrf-k60,weighted-a0.5",
+            "--report",
+            str(report),
+            "--json",
+            "-q",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["dataset"] == "seed"
     assert data["default_mode"] == "weighted-a0.5"  # the fusion chosen in eval/results/README.md
     assert set(data["modes"]) == {"bm25", "rrf-k60", "weighted-a0.5"}
     for metrics in data["modes"].values():
-        for key in ("ndcg@10", "recall@10", "recall@100", "mrr@10", "precision@1", "precision@10",
-                    "side_coverage@10", "abstention_accuracy", "verbatim_rate"):
+        for key in (
+            "ndcg@10",
+            "recall@10",
+            "recall@100",
+            "mrr@10",
+            "precision@1",
+            "precision@10",
+            "side_coverage@10",
+            "abstention_accuracy",
+            "verbatim_rate",
+        ):
             assert metrics[key] is not None and 0.0 <= metrics[key] <= 1.0, key
         assert metrics["verbatim_rate"] == 1.0
         assert metrics["ndcg@10"] > 0.5  # the bundled corpus is small: a broken mapping would show here
     assert data["abstention"]["calibrated"]["weighted-a0.5"]["threshold"] > 0
     assert data["info"]["abstention_sweep_mismatches"] == 0  # the threshold sweep predicts every real ask
-    for name in ("report.md", "per_query.md", "per_query.csv", "results.json", "ndcg_at_10.png", "recall_at_k.png", "abstention.png"):
+    for name in (
+        "report.md",
+        "per_query.md",
+        "per_query.csv",
+        "results.json",
+        "ndcg_at_10.png",
+        "recall_at_k.png",
+        "abstention.png",
+    ):
         assert (report / name).stat().st_size > 0, name
     drill_down = (report / "per_query.md").read_text(encoding="utf-8")
     assert "misses" in drill_down and "u-weather" in drill_down

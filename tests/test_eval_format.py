@@ -25,7 +25,12 @@ def line(**fields) -> str:
 def test_valid_lines_parse_with_defaults():
     evalset = parse_evalset(
         [
-            line(id="q1", question="When was it closed?", relevant=[{"doc_id": "a.txt", "text": "closed in December"}], sides=["Armenia"]),
+            line(
+                id="q1",
+                question="When was it closed?",
+                relevant=[{"doc_id": "a.txt", "text": "closed in December"}],
+                sides=["Armenia"],
+            ),
             "",
             line(id="q2", question="Unrelated?", answerable=False),
         ]

@@ -88,7 +88,9 @@ def test_abstention_accuracy_and_calibration():
     assert chosen.threshold == pytest.approx(0.38)
     assert chosen.accuracy == 1.0 and chosen.balanced_accuracy == 1.0
     # equal accuracy at 0.44 (answer all) and 0.48 (abstain on a3 and u1): the better balanced accuracy wins
-    tied = M.calibrate_threshold({"a1": 0.9, "a2": 0.5, "a3": 0.45, "u1": 0.47}, {"a1": True, "a2": True, "a3": True, "u1": False})
+    tied = M.calibrate_threshold(
+        {"a1": 0.9, "a2": 0.5, "a3": 0.45, "u1": 0.47}, {"a1": True, "a2": True, "a3": True, "u1": False}
+    )
     assert 0.47 < tied.threshold <= 0.5 and tied.accuracy == 0.75 and tied.abstained == 1.0
     decisions = {"a1": False, "a2": True, "a3": False, "u1": True, "u2": True}
     real = M.abstention_point(decisions, answerable, 0.5)
@@ -127,7 +129,9 @@ def test_document_aggregation_max_maxsum_sum():
 def test_passage_mapping_overlap_and_credit_once():
     text = "Alpha one. Beta two. Gamma three."
     # sentences: [0,10) "Alpha one." [11,20) "Beta two." [21,33) "Gamma three."
-    index = _index([text, "Other doc."], [(0, 0, 10), (0, 11, 20), (0, 21, 33), (1, 0, 10)], ["Armenia", None, None, None])
+    index = _index(
+        [text, "Other doc."], [(0, 0, 10), (0, 11, 20), (0, 21, 33), (1, 0, 10)], ["Armenia", None, None, None]
+    )
     passages = [
         ResolvedPassage("q#p0", 0, "d0", 6, 15, 1, None),  # "one. Beta" overlaps sentences 0 and 1
         ResolvedPassage("q#p1", 0, "d0", 21, 26, 1, "Azerbaijan"),  # "Gamma"
@@ -139,7 +143,9 @@ def test_passage_mapping_overlap_and_credit_once():
     # sides: document side, document side, the speaker's side (attribution), the passage's own side
     assert mapped.sides == ["neutral", "neutral", "Armenia", "Azerbaijan"]
     touching = ResolvedPassage("q#p0", 0, "d0", 10, 11, 1, None)  # the space between two sentences
-    mapped = passage_ranking(Ranking(np.array([0, 1]), np.zeros(2)), ResolvedQuestion("q", 1, "?", True, [], None, [touching]), index)
+    mapped = passage_ranking(
+        Ranking(np.array([0, 1]), np.zeros(2)), ResolvedQuestion("q", 1, "?", True, [], None, [touching]), index
+    )
     assert mapped.items == ["s0", "s1"]
 
 

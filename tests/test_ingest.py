@@ -51,7 +51,11 @@ def test_rule_site_furniture():
 
 
 def test_rule_dateline():
-    for name, line in [("000_ce08357c7478e3f0.txt", "19 September, 2023"), ("001_34a23c110b210610.txt", "September 28, 2020"), ("004_54f105280d23d448.txt", "July 29, 2023 09:19")]:
+    for name, line in [
+        ("000_ce08357c7478e3f0.txt", "19 September, 2023"),
+        ("001_34a23c110b210610.txt", "September 28, 2020"),
+        ("004_54f105280d23d448.txt", "July 29, 2023 09:19"),
+    ]:
         cleaned = clean_text(seed(name))
         assert cleaned.dateline == line and ("dateline", line) in removed(name)
 
@@ -82,7 +86,10 @@ def test_dates_are_extracted_without_a_sidecar_and_never_guessed(tmp_path):
     assert docs["004_54f105280d23d448.txt"].date_source == "dateline"
     assert docs["002_36c5c6001d4c7b56.txt"].date is None  # "this Tuesday" is no date
     assert docs["003_d58175e59972caf7.txt"].date is None  # the "Latest news" footer date is not the statement's
-    assert docs["001_34a23c110b210610.txt"].title == "Armenia kills Azerbaijani civilians, initiates another military escalation"
+    assert (
+        docs["001_34a23c110b210610.txt"].title
+        == "Armenia kills Azerbaijani civilians, initiates another military escalation"
+    )
     assert docs["003_d58175e59972caf7.txt"].publisher is None and docs["003_d58175e59972caf7.txt"].side is None
 
 
@@ -99,7 +106,9 @@ def test_side_comes_from_publisher_or_domain_mapping(tmp_path):
     shutil.copy(CORPUS / "sides.json", corpus)
     (corpus / "a.txt").write_text("Statement one about the border.\n", encoding="utf-8")
     (corpus / "b.txt").write_text("Statement two about the border.\n", encoding="utf-8")
-    (corpus / "metadata.csv").write_text("file,publisher,url\na.txt,Report,\nb.txt,,https://www.mfa.am/en/press-releases/1\n", encoding="utf-8")
+    (corpus / "metadata.csv").write_text(
+        "file,publisher,url\na.txt,Report,\nb.txt,,https://www.mfa.am/en/press-releases/1\n", encoding="utf-8"
+    )
     docs = {d.id: d for d in load_corpus(corpus).documents}
     assert docs["a.txt"].side == "Azerbaijan" and docs["b.txt"].side == "Armenia"
 
@@ -108,7 +117,13 @@ def test_jsonl_and_html_documents(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     rows = [
-        {"id": "r1", "text": "Yerevan said the corridor must reopen.", "publisher": "Armenpress", "side": "Armenia", "date": "2023-06-01"},
+        {
+            "id": "r1",
+            "text": "Yerevan said the corridor must reopen.",
+            "publisher": "Armenpress",
+            "side": "Armenia",
+            "date": "2023-06-01",
+        },
         {"text": "Baku said the checkpoint is legal.", "title": "Checkpoint"},
         {"title": "no text field"},
     ]
@@ -146,7 +161,12 @@ def test_wire_report_statements_count_for_the_side_that_spoke(assistant):
     groups = {g.side: g for g in answer.groups}
     wire = "Wire agency (unnamed in text)"
     armenian = [q for q in groups["Armenia"].quotes if q.publisher == wire]
-    assert armenian and armenian[0].speaker == "Yerevan" and armenian[0].speaker_side == "Armenia" and armenian[0].side == "neutral"
+    assert (
+        armenian
+        and armenian[0].speaker == "Yerevan"
+        and armenian[0].speaker_side == "Armenia"
+        and armenian[0].side == "neutral"
+    )
     assert armenian[0].cue == "Yerevan has cited"
     azerbaijani = [q for q in groups["Azerbaijan"].quotes if q.publisher == wire]
     assert azerbaijani and azerbaijani[0].speaker == "Azeri Ministry of Defense" and azerbaijani[0].side == "neutral"
@@ -172,9 +192,12 @@ def test_same_sentence_in_three_outlets_is_shown_once(tmp_path):
     sentence = "The Lachin checkpoint will remain open for humanitarian cargo, the ministry said."
     variants = [sentence, sentence.upper(), "“" + sentence.replace(",", " ,") + "”"]
     for i, text in enumerate(variants):
-        (corpus / f"outlet{i}.txt").write_text(f"Outlet {i} news\n\n{text}\n\nUnrelated closing remark number {i} about weather.\n", encoding="utf-8")
+        (corpus / f"outlet{i}.txt").write_text(
+            f"Outlet {i} news\n\n{text}\n\nUnrelated closing remark number {i} about weather.\n", encoding="utf-8"
+        )
     (corpus / "metadata.csv").write_text(
-        "file,publisher,date\noutlet0.txt,Outlet A,2023-05-02\noutlet1.txt,Outlet B,2023-05-01\noutlet2.txt,Outlet C,\n", encoding="utf-8"
+        "file,publisher,date\noutlet0.txt,Outlet A,2023-05-02\noutlet1.txt,Outlet B,2023-05-01\noutlet2.txt,Outlet C,\n",
+        encoding="utf-8",
     )
     assistant = Assistant.build(corpus, tmp_path / "index")
     answer = assistant.ask("Will the Lachin checkpoint stay open for humanitarian cargo?", k=5)

@@ -24,7 +24,11 @@ def test_lachin_question_groups_quotes_from_both_sides(assistant):
     assert groups["Artsakh"].quotes == [] and "No relevant statement from Artsakh" in groups["Artsakh"].note
     armenian = groups["Armenia"].quotes[0]
     assert armenian.publisher == "Ministry of Foreign Affairs of Armenia" and armenian.date == dt.date(2023, 9, 19)
-    assert {q.publisher for q in groups["Azerbaijan"].quotes} <= {"Report", "Government of Azerbaijan", "Wire agency (unnamed in text)"}
+    assert {q.publisher for q in groups["Azerbaijan"].quotes} <= {
+        "Report",
+        "Government of Azerbaijan",
+        "Wire agency (unnamed in text)",
+    }
 
 
 @pytest.mark.parametrize(
@@ -62,18 +66,25 @@ def test_quotes_of_a_side_question_are_judged_by_its_topic(assistant):
     assert all(g.note for g in off_topic.groups)
 
     lachin = assistant.ask("What did each side say about Lachin?")
-    by_place = {(d.id, int(s)): i for i, (d, s) in enumerate(
-        zip((index.documents[j] for j in index.sentences.doc_index), index.sentences.start))}
+    by_place = {
+        (d.id, int(s)): i
+        for i, (d, s) in enumerate(zip((index.documents[j] for j in index.sentences.doc_index), index.sentences.start))
+    }
     topic_similarity = all_vectors @ assistant.embedder.encode(["Lachin"])[0]
     for quote in lachin.quotes:
         assert quote.similarity >= topic_similarity[by_place[(quote.doc_id, quote.start)]] - 1e-5
         assert quote.similarity >= DEFAULT_MIN_SIMILARITY
 
 
-@pytest.mark.parametrize("question", [
-    "What did each side say about Lachin?", "How many civilians were wounded?",
-    "What did both sides say about natural gas prices?", "What is the capital of France?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did each side say about Lachin?",
+        "How many civilians were wounded?",
+        "What did both sides say about natural gas prices?",
+        "What is the capital of France?",
+    ],
+)
 def test_abstention_is_decided_by_the_best_similarity_of_all_retrieved_sentences(assistant, question):
     answer = assistant.ask(question)
     assert answer.best_similarity is not None
@@ -91,7 +102,9 @@ def test_naming_two_sides_groups_by_those_sides(assistant):
 
 def test_side_without_relevant_statement_is_said_explicitly(assistant):
     # Before 2021 only an Azerbaijani document exists: the Armenian side has no statement.
-    answer = assistant.ask("What did each side say about civilians?", until=dt.date(2021, 1, 1), sides=["Armenia", "Azerbaijan"])
+    answer = assistant.ask(
+        "What did each side say about civilians?", until=dt.date(2021, 1, 1), sides=["Armenia", "Azerbaijan"]
+    )
     groups = {g.side: g for g in answer.groups}
     assert groups["Armenia"].quotes == [] and "No relevant statement from Armenia" in groups["Armenia"].note
     assert groups["Azerbaijan"].quotes
@@ -139,7 +152,10 @@ def test_rrf_scores_follow_the_formula(assistant):
         assert hit.score == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("question", ["What is the capital of France?", "Who won the 2018 football World Cup?", "How do I bake sourdough bread?"])
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "Who won the 2018 football World Cup?", "How do I bake sourdough bread?"],
+)
 def test_unrelated_questions_abstain(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained and answer.quotes == []
@@ -149,7 +165,9 @@ def test_unrelated_questions_abstain(assistant, question):
 def test_threshold_is_a_setting(assistant):
     forced = assistant.ask("What is the capital of France?", min_similarity=-1.0)
     assert not forced.abstained and forced.quotes
-    assert all(q.similarity >= DEFAULT_MIN_SIMILARITY for q in assistant.ask("What did each side say about Lachin?").quotes)
+    assert all(
+        q.similarity >= DEFAULT_MIN_SIMILARITY for q in assistant.ask("What did each side say about Lachin?").quotes
+    )
 
 
 def test_empty_date_range_and_bad_dates_are_clear_errors(assistant):
@@ -177,12 +195,17 @@ def test_bm25_context_lifts_a_sentence_whose_neighbours_carry_the_other_query_wo
     corpus.mkdir()
     (corpus / "a.txt").write_text(
         "Envoy visit\n\nThe special envoy arrived in Geneva on Monday morning.\n"
-        "She said talks on the water dispute would resume.\n", encoding="utf-8")
+        "She said talks on the water dispute would resume.\n",
+        encoding="utf-8",
+    )
     (corpus / "b.txt").write_text(
         "Farm news\n\nThe water dispute talks stalled again, farmers said.\n"
-        "The harvest was good this year in the valley.\n", encoding="utf-8")
+        "The harvest was good this year in the valley.\n",
+        encoding="utf-8",
+    )
     (corpus / "c.txt").write_text(
-        "Weather\n\nRain is expected in the mountains on Friday.\nThe roads will stay open.\n", encoding="utf-8")
+        "Weather\n\nRain is expected in the mountains on Friday.\nThe roads will stay open.\n", encoding="utf-8"
+    )
     small = Assistant.build(corpus, tmp_path / "index")
     query = "envoy water dispute talks"
     resumed = "She said talks on the water dispute would resume."

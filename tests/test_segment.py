@@ -39,7 +39,10 @@ def test_multi_sentence_quotation_stays_one_passage():
 
 def test_quotation_boundary_between_two_quotes_splits():
     text = "He stressed that “the population is being warned.” “The facilities will be protected,” he added."
-    assert texts(text) == ["He stressed that “the population is being warned.”", "“The facilities will be protected,” he added."]
+    assert texts(text) == [
+        "He stressed that “the population is being warned.”",
+        "“The facilities will be protected,” he added.",
+    ]
 
 
 def test_paragraphs_and_header_lines_are_separate_units():

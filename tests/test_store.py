@@ -98,7 +98,6 @@ def test_sentences_are_numbered_within_their_document(assistant):
     assert set(per_doc) == {d.id for d in assistant.documents}
 
 
-
 def test_context_spans_take_one_neighbour_each_side_within_the_document():
     table = SentenceTable(np.array([0, 0, 0, 1, 2, 2]), np.array([0, 10, 20, 0, 0, 5]), np.array([9, 19, 29, 8, 4, 9]))
     starts, ends = context_spans(table)

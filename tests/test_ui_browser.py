@@ -69,8 +69,13 @@ def ui_corpus(tmp_path_factory) -> Path:
     metadata = corpus / "metadata.csv"
     with metadata.open(encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle))
-    row = {"file": "evil.txt", "title": EVIL_TITLE, "publisher": "Injection Test Gazette", "side": "neutral",
-           "date": "2023-05-05"}
+    row = {
+        "file": "evil.txt",
+        "title": EVIL_TITLE,
+        "publisher": "Injection Test Gazette",
+        "side": "neutral",
+        "date": "2023-05-05",
+    }
     text = metadata.read_text(encoding="utf-8-sig")
     buffer = io.StringIO()
     csv.DictWriter(buffer, fieldnames=header, lineterminator="\n").writerow({k: row.get(k, "") for k in header})
@@ -82,19 +87,36 @@ def ui_corpus(tmp_path_factory) -> Path:
 def server(ui_corpus, tmp_path_factory):
     """`python app.py` on a free port; the index folder does not exist yet, so the app builds it."""
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or run scripts/setup.sh --test")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or run scripts/setup.sh --test"
+        )
     work = tmp_path_factory.mktemp("server")
     index_dir = work / "index"
     log_path = work / "app.log"
     port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-           "GRADIO_TEMP_DIR": str(work / "gradio-tmp")}
+    env = {
+        **os.environ,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PYTHONUNBUFFERED": "1",
+        "GRADIO_TEMP_DIR": str(work / "gradio-tmp"),
+    }
     env.pop("GRADIO_SERVER_NAME", None)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--index", str(index_dir), "--corpus", str(ui_corpus),
-             "--port", str(port)],
-            cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                str(ROOT / "app.py"),
+                "--index",
+                str(index_dir),
+                "--corpus",
+                str(ui_corpus),
+                "--port",
+                str(port),
+            ],
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 180
@@ -322,7 +344,9 @@ def test_exports_download_the_current_answer(page, ui_assistant):
     name, content = download(page, "#qa-export-csv")
     assert name.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(content)))
-    assert [(r["doc_id"], int(r["start"]), int(r["end"])) for r in rows] == [(q.doc_id, q.start, q.end) for q in answer.quotes]
+    assert [(r["doc_id"], int(r["start"]), int(r["end"])) for r in rows] == [
+        (q.doc_id, q.start, q.end) for q in answer.quotes
+    ]
     for row, quote in zip(rows, answer.quotes):
         assert row["text"] == quote.text
         assert row["publisher"] == (quote.publisher or "") and row["side"] == (quote.side or "")

@@ -57,7 +57,9 @@ def test_csv_follows_new_quote_fields_without_code_changes():
 
 
 def test_csv_defuses_spreadsheet_formulas(lachin):
-    evil = lachin.quotes[0].model_copy(update={"text": '=HYPERLINK("http://evil.example","click")', "publisher": "@SUM(A1)"})
+    evil = lachin.quotes[0].model_copy(
+        update={"text": '=HYPERLINK("http://evil.example","click")', "publisher": "@SUM(A1)"}
+    )
     answer = lachin.model_copy(update={"quotes": [evil], "grouped_by_side": False, "groups": []})
     row = rows_of(export.to_csv(answer))[0]
     assert row["text"] == "'" + evil.text
@@ -66,7 +68,7 @@ def test_csv_defuses_spreadsheet_formulas(lachin):
 
 
 def test_markdown_export_lists_sides_quotes_and_where_they_stand(lachin):
-    markdown = export.to_markdown(lachin, exported_at=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
+    markdown = export.to_markdown(lachin, exported_at=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
     assert markdown.startswith("# What did each side say about Lachin?\n")
     rendered = MarkdownIt("commonmark").render(markdown)
     headings = re.findall(r"<h2>(.*?)</h2>", rendered)

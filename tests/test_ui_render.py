@@ -17,8 +17,29 @@ EVIL = '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=1">
 
 # Tags the renderer itself writes; anything else in its output came from unescaped input.
 OWN_TAGS = {
-    "article", "div", "blockquote", "span", "time", "cite", "button", "details", "summary", "table", "tr", "th", "td",
-    "ul", "li", "section", "h2", "h3", "p", "b", "mark", "code", "a",
+    "article",
+    "div",
+    "blockquote",
+    "span",
+    "time",
+    "cite",
+    "button",
+    "details",
+    "summary",
+    "table",
+    "tr",
+    "th",
+    "td",
+    "ul",
+    "li",
+    "section",
+    "h2",
+    "h3",
+    "p",
+    "b",
+    "mark",
+    "code",
+    "a",
 }
 
 
@@ -98,8 +119,16 @@ def test_quote_card_shows_sentence_in_quotation_marks_then_attribution():
         assert part in text
     assert text.index(quote.text) < text.index("Ministry of Foreign Affairs of Armenia")
     show = [attrs for tag, attrs in parsed.tags if tag == "button" and "qa-show" in attrs.get("class", "")]
-    assert show == [{"type": "button", "class": "qa-show", "data-doc": "000_a.txt", "data-start": "10",
-                     "data-end": "63", "title": "Open the document with this sentence highlighted"}]
+    assert show == [
+        {
+            "type": "button",
+            "class": "qa-show",
+            "data-doc": "000_a.txt",
+            "data-start": "10",
+            "data-end": "63",
+            "title": "Open the document with this sentence highlighted",
+        }
+    ]
 
 
 def test_speaker_is_shown_when_known_else_the_publisher():
@@ -158,8 +187,16 @@ def test_quote_not_found_by_a_retriever_says_so():
 
 
 def test_other_sources_are_listed_when_the_quote_has_them():
-    other = {"doc_id": "002_b.txt", "title": "<i>Wire</i> story", "publisher": "Wire", "date": dt.date(2023, 9, 20),
-             "start": 5, "end": 40, "text": "same", "link": "002_b.txt#char=5,40"}
+    other = {
+        "doc_id": "002_b.txt",
+        "title": "<i>Wire</i> story",
+        "publisher": "Wire",
+        "date": dt.date(2023, 9, 20),
+        "start": 5,
+        "end": 40,
+        "text": "same",
+        "link": "002_b.txt#char=5,40",
+    }
     quote = make_quote().model_copy(update={"also_in": [other]})
     markup = render.quote_html(quote, 1)
     parsed = assert_inert(markup)
@@ -176,18 +213,29 @@ def test_other_sources_are_listed_when_the_quote_has_them():
 
 def test_grouped_answer_has_a_heading_per_side_and_says_when_a_side_is_silent():
     arm = make_quote()
-    aze = make_quote(text="Azerbaijan installed the Lachin checkpoint.", side="Azerbaijan", publisher="Report",
-                     doc_id="004_c.txt", date=dt.date(2023, 7, 29))
+    aze = make_quote(
+        text="Azerbaijan installed the Lachin checkpoint.",
+        side="Azerbaijan",
+        publisher="Report",
+        doc_id="004_c.txt",
+        date=dt.date(2023, 7, 29),
+    )
     groups = [
         SideGroup(side="Armenia", quotes=[arm]),
         SideGroup(side="Azerbaijan", quotes=[aze]),
-        SideGroup(side="Artsakh", quotes=[], note="No relevant statement from Artsakh was found in the indexed documents."),
+        SideGroup(
+            side="Artsakh", quotes=[], note="No relevant statement from Artsakh was found in the indexed documents."
+        ),
     ]
     answer = make_answer([arm, aze], groups)
     markup = render.answer_html(answer, colours=render.side_colours(["Armenia", "Azerbaijan", "Artsakh"]), k=6)
     parsed = assert_inert(markup)
     headings = re.findall(r'<h3 class="qa-side-h">.*?</h3>', markup)
-    assert [re.sub(r"<[^>]+>", "", h) for h in headings] == ["Armenia1 quote", "Azerbaijan1 quote", "Artsakhno statement"]
+    assert [re.sub(r"<[^>]+>", "", h) for h in headings] == [
+        "Armenia1 quote",
+        "Azerbaijan1 quote",
+        "Artsakhno statement",
+    ]
     text = "".join(parsed.text)
     assert "No relevant statement from Artsakh was found in the indexed documents." in text
     assert text.index("Lachin corridor") < text.index("Azerbaijan installed")
@@ -196,17 +244,22 @@ def test_grouped_answer_has_a_heading_per_side_and_says_when_a_side_is_silent():
 
 
 def test_filters_used_are_listed_with_the_answer():
-    answer = make_answer([make_quote()], filters={"sides": ["Armenia"], "publishers": ["Report"],
-                                                  "since": dt.date(2023, 1, 1), "until": None},
-                         settings={"mode": "bm25"})
+    answer = make_answer(
+        [make_quote()],
+        filters={"sides": ["Armenia"], "publishers": ["Report"], "since": dt.date(2023, 1, 1), "until": None},
+        settings={"mode": "bm25"},
+    )
     text = "".join(parse(render.answer_html(answer, k=3)).text)
     assert "BM25 only" in text and "up to 3" in text
     assert "Armenia" in text and "Report" in text and "2023-01-01 → …" in text
 
 
 def test_abstention_is_an_explicit_no_answer():
-    answer = make_answer([], abstained=True,
-                         abstain_reason="No passage in the indexed documents is relevant enough to quote (best similarity 0.09, threshold 0.30).")
+    answer = make_answer(
+        [],
+        abstained=True,
+        abstain_reason="No passage in the indexed documents is relevant enough to quote (best similarity 0.09, threshold 0.30).",
+    )
     text = "".join(parse(render.answer_html(answer)).text)
     assert "No answer" in text
     assert "best similarity 0.09, threshold 0.30" in text
@@ -215,7 +268,9 @@ def test_abstention_is_an_explicit_no_answer():
 
 def test_transcript_keeps_every_turn_and_escapes_questions():
     first = render.Turn(question="What did each side say about Lachin?", answer=make_answer([make_quote()]), k=6)
-    second = render.Turn(question='<img src=x onerror="window.__pwned=1">', error="“From” must be a date written YYYY-MM-DD")
+    second = render.Turn(
+        question='<img src=x onerror="window.__pwned=1">', error="“From” must be a date written YYYY-MM-DD"
+    )
     markup = render.transcript_html([first, second])
     parsed = assert_inert(markup)
     assert markup.count('class="qa-turn"') == 2
@@ -225,8 +280,10 @@ def test_transcript_keeps_every_turn_and_escapes_questions():
 
 
 def test_empty_transcript_welcomes_with_example_questions():
-    docs = [Document(id="a.txt", path="a.txt", text="x", side="Armenia", publisher="P", date=dt.date(2020, 1, 2)),
-            Document(id="b.txt", path="b.txt", text="y", side="neutral", publisher="Q", date=dt.date(2023, 9, 19))]
+    docs = [
+        Document(id="a.txt", path="a.txt", text="x", side="Armenia", publisher="P", date=dt.date(2020, 1, 2)),
+        Document(id="b.txt", path="b.txt", text="y", side="neutral", publisher="Q", date=dt.date(2023, 9, 19)),
+    ]
     markup = render.transcript_html([], docs, examples=["What did each side say about Lachin?", "<b>x</b>?"])
     parsed = assert_inert(markup)
     examples = [a["data-question"] for t, a in parsed.tags if t == "button" and a.get("class") == "qa-example"]
@@ -242,8 +299,16 @@ def test_document_view_marks_exactly_the_quoted_characters():
     text = "Intro line.\n\nBefore sentence. " + EVIL + " After sentence.\n[link](http://example.com)\n"
     start = text.index("<script>")
     end = start + len(EVIL)
-    doc = Document(id="evil.txt", path="evil.txt", title="<b>Title</b>", publisher="P", side="neutral",
-                   date=dt.date(2023, 1, 1), url="javascript:alert(1)", text=text)
+    doc = Document(
+        id="evil.txt",
+        path="evil.txt",
+        title="<b>Title</b>",
+        publisher="P",
+        side="neutral",
+        date=dt.date(2023, 1, 1),
+        url="javascript:alert(1)",
+        text=text,
+    )
     markup = render.document_html(doc, start, end, nonce=3)
     parsed = assert_inert(markup)
     assert not any(t == "a" for t, _ in parsed.tags)  # a javascript: URL is not made a link
@@ -262,7 +327,11 @@ def test_document_view_without_valid_offsets_highlights_nothing(start, end):
     parsed = assert_inert(markup)
     assert "<mark" not in markup
     links = [a for t, a in parsed.tags if t == "a"]
-    assert links and links[0]["href"] == "https://example.org/a?b=<c>" and links[0]["rel"] == "noopener noreferrer nofollow"
+    assert (
+        links
+        and links[0]["href"] == "https://example.org/a?b=<c>"
+        and links[0]["rel"] == "noopener noreferrer nofollow"
+    )
 
 
 # ----------------------------------------------------------------------------------------- markdown

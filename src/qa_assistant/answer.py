@@ -122,9 +122,15 @@ class AnswerBuilder:
         doc = self.doc_of(sentence_id)
         start, end = int(self.index.sentences.start[sentence_id]), int(self.index.sentences.end[sentence_id])
         return OtherSource(
-            doc_id=doc.id, title=doc.title, publisher=doc.publisher, date=doc.date,
-            speaker=self.index.attributions[sentence_id].speaker, text=doc.text[start:end],
-            start=start, end=end, link=self._link(doc, start, end),
+            doc_id=doc.id,
+            title=doc.title,
+            publisher=doc.publisher,
+            date=doc.date,
+            speaker=self.index.attributions[sentence_id].speaker,
+            text=doc.text[start:end],
+            start=start,
+            end=end,
+            link=self._link(doc, start, end),
         )
 
     @staticmethod
@@ -196,7 +202,9 @@ class AnswerBuilder:
             chosen = self.primary(members, allowed)
             similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
             if chosen != hit.sentence_id:
-                similarity = max(similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector))
+                similarity = max(
+                    similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
+                )
             best = max(best, similarity)
             if similarity < min_similarity or chosen in shown or (limit is not None and len(quotes) >= limit):
                 continue
@@ -220,7 +228,12 @@ class AnswerBuilder:
         query_vector = self.retriever.encode_query(query)
         timings.encode_ms += (time.perf_counter() - started) * 1000
         answer = Answer(
-            question=question, topic=topic, settings=settings, filters=filters, min_similarity=min_similarity, timings=timings
+            question=question,
+            topic=topic,
+            settings=settings,
+            filters=filters,
+            min_similarity=min_similarity,
+            timings=timings,
         )
         best = -1.0
         if target_sides:
@@ -231,14 +244,18 @@ class AnswerBuilder:
                 # A side has few statements in the top ranks: look further down for its quota of relevant ones.
                 hits = self.retriever.search(query, quota * SIDE_DEPTH, settings, side_filters, query_vector, timings)
                 allowed = self.retriever.mask(side_filters)
-                quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity, allowed, shown, limit=quota)
+                quotes, side_best = self.relevant_quotes(
+                    hits, query_vector, min_similarity, allowed, shown, limit=quota
+                )
                 best = max(best, side_best)
                 note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
                 answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
                 answer.quotes.extend(quotes)
         else:
             hits = self.retriever.search(question, k, settings, filters, query_vector, timings)
-            answer.quotes, best = self.relevant_quotes(hits, query_vector, min_similarity, self.retriever.mask(filters), shown)
+            answer.quotes, best = self.relevant_quotes(
+                hits, query_vector, min_similarity, self.retriever.mask(filters), shown
+            )
         answer.best_similarity = best if best > -1.0 else None
         if not answer.quotes:
             answer.abstained = True

@@ -42,7 +42,9 @@ def _filters(
     if filters is None:
         as_list = lambda v: [v] if isinstance(v, str) else v  # noqa: E731
         try:
-            filters = Filters(sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until)
+            filters = Filters(
+                sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until
+            )
         except ValidationError as exc:
             raise QAError(f"bad filter ({'; '.join(validation_problems(exc))}); dates are YYYY-MM-DD") from None
     if filters.since and filters.until and filters.since > filters.until:
@@ -79,7 +81,9 @@ class Assistant:
         return cls(build_and_save(corpus_dir, index_dir, model, faiss_kind, progress, on_stage), **kwargs)
 
     @classmethod
-    def load(cls, index_dir: str | Path, corpus_dir: str | Path | None = None, check: bool = True, **kwargs) -> Assistant:
+    def load(
+        cls, index_dir: str | Path, corpus_dir: str | Path | None = None, check: bool = True, **kwargs
+    ) -> Assistant:
         """Open an index; raises StaleIndexError when its corpus changed or its schema is old."""
         return cls(load_index(index_dir, corpus_dir, check=check), **kwargs)
 

@@ -28,31 +28,177 @@ REPORTING_VERBS = (
     "argued argues announced pointed"
 ).split()
 _VERB = r"(?:" + "|".join(sorted(set(REPORTING_VERBS), key=len, reverse=True)) + r")"
-_AUX = {"has", "had", "have", "also", "repeatedly", "previously", "again", "once", "further", "earlier", "later",
-        "already", "strongly", "firmly", "openly", "then", "clearly", "officially", "publicly", "reportedly", "is", "was"}
-PRONOUNS = {"he", "she", "it", "they", "ministry", "minister", "statement", "spokesperson", "spokesman", "spokeswoman", "department", "office", "government"}
+_AUX = {
+    "has",
+    "had",
+    "have",
+    "also",
+    "repeatedly",
+    "previously",
+    "again",
+    "once",
+    "further",
+    "earlier",
+    "later",
+    "already",
+    "strongly",
+    "firmly",
+    "openly",
+    "then",
+    "clearly",
+    "officially",
+    "publicly",
+    "reportedly",
+    "is",
+    "was",
+}
+PRONOUNS = {
+    "he",
+    "she",
+    "it",
+    "they",
+    "ministry",
+    "minister",
+    "statement",
+    "spokesperson",
+    "spokesman",
+    "spokeswoman",
+    "department",
+    "office",
+    "government",
+}
 # Lower-case words that may stand inside a speaker's name ("Ministry of the Interior", "self-proclaimed republic").
-_NAME_GLUE = {"of", "the", "for", "de", "self-proclaimed", "republic", "side", "authorities", "ministry",
-              "government", "foreign", "affairs", "defense", "defence", "minister", "spokesperson", "office", "army",
-              "forces", "press", "service", "leadership", "command", "embassy", "president", "prime", "interior",
-              "presidential", "aide", "adviser", "advisor", "separatist", "facto", "official", "officials", "leader",
-              "secretary", "chief", "head", "commander", "envoy", "representative", "ombudsman", "mayor", "governor",
-              "resident", "residents", "witness", "witnesses", "spokesman", "spokeswoman"}
+_NAME_GLUE = {
+    "of",
+    "the",
+    "for",
+    "de",
+    "self-proclaimed",
+    "republic",
+    "side",
+    "authorities",
+    "ministry",
+    "government",
+    "foreign",
+    "affairs",
+    "defense",
+    "defence",
+    "minister",
+    "spokesperson",
+    "office",
+    "army",
+    "forces",
+    "press",
+    "service",
+    "leadership",
+    "command",
+    "embassy",
+    "president",
+    "prime",
+    "interior",
+    "presidential",
+    "aide",
+    "adviser",
+    "advisor",
+    "separatist",
+    "facto",
+    "official",
+    "officials",
+    "leader",
+    "secretary",
+    "chief",
+    "head",
+    "commander",
+    "envoy",
+    "representative",
+    "ombudsman",
+    "mayor",
+    "governor",
+    "resident",
+    "residents",
+    "witness",
+    "witnesses",
+    "spokesman",
+    "spokeswoman",
+}
 _SEATED = {"authorities", "officials", "government", "embassy", "leadership"}  # "the authorities in Stepanakert"
 # Capitalized words that open a sentence or clause but never a speaker's name.
-_NOT_NAMES = {"as", "in", "on", "it", "this", "that", "these", "those", "likewise", "similarly", "however", "moreover",
-              "furthermore", "also", "but", "and", "then", "thus", "there", "here", "we", "i", "you", "our", "its",
-              "his", "her", "their", "following", "after", "before", "while", "when", "meanwhile", "shortly"}
+_NOT_NAMES = {
+    "as",
+    "in",
+    "on",
+    "it",
+    "this",
+    "that",
+    "these",
+    "those",
+    "likewise",
+    "similarly",
+    "however",
+    "moreover",
+    "furthermore",
+    "also",
+    "but",
+    "and",
+    "then",
+    "thus",
+    "there",
+    "here",
+    "we",
+    "i",
+    "you",
+    "our",
+    "its",
+    "his",
+    "her",
+    "their",
+    "following",
+    "after",
+    "before",
+    "while",
+    "when",
+    "meanwhile",
+    "shortly",
+}
 # Present-tense forms that double as plural nouns ("Armenian claims about …", "the reports"): they count only
 # before that/quote/colon/comma. Forms that are almost never nouns ("says", "insists") count anywhere.
-_PRESENT_FORMS = {"states", "notes", "claims", "reports", "cites", "highlights", "alleges", "adds", "informs", "underlines", "recalls", "affirms"}
-_PERSON_TITLES = {"president", "prime", "minister", "spokesperson", "spokesman", "spokeswoman", "ambassador", "chairman", "speaker", "deputy"}
+_PRESENT_FORMS = {
+    "states",
+    "notes",
+    "claims",
+    "reports",
+    "cites",
+    "highlights",
+    "alleges",
+    "adds",
+    "informs",
+    "underlines",
+    "recalls",
+    "affirms",
+}
+_PERSON_TITLES = {
+    "president",
+    "prime",
+    "minister",
+    "spokesperson",
+    "spokesman",
+    "spokeswoman",
+    "ambassador",
+    "chairman",
+    "speaker",
+    "deputy",
+}
 _TOKEN = re.compile(r"[\w’'-]+|[^\w\s]")
-_QUOTE_CUE = re.compile(rf"[”\"]\s*,?\s*(?:(?P<verb1>{_VERB})\s+(?P<after>[^,.;”\"]+)|(?P<before>[^,.;”\"“]+?)\s+(?:has\s+|had\s+)?(?P<verb2>{_VERB}))\b", re.IGNORECASE)
+_QUOTE_CUE = re.compile(
+    rf"[”\"]\s*,?\s*(?:(?P<verb1>{_VERB})\s+(?P<after>[^,.;”\"]+)|(?P<before>[^,.;”\"“]+?)\s+(?:has\s+|had\s+)?(?P<verb2>{_VERB}))\b",
+    re.IGNORECASE,
+)
 _NAMED_VERB = re.compile(rf"\b(?P<verb>{_VERB})\b(?!\s+by\b)")  # lower case: "United States" is no verb
 _AFTER_PRESENT = re.compile(r"\s*(?:that\b|[“\"':,]|in a statement\b)")
 _BY_CUE = re.compile(rf"\b(?:according to|as (?:{_VERB}) by|(?:{_VERB}) by)\s+(?P<who>[^,.;“”\"]+)", re.IGNORECASE)
-_CONTINUATION = re.compile(r"^\s*(?:as (?:noted|stated|said|mentioned)|it (?:was|is) (?:noted|stressed|stated))\b", re.IGNORECASE)
+_CONTINUATION = re.compile(
+    r"^\s*(?:as (?:noted|stated|said|mentioned)|it (?:was|is) (?:noted|stressed|stated))\b", re.IGNORECASE
+)
 _DASH_ASIDE = re.compile(r"\s[–—-]\s[^–—\n]{1,80}?\s[–—-]\s")
 
 
@@ -128,7 +274,7 @@ def _name_after(text: str) -> tuple[str | None, bool]:
 
 def _is_whole_quotation(sentence: str) -> bool:
     s = sentence.strip()
-    return s[:1] in "“\"«" and s.rstrip(".")[-1:] in "”\"»"
+    return s[:1] in '“"«' and s.rstrip(".")[-1:] in '”"»'
 
 
 class SentenceCue(BaseModel):
@@ -164,7 +310,16 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
             if not _is_only_name(m.group("before"), name, pronoun):
                 continue
         if name:
-            cues.append(SentenceCue(name=name, pronoun=pronoun, source="quote", cue_start=m.start() + 1, cue_end=m.end(), confidence=0.95))
+            cues.append(
+                SentenceCue(
+                    name=name,
+                    pronoun=pronoun,
+                    source="quote",
+                    cue_start=m.start() + 1,
+                    cue_end=m.end(),
+                    confidence=0.95,
+                )
+            )
     for m in _NAMED_VERB.finditer(text):
         if m.group("verb") in _PRESENT_FORMS and not _AFTER_PRESENT.match(text, m.end()):
             continue
@@ -174,15 +329,35 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
         name, pronoun = _name_before(before)
         if name:
             name_start = max(0, before.rfind(name.split()[0]))
-            cues.append(SentenceCue(name=name, pronoun=pronoun, source="named", cue_start=name_start, cue_end=m.end(), confidence=0.9))
+            cues.append(
+                SentenceCue(
+                    name=name, pronoun=pronoun, source="named", cue_start=name_start, cue_end=m.end(), confidence=0.9
+                )
+            )
     for m in _BY_CUE.finditer(text):
         name, pronoun = _name_after(m.group("who"))
         if name and not (publisher and name.lower() == publisher.lower()):
-            cues.append(SentenceCue(name=name, pronoun=pronoun, source="according", cue_start=m.start(), cue_end=m.end(), confidence=0.85))
+            cues.append(
+                SentenceCue(
+                    name=name,
+                    pronoun=pronoun,
+                    source="according",
+                    cue_start=m.start(),
+                    cue_end=m.end(),
+                    confidence=0.85,
+                )
+            )
     if not cues:
         match = _CONTINUATION.match(text)
         if match:
-            return SentenceCue(name=None, pronoun=True, source="continuation", cue_start=match.start(), cue_end=match.end(), confidence=0.8)
+            return SentenceCue(
+                name=None,
+                pronoun=True,
+                source="continuation",
+                cue_start=match.start(),
+                cue_end=match.end(),
+                confidence=0.8,
+            )
         return None
     priority = {"quote": 0, "named": 1, "according": 2}
     # The main clause speaks first: prefer the earliest named cue; a quotation cue wins over a verb in the same clause.
@@ -216,9 +391,16 @@ def attribute_document(doc: Document, spans: list[tuple[int, int]], sides: SideC
             current = attribution
         elif cue is not None and current is not None:
             attribution = current.model_copy(
-                update={"source": "continuation", "cue_start": start + cue.cue_start, "cue_end": start + cue.cue_end, "confidence": 0.8}
+                update={
+                    "source": "continuation",
+                    "cue_start": start + cue.cue_start,
+                    "cue_end": start + cue.cue_end,
+                    "confidence": 0.8,
+                }
             )
         elif cue is None and current is not None and _is_whole_quotation(sentence):
-            attribution = current.model_copy(update={"source": "continuation", "cue_start": None, "cue_end": None, "confidence": 0.75})
+            attribution = current.model_copy(
+                update={"source": "continuation", "cue_start": None, "cue_end": None, "confidence": 0.75}
+            )
         result.append(attribution)
     return result

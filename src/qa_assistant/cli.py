@@ -43,7 +43,9 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"    {quote.link}")
         for other in quote.also_in:
             date = other.date.isoformat() if other.date else "date unknown"
-            lines.append(f"    also in: {other.publisher or 'unknown publisher'}, {date} ({other.title or other.doc_id})")
+            lines.append(
+                f"    also in: {other.publisher or 'unknown publisher'}, {date} ({other.title or other.doc_id})"
+            )
 
     number = 0
     if answer.grouped_by_side:
@@ -67,7 +69,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .store import build_and_save
 
     index = build_and_save(
-        args.corpus, args.index, model=args.model, faiss_kind=args.faiss, progress=not args.quiet,
+        args.corpus,
+        args.index,
+        model=args.model,
+        faiss_kind=args.faiss,
+        progress=not args.quiet,
         on_stage=None if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr)),
     )
     print(index_report(index, args.index))
@@ -81,7 +87,9 @@ def index_report(index, index_dir) -> str:
     for field in ("date", "side", "publisher"):
         missing = [d.id for d in docs if getattr(d, field) is None]
         if missing:
-            lines.append(f"documents missing {field}: {len(missing)} ({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''})")
+            lines.append(
+                f"documents missing {field}: {len(missing)} ({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''})"
+            )
     extracted = [d.id for d in docs if d.date_source == "dateline"]
     if extracted:
         lines.append(f"dates read from the dateline: {len(extracted)}")
@@ -98,11 +106,24 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from .assistant import Assistant
 
     if not args.question.strip():
-        raise QAError("the question is empty: pass a question, e.g. qa-assistant ask \"What did each side say about Lachin?\"")
+        raise QAError(
+            'the question is empty: pass a question, e.g. qa-assistant ask "What did each side say about Lachin?"'
+        )
     assistant = Assistant.load(args.index, corpus_dir=args.corpus)
     answer = assistant.ask(
-        args.question, k=args.k, mode=args.mode, fusion=args.fusion, rrf_k=args.rrf_k, alpha=args.alpha, bm25_context=args.bm25_context,
-        min_similarity=args.min_similarity, sides=args.side, publishers=args.publisher, doc_ids=args.doc, since=args.since, until=args.until,
+        args.question,
+        k=args.k,
+        mode=args.mode,
+        fusion=args.fusion,
+        rrf_k=args.rrf_k,
+        alpha=args.alpha,
+        bm25_context=args.bm25_context,
+        min_similarity=args.min_similarity,
+        sides=args.side,
+        publishers=args.publisher,
+        doc_ids=args.doc,
+        since=args.since,
+        until=args.until,
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
@@ -121,7 +142,9 @@ def _listed(values) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from .evaluation.runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
 
-    parser = argparse.ArgumentParser(prog="qa-assistant", description="Quoted, attributed answers from a document collection.")
+    parser = argparse.ArgumentParser(
+        prog="qa-assistant", description="Quoted, attributed answers from a document collection."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -129,22 +152,42 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("corpus", help="folder of .txt/.md/.html documents (with optional metadata.csv and sides.json)")
     index.add_argument("--index", default=DEFAULT_INDEX, help="index folder to write (default: index)")
     index.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence-transformers model name or path")
-    index.add_argument("--faiss", default="flat", choices=["flat", "hnsw"], help="exact (flat) or approximate (hnsw) vector search")
+    index.add_argument(
+        "--faiss", default="flat", choices=["flat", "hnsw"], help="exact (flat) or approximate (hnsw) vector search"
+    )
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     index.set_defaults(run=cmd_index)
 
     ask = commands.add_parser("ask", help="answer a question with quotes")
     ask.add_argument("question")
     ask.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
-    ask.add_argument("--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)")
+    ask.add_argument(
+        "--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)"
+    )
     ask.add_argument("--k", type=int, default=6, help="number of quotes (default 6)")
     ask.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"])
-    ask.add_argument("--fusion", default=DEFAULT_FUSION, choices=["rrf", "weighted"], help=f"how BM25 and dense results are fused (default {DEFAULT_FUSION})")
+    ask.add_argument(
+        "--fusion",
+        default=DEFAULT_FUSION,
+        choices=["rrf", "weighted"],
+        help=f"how BM25 and dense results are fused (default {DEFAULT_FUSION})",
+    )
     ask.add_argument("--rrf-k", type=int, default=DEFAULT_RRF_K, help=f"RRF constant (default {DEFAULT_RRF_K})")
-    ask.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"weight of dense scores in weighted fusion (default {DEFAULT_ALPHA})")
-    ask.add_argument("--bm25-context", type=float, default=DEFAULT_BM25_CONTEXT,
-                     help=f"weight of a sentence's neighbours in its BM25 score (default {DEFAULT_BM25_CONTEXT}; 0: the sentence alone)")
-    ask.add_argument("--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one")
+    ask.add_argument(
+        "--alpha",
+        type=float,
+        default=DEFAULT_ALPHA,
+        help=f"weight of dense scores in weighted fusion (default {DEFAULT_ALPHA})",
+    )
+    ask.add_argument(
+        "--bm25-context",
+        type=float,
+        default=DEFAULT_BM25_CONTEXT,
+        help=f"weight of a sentence's neighbours in its BM25 score (default {DEFAULT_BM25_CONTEXT}; 0: the sentence alone)",
+    )
+    ask.add_argument(
+        "--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one"
+    )
     ask.add_argument("--side", action="append", help="only this side (repeatable)")
     ask.add_argument("--publisher", action="append", help="only this publisher (repeatable)")
     ask.add_argument("--doc", action="append", help="only this document id, e.g. a file name (repeatable)")
@@ -155,24 +198,74 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = commands.add_parser("eval", help="evaluate retrieval modes on an eval set or a BEIR dataset")
     ev.add_argument("set", nargs="?", help="eval set (JSONL; see eval/README.md)")
-    ev.add_argument("--index", default=DEFAULT_INDEX, help="index to evaluate the eval set on (default: index; built from --corpus if missing)")
-    ev.add_argument("--corpus", default=None, help="corpus folder of the index (default: the one it was built from; 'corpus' when there is no index yet)")
-    ev.add_argument("--beir", default=None, metavar="DIR", help="evaluate a BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) instead")
+    ev.add_argument(
+        "--index",
+        default=DEFAULT_INDEX,
+        help="index to evaluate the eval set on (default: index; built from --corpus if missing)",
+    )
+    ev.add_argument(
+        "--corpus",
+        default=None,
+        help="corpus folder of the index (default: the one it was built from; 'corpus' when there is no index yet)",
+    )
+    ev.add_argument(
+        "--beir",
+        default=None,
+        metavar="DIR",
+        help="evaluate a BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv) instead",
+    )
     ev.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
-    ev.add_argument("--cache", default="eval/cache", help="where BEIR indexes are cached by fingerprint (default: eval/cache)")
+    ev.add_argument(
+        "--cache", default="eval/cache", help="where BEIR indexes are cached by fingerprint (default: eval/cache)"
+    )
     ev.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model for BEIR indexes")
-    ev.add_argument("--modes", default=None, help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5,bm25-c0 (default: the grid below)")
+    ev.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated modes, e.g. bm25,dense,rrf-k60,weighted-a0.5,bm25-c0 (default: the grid below)",
+    )
     ev.add_argument("--rrf-k", default=None, help=f"RRF constants of the grid (default: {_listed(DEFAULT_RRF_KS)})")
-    ev.add_argument("--alpha", default=None, help=f"weighted-fusion alphas of the grid (default: {_listed(DEFAULT_ALPHAS)})")
-    ev.add_argument("--context", default=None, help=f"BM25 context weights to compare with the default, for bm25 and the default mode (default: {_listed(DEFAULT_CONTEXTS)}; '' for none)")
-    ev.add_argument("--granularity", default="sentence,document", help="BEIR: sentence, window (3 sentences) and/or document level (default: sentence,document)")
-    ev.add_argument("--aggregation", default="max,top2", help="BEIR: document score from its sentences: max, top2, maxsum, sum (default: max,top2)")
-    ev.add_argument("--maxsum-weight", type=float, default=0.1, help="BEIR: weight of the other sentences in maxsum (default 0.1)")
-    ev.add_argument("--depth", type=int, default=None, help="units retrieved per query (default: 100 for eval sets, 1000 for BEIR)")
-    ev.add_argument("--candidates", type=int, default=None, help="candidates per retriever before fusion (default: 100 for eval sets, 1000 for BEIR)")
-    ev.add_argument("--sample", type=int, default=None, help="BEIR: evaluate a random sample of this many queries (seed 0)")
-    ev.add_argument("--ask-modes", default=None, help="BEIR: also ask every query with these modes (abstention check; default: the current default and the best mode)")
-    ev.add_argument("--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)")
+    ev.add_argument(
+        "--alpha", default=None, help=f"weighted-fusion alphas of the grid (default: {_listed(DEFAULT_ALPHAS)})"
+    )
+    ev.add_argument(
+        "--context",
+        default=None,
+        help=f"BM25 context weights to compare with the default, for bm25 and the default mode (default: {_listed(DEFAULT_CONTEXTS)}; '' for none)",
+    )
+    ev.add_argument(
+        "--granularity",
+        default="sentence,document",
+        help="BEIR: sentence, window (3 sentences) and/or document level (default: sentence,document)",
+    )
+    ev.add_argument(
+        "--aggregation",
+        default="max,top2",
+        help="BEIR: document score from its sentences: max, top2, maxsum, sum (default: max,top2)",
+    )
+    ev.add_argument(
+        "--maxsum-weight", type=float, default=0.1, help="BEIR: weight of the other sentences in maxsum (default 0.1)"
+    )
+    ev.add_argument(
+        "--depth", type=int, default=None, help="units retrieved per query (default: 100 for eval sets, 1000 for BEIR)"
+    )
+    ev.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="candidates per retriever before fusion (default: 100 for eval sets, 1000 for BEIR)",
+    )
+    ev.add_argument(
+        "--sample", type=int, default=None, help="BEIR: evaluate a random sample of this many queries (seed 0)"
+    )
+    ev.add_argument(
+        "--ask-modes",
+        default=None,
+        help="BEIR: also ask every query with these modes (abstention check; default: the current default and the best mode)",
+    )
+    ev.add_argument(
+        "--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)"
+    )
     ev.add_argument("--report", default=None, help="report folder (default: eval/results/DATASET)")
     ev.add_argument("--no-report", action="store_true", help="do not write a report folder")
     ev.add_argument("--runs", action="store_true", help="also write TREC run files and qrels into the report's runs/")

@@ -44,8 +44,12 @@ class DocumentMetadata(BaseModel):
 
 class SideInfo(BaseModel):
     party: bool = True
-    aliases: list[str] = Field(default_factory=list, description="words that point to this side, in questions and speaker names")
-    publishers: list[str] = Field(default_factory=list, description="publisher names or web domains that belong to this side")
+    aliases: list[str] = Field(
+        default_factory=list, description="words that point to this side, in questions and speaker names"
+    )
+    publishers: list[str] = Field(
+        default_factory=list, description="publisher names or web domains that belong to this side"
+    )
 
 
 class SideConfig(BaseModel):
@@ -139,7 +143,9 @@ def load_metadata(corpus_dir: Path) -> dict[str, DocumentMetadata]:
                 meta = DocumentMetadata(**values)
             except ValidationError as exc:
                 problems = "; ".join(f"field '{e['loc'][0]}': {e['msg']}" for e in exc.errors())
-                raise QAError(f"{path}, line {line_no}: {problems} (dates are YYYY-MM-DD; leave a cell empty if unknown)") from None
+                raise QAError(
+                    f"{path}, line {line_no}: {problems} (dates are YYYY-MM-DD; leave a cell empty if unknown)"
+                ) from None
             rows[meta.file] = meta
     return rows
 
@@ -213,7 +219,9 @@ def make_document(
     )
 
 
-def load_document(path: Path, corpus_dir: Path, meta: DocumentMetadata | None, sides: SideConfig, rules: BoilerplateRules) -> Document:
+def load_document(
+    path: Path, corpus_dir: Path, meta: DocumentMetadata | None, sides: SideConfig, rules: BoilerplateRules
+) -> Document:
     raw = read_text_file(path)
     rel = path.relative_to(corpus_dir).as_posix()
     is_html = path.suffix.lower() in HTML_EXTENSIONS
@@ -235,7 +243,9 @@ class JsonlDocument(BaseModel):
     url: str | None = None
 
 
-def load_jsonl(path: Path, corpus_dir: Path, sides: SideConfig, rules: BoilerplateRules) -> tuple[list[Document], list[SkippedFile]]:
+def load_jsonl(
+    path: Path, corpus_dir: Path, sides: SideConfig, rules: BoilerplateRules
+) -> tuple[list[Document], list[SkippedFile]]:
     """One document per line; a bad line is skipped and reported with its line number."""
     rel = path.relative_to(corpus_dir).as_posix()
     documents, skipped = [], []

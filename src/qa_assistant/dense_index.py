@@ -53,7 +53,11 @@ class DenseIndex:
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The stored (normalized) vectors of sentences `ids`."""
-        return np.vstack([self.index.reconstruct(int(i)) for i in ids]) if len(ids) else np.empty((0, self.index.d), np.float32)
+        return (
+            np.vstack([self.index.reconstruct(int(i)) for i in ids])
+            if len(ids)
+            else np.empty((0, self.index.d), np.float32)
+        )
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentence ids and cosine similarities of the `k` nearest sentences (within `mask`)."""

@@ -33,9 +33,12 @@ class Document(BaseModel):
     date_source: str | None = Field(None, description="where the date came from: sidecar, dateline or jsonl")
     url: str | None = None
     text: str
-    mentioned_dates: list[dt.date] = Field(default_factory=list, description="full dates written in the text (event dates)")
+    mentioned_dates: list[dt.date] = Field(
+        default_factory=list, description="full dates written in the text (event dates)"
+    )
     source_map: list[tuple[int, int, int]] | None = Field(
-        None, description="(text offset, source file offset, length) of each verbatim run; None when text is extracted (HTML)"
+        None,
+        description="(text offset, source file offset, length) of each verbatim run; None when text is extracted (HTML)",
     )
 
     def source_offsets(self, start: int, end: int) -> tuple[int, int] | None:
@@ -76,7 +79,9 @@ class SearchSettings(BaseModel):
     mode: RetrievalMode = "hybrid"
     fusion: FusionMethod = DEFAULT_FUSION
     rrf_k: int = Field(DEFAULT_RRF_K, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
-    alpha: float = Field(DEFAULT_ALPHA, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * min-max bm25")
+    alpha: float = Field(
+        DEFAULT_ALPHA, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * min-max bm25"
+    )
     candidates: int = Field(DEFAULT_CANDIDATES, ge=1, description="candidates taken from each retriever before fusion")
     bm25_context: float = Field(
         DEFAULT_BM25_CONTEXT,
@@ -126,17 +131,27 @@ class Quote(BaseModel):
     date: dt.date | None = None
     url: str | None = None
     path: str | None = None
-    link: str = Field(description="where the quote stands: the source file (or URL) with an RFC 5147 #char=start,end fragment")
-    source_start: int | None = Field(None, description="offsets of the quote in the source file, when the text is a verbatim copy")
+    link: str = Field(
+        description="where the quote stands: the source file (or URL) with an RFC 5147 #char=start,end fragment"
+    )
+    source_start: int | None = Field(
+        None, description="offsets of the quote in the source file, when the text is a verbatim copy"
+    )
     source_end: int | None = None
-    speaker: str | None = Field(None, description="who is quoted: named in the text, carried over from the last named speaker, or the publisher")
+    speaker: str | None = Field(
+        None, description="who is quoted: named in the text, carried over from the last named speaker, or the publisher"
+    )
     speaker_side: str | None = Field(None, description="the speaker's side; answers group by it")
     speaker_source: str | None = Field(None, description="quote, named, according, continuation or publisher")
-    cue: str | None = Field(None, description="the words that attribute the sentence, e.g. 'said the Azeri Ministry of Defense'")
+    cue: str | None = Field(
+        None, description="the words that attribute the sentence, e.g. 'said the Azeri Ministry of Defense'"
+    )
     cue_start: int | None = None
     cue_end: int | None = None
     attribution_confidence: float | None = None
-    also_in: list[OtherSource] = Field(default_factory=list, description="other documents with the same or a near-identical sentence")
+    also_in: list[OtherSource] = Field(
+        default_factory=list, description="other documents with the same or a near-identical sentence"
+    )
     score: float = Field(description="fused retrieval score (the mode's own score in single-retriever modes)")
     bm25_score: float | None = None
     bm25_rank: int | None = None
@@ -170,7 +185,8 @@ class Answer(BaseModel):
 
     question: str
     topic: str | None = Field(
-        None, description="for a question about what the sides said: the topic that was searched and that quotes were compared with"
+        None,
+        description="for a question about what the sides said: the topic that was searched and that quotes were compared with",
     )
     k: int | None = Field(None, description="how many quotes were asked for")
     quotes: list[Quote] = Field(default_factory=list)
@@ -182,6 +198,7 @@ class Answer(BaseModel):
     filters: Filters = Field(default_factory=Filters)
     min_similarity: float
     best_similarity: float | None = Field(
-        None, description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain"
+        None,
+        description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain",
     )
     timings: Timings = Field(default_factory=Timings)

@@ -47,7 +47,9 @@ class Retriever:
             mask &= np.isin(self.sentence_side, list(sides))
         return mask
 
-    def bm25_search(self, question: str, k: int, mask: np.ndarray | None, context_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    def bm25_search(
+        self, question: str, k: int, mask: np.ndarray | None, context_weight: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best sentences by BM25: each sentence's own score plus `context_weight` times the score of the
         sentence with its neighbours, so a sentence whose neighbours carry the other query words ranks higher."""
         scores = self.index.bm25.scores(question)
@@ -98,8 +100,12 @@ class Retriever:
             fused = fusion.rrf([sparse, dense], settings.rrf_k)
         else:
             fused = fusion.weighted(sparse, dense, settings.alpha)
-        sparse_at = {doc: (rank, score) for rank, (doc, score) in enumerate(zip(sparse[0].tolist(), sparse[1].tolist()), 1)}
-        dense_at = {doc: (rank, score) for rank, (doc, score) in enumerate(zip(dense[0].tolist(), dense[1].tolist()), 1)}
+        sparse_at = {
+            doc: (rank, score) for rank, (doc, score) in enumerate(zip(sparse[0].tolist(), sparse[1].tolist()), 1)
+        }
+        dense_at = {
+            doc: (rank, score) for rank, (doc, score) in enumerate(zip(dense[0].tolist(), dense[1].tolist()), 1)
+        }
         hits = []
         table = self.index.sentences
         for sentence_id, score in fusion.ordered(fused)[:k]:

@@ -140,9 +140,7 @@ def build_index(
     sentences = (segmenter or segment_documents)(corpus.documents)
     if len(sentences) == 0:
         raise QAError(f"no sentences found in the documents of {corpus_dir}")
-    texts = [
-        corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)
-    ]
+    texts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)]
     context_start, context_end = context_spans(sentences)
     contexts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, context_start, context_end)]
     say("attributing speakers")
@@ -167,7 +165,7 @@ def build_index(
         documents=len(corpus.documents),
         sentences=len(sentences),
         skipped=len(corpus.skipped),
-        created_at=dt.datetime.now(dt.timezone.utc),
+        created_at=dt.datetime.now(dt.UTC),
     )
     return SentenceIndex(
         manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
@@ -232,7 +230,9 @@ def read_manifest(index_dir: Path) -> Manifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
-        raise StaleIndexError(f"{path} is damaged; rebuild with: qa-assistant index CORPUS --index {index_dir}") from None
+        raise StaleIndexError(
+            f"{path} is damaged; rebuild with: qa-assistant index CORPUS --index {index_dir}"
+        ) from None
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise StaleIndexError(
@@ -246,15 +246,21 @@ def check_fresh(manifest: Manifest, index_dir: Path, corpus_dir: Path | None = N
     """Raise StaleIndexError when the corpus changed since the build, or another model is asked for."""
     rebuild = f"rebuild with: qa-assistant index {corpus_dir or manifest.corpus_dir} --index {index_dir}"
     if model is not None and model != manifest.model:
-        raise StaleIndexError(f"index at {index_dir} was built with model '{manifest.model}', not '{model}'; {rebuild} --model {model}")
+        raise StaleIndexError(
+            f"index at {index_dir} was built with model '{manifest.model}', not '{model}'; {rebuild} --model {model}"
+        )
     corpus_dir = Path(corpus_dir or manifest.corpus_dir)
     if not corpus_dir.is_dir():
         return  # the corpus is not here (index copied elsewhere): nothing to compare with
     if corpus_fingerprint(corpus_dir) != manifest.corpus_fingerprint:
-        raise StaleIndexError(f"index at {index_dir} is stale: the corpus {corpus_dir} changed since it was built; {rebuild}")
+        raise StaleIndexError(
+            f"index at {index_dir} is stale: the corpus {corpus_dir} changed since it was built; {rebuild}"
+        )
 
 
-def load_index(index_dir: str | Path, corpus_dir: str | Path | None = None, model: str | None = None, check: bool = True) -> SentenceIndex:
+def load_index(
+    index_dir: str | Path, corpus_dir: str | Path | None = None, model: str | None = None, check: bool = True
+) -> SentenceIndex:
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     if check:
@@ -271,7 +277,9 @@ def load_index(index_dir: str | Path, corpus_dir: str | Path | None = None, mode
     bm25_context = BM25Index.load(index_dir / "bm25_context")
     dense = DenseIndex.load(index_dir / "dense.faiss")
     if dense.size != len(sentences) or dense.index.d != manifest.dimension or len(attributions) != len(sentences):
-        raise StaleIndexError(f"index at {index_dir} is inconsistent (vectors or attributions do not match sentences); rebuild it")
+        raise StaleIndexError(
+            f"index at {index_dir} is inconsistent (vectors or attributions do not match sentences); rebuild it"
+        )
     return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context)
 
 

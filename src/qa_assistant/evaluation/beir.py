@@ -137,7 +137,9 @@ def load_beir(root: str | Path, split: str = "test") -> BeirDataset:
         documents.append(beir_document(doc_id, row.get("title"), row.get("text") or ""))
     if not documents:
         raise QAError(f"{corpus_path}: no documents")
-    all_queries = {str(row["_id"]): str(row.get("text", "")) for _line, row in _read_jsonl(root / "queries.jsonl", "query")}
+    all_queries = {
+        str(row["_id"]): str(row.get("text", "")) for _line, row in _read_jsonl(root / "queries.jsonl", "query")
+    }
     qrels = read_qrels(root / "qrels" / f"{split}.tsv")
     missing = sorted(set(qrels) - set(all_queries))
     if missing:
@@ -165,7 +167,9 @@ def load_beir(root: str | Path, split: str = "test") -> BeirDataset:
 
 
 def loaded_corpus(dataset: BeirDataset, fingerprint: str) -> LoadedCorpus:
-    return LoadedCorpus(documents=dataset.documents, skipped=dataset.skipped, sides=SideConfig(), fingerprint=fingerprint)
+    return LoadedCorpus(
+        documents=dataset.documents, skipped=dataset.skipped, sides=SideConfig(), fingerprint=fingerprint
+    )
 
 
 def document_table(documents: list[Document]) -> SentenceTable:
@@ -233,7 +237,9 @@ def beir_index(
     # Whole documents: dense vectors of long documents are truncated to the model's input length, as in the
     # usual whole-document BEIR setup. Windows: WINDOW_SENTENCES consecutive sentences.
     segmenter = {"sentence": None, "window": window_table, "document": document_table}[granularity]
-    index = store.build_index(corpus, dataset.root, model=model, progress=progress, on_stage=on_stage, segmenter=segmenter)
+    index = store.build_index(
+        corpus, dataset.root, model=model, progress=progress, on_stage=on_stage, segmenter=segmenter
+    )
     save_index(index, path)
     say(f"cached the index in {path}")
     return index

@@ -51,7 +51,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from .runner import AGGREGATIONS
 
     if bool(args.set) == bool(args.beir):
-        raise QAError("give an eval set (qa-assistant eval eval/seed.jsonl) or a BEIR folder (qa-assistant eval --beir DIR), not both")
+        raise QAError(
+            "give an eval set (qa-assistant eval eval/seed.jsonl) or a BEIR folder (qa-assistant eval --beir DIR), not both"
+        )
     progress = not args.quiet
     say = (lambda _m: None) if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr))
     configs = configs_from_args(args)
@@ -62,26 +64,44 @@ def run_eval(args: argparse.Namespace) -> int:
         if corpus is None and not (Path(args.index) / "manifest.json").exists() and Path(DEFAULT_CORPUS).is_dir():
             corpus = DEFAULT_CORPUS
         result = evaluate_evalset(
-            args.set, args.index, corpus_dir=corpus, configs=configs,
-            depth=args.depth or 100, candidates=args.candidates or 100,
-            min_similarity=args.min_similarity, progress=progress, say=say,
+            args.set,
+            args.index,
+            corpus_dir=corpus,
+            configs=configs,
+            depth=args.depth or 100,
+            candidates=args.candidates or 100,
+            min_similarity=args.min_similarity,
+            progress=progress,
+            say=say,
         )
     else:
         result = evaluate_beir(
-            args.beir, split=args.split, configs=configs,
+            args.beir,
+            split=args.split,
+            configs=configs,
             granularities=_choices(args.granularity, GRANULARITIES, "--granularity"),
             aggregations=_choices(args.aggregation, AGGREGATIONS, "--aggregation"),
-            maxsum_weight=args.maxsum_weight, depth=args.depth or 1000, candidates=args.candidates or 1000,
-            cache_dir=args.cache, model=args.model, sample=args.sample, progress=progress, say=say,
+            maxsum_weight=args.maxsum_weight,
+            depth=args.depth or 1000,
+            candidates=args.candidates or 1000,
+            cache_dir=args.cache,
+            model=args.model,
+            sample=args.sample,
+            progress=progress,
+            say=say,
             ask_modes=[m.strip() for m in args.ask_modes.split(",") if m.strip()] if args.ask_modes else None,
         )
     report_dir = None
     if not args.no_report:
-        report_dir = write_report(result, Path(args.report) if args.report else RESULTS_DIR / result.dataset, runs=args.runs)
+        report_dir = write_report(
+            result, Path(args.report) if args.report else RESULTS_DIR / result.dataset, runs=args.runs
+        )
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
         print(format_table(result))
         if report_dir is not None:
-            print(f"\nreport: {report_dir / 'report.md'} (per-query drill-down, plots{', TREC runs' if args.runs else ''})")
+            print(
+                f"\nreport: {report_dir / 'report.md'} (per-query drill-down, plots{', TREC runs' if args.runs else ''})"
+            )
     return 0

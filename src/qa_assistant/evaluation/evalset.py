@@ -63,7 +63,9 @@ class EvalQuestion(BaseModel):
         if not self.question.strip():
             raise ValueError("'question' is empty")
         if self.answerable and not self.relevant:
-            raise ValueError("an answerable question needs at least one 'relevant' passage (or set \"answerable\": false)")
+            raise ValueError(
+                "an answerable question needs at least one 'relevant' passage (or set \"answerable\": false)"
+            )
         if not self.answerable and self.relevant:
             raise ValueError("a question with \"answerable\": false cannot list 'relevant' passages")
         if not self.answerable and self.sides:
@@ -181,7 +183,9 @@ def _locate(passage: RelevantPassage, doc: Document) -> tuple[int, int] | str:
     return found, found + len(passage.text)
 
 
-def resolve_evalset(evalset: EvalSet, documents: list[Document], known_sides: list[str] | None = None) -> list[ResolvedQuestion]:
+def resolve_evalset(
+    evalset: EvalSet, documents: list[Document], known_sides: list[str] | None = None
+) -> list[ResolvedQuestion]:
     """Check every passage against `documents` and turn it into a span; all problems are reported at once."""
     position = {doc.id: i for i, doc in enumerate(documents)}
     sides_lower = {s.lower(): s for s in (known_sides or [])}
@@ -217,15 +221,22 @@ def resolve_evalset(evalset: EvalSet, documents: list[Document], known_sides: li
         expected = []
         for side in q.sides or []:
             if sides_lower and side.lower() not in sides_lower:
-                problems.append(f"{label}:{item.line}: side '{side}' is not a side of this index ({', '.join(sides_lower.values())})")
+                problems.append(
+                    f"{label}:{item.line}: side '{side}' is not a side of this index ({', '.join(sides_lower.values())})"
+                )
             expected.append(sides_lower.get(side.lower(), side))
         for n, passage in enumerate(q.relevant):
             if passage.side and sides_lower and passage.side.lower() not in sides_lower:
                 problems.append(f"{label}:{item.line}: relevant.{n}.side '{passage.side}' is not a side of this index")
         resolved.append(
             ResolvedQuestion(
-                id=q.id, line=item.line, question=q.question.strip(), answerable=q.answerable,
-                sides=expected, kind=q.kind, passages=passages,
+                id=q.id,
+                line=item.line,
+                question=q.question.strip(),
+                answerable=q.answerable,
+                sides=expected,
+                kind=q.kind,
+                passages=passages,
             )
         )
     if problems:

@@ -56,7 +56,9 @@ def ranking_metrics(
     asked = metrics if len(metrics) > 1 else [*metrics, "ndcg@10" if metrics[0] != "ndcg@10" else "recall@10"]
     with warnings.catch_warnings():  # (ranx mislabels a single metric's per-query scores: always ask for two)
         warnings.simplefilter("ignore")
-        scores = evaluate(ranx_qrels, ranx_run, asked, return_mean=not per_query, save_results_in_run=False, make_comparable=True)
+        scores = evaluate(
+            ranx_qrels, ranx_run, asked, return_mean=not per_query, save_results_in_run=False, make_comparable=True
+        )
     scores = {m: scores[m] for m in metrics}
     if not per_query:
         return {m: float(v) for m, v in scores.items()}

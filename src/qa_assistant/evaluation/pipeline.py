@@ -80,7 +80,9 @@ class EvalResult:
     def best_mode(self) -> str:
         """The product configuration with the best primary metric (ties: the earlier one)."""
         candidates = [m for m in self.modes.values() if m.product_mode] or list(self.modes.values())
-        return max(candidates, key=lambda m: (m.metrics.get(PRIMARY_METRIC, float("-inf")), -list(self.modes).index(m.name))).name
+        return max(
+            candidates, key=lambda m: (m.metrics.get(PRIMARY_METRIC, float("-inf")), -list(self.modes).index(m.name))
+        ).name
 
     def to_json(self) -> dict:
         data = {
@@ -95,7 +97,14 @@ class EvalResult:
             a = self.abstention
             data["abstention"] = {
                 "threshold_in_use": a.threshold_in_use,
-                "calibrated": {m: {"threshold": p.threshold, "accuracy": _num(p.accuracy), "balanced_accuracy": _num(p.balanced_accuracy)} for m, p in a.calibrated.items()},
+                "calibrated": {
+                    m: {
+                        "threshold": p.threshold,
+                        "accuracy": _num(p.accuracy),
+                        "balanced_accuracy": _num(p.balanced_accuracy),
+                    }
+                    for m, p in a.calibrated.items()
+                },
             }
         return data
 
@@ -170,7 +179,9 @@ def evaluate_evalset(
         say(f"no index at {index_dir}: indexing {corpus} into it")
         assistant = Assistant.build(corpus, index_dir, progress=progress, on_stage=lambda m: say(m))
     else:
-        raise QAError(f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)")
+        raise QAError(
+            f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)"
+        )
     remember_query_vectors(assistant)
     index = assistant.index
     corpus = corpus or Path(index.manifest.corpus_dir)
@@ -194,13 +205,20 @@ def evaluate_evalset(
         mode = ModeResult(config.name, config)
         mapped = {qid: passage_ranking(r, by_id[qid], index) for qid, r in runs[config.name].items()}
         _mode_metrics(mode, qrels, {qid: pr.items for qid, pr in mapped.items()})
-        coverage = {qid: M.side_coverage(by_id[qid].sides, pr.sides, 10) for qid, pr in mapped.items() if by_id[qid].sides}
+        coverage = {
+            qid: M.side_coverage(by_id[qid].sides, pr.sides, 10) for qid, pr in mapped.items() if by_id[qid].sides
+        }
         for qid, value in coverage.items():
             mode.per_query[qid]["side_coverage@10"] = value
         mode.metrics[SIDE_COVERAGE] = M.mean(coverage.values())
         outcomes = ask_outcomes(
-            assistant, questions, config, k=ask_k, candidates=candidates,
-            corpus_dir=corpus if corpus.is_dir() else None, thresholds=[threshold],
+            assistant,
+            questions,
+            config,
+            k=ask_k,
+            candidates=candidates,
+            corpus_dir=corpus if corpus.is_dir() else None,
+            thresholds=[threshold],
         )
         best_similarity[config.name] = {qid: o.best_similarity for qid, o in outcomes.items()}
         decisions = {qid: o.abstained_at[threshold] for qid, o in outcomes.items()}
@@ -208,7 +226,9 @@ def evaluate_evalset(
         point = M.abstention_point(decisions, {q.id: q.answerable for q in questions}, threshold)
         mode.metrics[ABSTENTION] = point.accuracy
         mode.metrics[ABSTENTION_BALANCED] = point.balanced_accuracy
-        mode.metrics[VERBATIM] = M.verbatim_rate(sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values()))
+        mode.metrics[VERBATIM] = M.verbatim_rate(
+            sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
+        )
         for qid, o in outcomes.items():
             row = mode.per_query.setdefault(qid, {})
             row["best_similarity"] = o.best_similarity
@@ -249,10 +269,16 @@ def evaluate_evalset(
         "seconds": round(time.perf_counter() - started, 1),
     }
     return EvalResult(
-        dataset=evalset.name, kind="evalset", modes=modes, default_mode=default.name,
-        queries={q.id: q.question for q in questions}, qrels={q: r for q, r in qrels.items() if r},
+        dataset=evalset.name,
+        kind="evalset",
+        modes=modes,
+        default_mode=default.name,
+        queries={q.id: q.question for q in questions},
+        qrels={q: r for q, r in qrels.items() if r},
         columns=[*M.RANKING_METRICS, SIDE_COVERAGE, ABSTENTION, ABSTENTION_BALANCED, VERBATIM],
-        info=info, abstention=abstention, labels=labels,
+        info=info,
+        abstention=abstention,
+        labels=labels,
     )
 
 
@@ -322,12 +348,16 @@ def evaluate_beir(
         "candidates": candidates,
         "documents_per_query": top,
         "title": "prepended to the text as its own paragraph (a sentence of its own at sentence level)",
-        "aggregation": {k: v for k, v in {
-            "max": "document score = its best sentence's score",
-            "top2": f"document score = best + {TOP2_WEIGHT:g} x second-best sentence's score",
-            "maxsum": f"document score = best + {maxsum_weight:g} x sum of its other retrieved sentences' scores",
-            "sum": "document score = sum of its retrieved sentences' scores",
-        }.items() if k in aggregations},
+        "aggregation": {
+            k: v
+            for k, v in {
+                "max": "document score = its best sentence's score",
+                "top2": f"document score = best + {TOP2_WEIGHT:g} x second-best sentence's score",
+                "maxsum": f"document score = best + {maxsum_weight:g} x sum of its other retrieved sentences' scores",
+                "sum": "document score = sum of its retrieved sentences' scores",
+            }.items()
+            if k in aggregations
+        },
         "units": {},
     }
     best_similarity: dict[str, dict[str, float]] = {}
@@ -336,7 +366,15 @@ def evaluate_beir(
         info["units"][granularity] = len(index.sentences)
         retriever = Retriever(index, Embedder(model))
         t0 = time.perf_counter()
-        runs = search_runs(retriever, dataset.queries, configs, min(depth, len(index.sentences)), candidates, progress, f"{granularity}-level retrieval")
+        runs = search_runs(
+            retriever,
+            dataset.queries,
+            configs,
+            min(depth, len(index.sentences)),
+            candidates,
+            progress,
+            f"{granularity}-level retrieval",
+        )
         info[f"{granularity}_search_seconds"] = round(time.perf_counter() - t0, 1)
         for config in configs:
             for agg in aggregations if granularity != "document" else ("max",):
@@ -367,7 +405,9 @@ def evaluate_beir(
                 best_similarity[name] = {q: o.best_similarity for q, o in outcomes.items()}
                 for q, o in outcomes.items():
                     modes[name].per_query.setdefault(q, {})["best_similarity"] = o.best_similarity
-                modes[name].metrics[VERBATIM] = M.verbatim_rate(sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values()))
+                modes[name].metrics[VERBATIM] = M.verbatim_rate(
+                    sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
+                )
     abstention = None
     if best_similarity:
         from ..answer import DEFAULT_MIN_SIMILARITY
@@ -382,7 +422,13 @@ def evaluate_beir(
         )
     info["seconds"] = round(time.perf_counter() - started, 1)
     return EvalResult(
-        dataset=dataset.name, kind="beir", modes=modes, default_mode=default.name,
-        queries=dict(dataset.queries), qrels=dataset.qrels, columns=[*M.RANKING_METRICS, VERBATIM],
-        info=info, abstention=abstention,
+        dataset=dataset.name,
+        kind="beir",
+        modes=modes,
+        default_mode=default.name,
+        queries=dict(dataset.queries),
+        qrels=dataset.qrels,
+        columns=[*M.RANKING_METRICS, VERBATIM],
+        info=info,
+        abstention=abstention,
     )

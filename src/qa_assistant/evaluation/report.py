@@ -113,7 +113,11 @@ def paired_test(result: EvalResult, name: str, metric: str = PRIMARY_METRIC) -> 
     mode = result.modes.get(name)
     if base is None or mode is None or name == result.default_mode:
         return None
-    queries = [q for q in result.qrels if mode.per_query.get(q, {}).get(metric) is not None and base.per_query.get(q, {}).get(metric) is not None]
+    queries = [
+        q
+        for q in result.qrels
+        if mode.per_query.get(q, {}).get(metric) is not None and base.per_query.get(q, {}).get(metric) is not None
+    ]
     if len(queries) < 3:
         return None
     diffs = [mode.per_query[q][metric] - base.per_query[q][metric] for q in queries]
@@ -160,8 +164,26 @@ def key_modes(result: EvalResult, limit: int = 9) -> list[str]:
         if not prefix:
             add(result.default_mode)
         gran = "document" if prefix else "sentence"
-        add(best(lambda m, g=gran: m.granularity == g and m.aggregation in (None, "max") and m.config.fusion == "rrf" and m.config.mode == "hybrid"))
-        add(best(lambda m, g=gran: m.granularity == g and m.aggregation in (None, "max") and m.config.fusion == "weighted" and m.config.mode == "hybrid"))
+        add(
+            best(
+                lambda m, g=gran: (
+                    m.granularity == g
+                    and m.aggregation in (None, "max")
+                    and m.config.fusion == "rrf"
+                    and m.config.mode == "hybrid"
+                )
+            )
+        )
+        add(
+            best(
+                lambda m, g=gran: (
+                    m.granularity == g
+                    and m.aggregation in (None, "max")
+                    and m.config.fusion == "weighted"
+                    and m.config.mode == "hybrid"
+                )
+            )
+        )
     add(best(lambda m: m.granularity == "sentence" and m.aggregation not in (None, "max")))
     add(best(lambda m: m.granularity == "window"))
     return chosen[: limit + 2]
@@ -209,8 +231,12 @@ def plot_ndcg(result: EvalResult, path: Path) -> None:
     ax.set_ylim(-0.6, len(modes) - 0.4)
     ax.set_xlabel("nDCG@10" + (f" (axis starts at {low:.2f})" if low > 0 else ""))
     ax.set_title(f"{result.dataset}: nDCG@10 per mode (* current default, + best)", fontsize=11)
-    handles = [Patch(color="#4C72B0", label="BM25"), Patch(color="#DD8452", label="dense"),
-               Patch(color="#55A868", label="hybrid RRF"), Patch(color="#C44E52", label="hybrid weighted")]
+    handles = [
+        Patch(color="#4C72B0", label="BM25"),
+        Patch(color="#DD8452", label="dense"),
+        Patch(color="#55A868", label="hybrid RRF"),
+        Patch(color="#C44E52", label="hybrid weighted"),
+    ]
     if any(m.granularity == "document" for m in modes):
         handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="whole-document index"))
     if any(m.granularity == "window" for m in modes):
@@ -236,11 +262,21 @@ def plot_recall(result: EvalResult, path: Path) -> None:
     for i, name in enumerate(key_modes(result)):
         mode = result.modes[name]
         ks = sorted(mode.curve)
-        style = {"document": "--", "window": "-."}.get(mode.granularity, ":" if mode.aggregation not in (None, "max") else "-")
+        style = {"document": "--", "window": "-."}.get(
+            mode.granularity, ":" if mode.aggregation not in (None, "max") else "-"
+        )
         width = 2.4 if name in (result.default_mode, result.best_mode) else 1.4
         lowest = min([lowest, *(mode.curve[k] for k in ks)])
-        ax.plot(ks, [mode.curve[k] for k in ks], style, marker="o", markersize=3, linewidth=width,
-                label=f"{name}{_marks(result, name)}", color=colors[i % len(colors)])
+        ax.plot(
+            ks,
+            [mode.curve[k] for k in ks],
+            style,
+            marker="o",
+            markersize=3,
+            linewidth=width,
+            label=f"{name}{_marks(result, name)}",
+            color=colors[i % len(colors)],
+        )
     ax.set_xscale("log")
     ax.set_xticks(list(CURVE_KS))
     ax.set_xticklabels([str(k) for k in CURVE_KS])
@@ -279,17 +315,28 @@ def plot_abstention(result: EvalResult, path: Path) -> None:
     left.axvline(a.threshold_in_use, color="grey", linestyle=":", label=f"in use {a.threshold_in_use:.2f}")
     for name in shown:
         if name in a.calibrated:
-            left.axvline(a.calibrated[name].threshold, color="black", linestyle="-.", label=f"calibrated ({name}) {_threshold(a.calibrated[name].threshold)}")
+            left.axvline(
+                a.calibrated[name].threshold,
+                color="black",
+                linestyle="-.",
+                label=f"calibrated ({name}) {_threshold(a.calibrated[name].threshold)}",
+            )
             break
     left.set_xlabel("abstention threshold (cosine similarity)")
     left.set_ylim(0, 1.02)
     left.grid(alpha=0.3)
     left.legend(fontsize=7, loc="lower left")
-    left.set_title("abstention accuracy vs threshold" if result.kind == "evalset" else "answerable queries answered vs threshold", fontsize=10)
+    left.set_title(
+        "abstention accuracy vs threshold" if result.kind == "evalset" else "answerable queries answered vs threshold",
+        fontsize=10,
+    )
     name = shown[0]
     values = a.best_similarity[name]
     if result.kind == "evalset":
-        groups = [("answerable", [v for q, v in values.items() if a.answerable[q]]), ("unanswerable", [v for q, v in values.items() if not a.answerable[q]])]
+        groups = [
+            ("answerable", [v for q, v in values.items() if a.answerable[q]]),
+            ("unanswerable", [v for q, v in values.items() if not a.answerable[q]]),
+        ]
         for i, (label, vals) in enumerate(groups):
             jitter = [i + 0.08 * ((j * 7919) % 11 - 5) / 5 for j in range(len(vals))]
             right.scatter(vals, jitter, s=18, alpha=0.7, label=f"{label} ({len(vals)})")
@@ -323,15 +370,21 @@ def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
     depth = result.info.get("documents_per_query") or result.info.get("depth", 100)
     unit = "document" if result.kind == "beir" else "passage"
     lines = [f"# {result.dataset}: per-query drill-down", ""]
-    lines.append(f"Rank of the first relevant {unit} per mode (`>{depth}`: not retrieved within {depth}). "
-                 f"Modes shown: {', '.join(f'`{m}`' for m in modes)}. All modes are in `per_query.csv`.")
+    lines.append(
+        f"Rank of the first relevant {unit} per mode (`>{depth}`: not retrieved within {depth}). "
+        f"Modes shown: {', '.join(f'`{m}`' for m in modes)}. All modes are in `per_query.csv`."
+    )
     lines.append("")
     lines.append("## Questions each mode misses (no relevant item in the top 10)")
     lines.append("")
     limit = max_rows or 10**9
     for name in modes:
         mode = result.modes[name]
-        missed = [(q, row) for q, row in mode.per_query.items() if q in result.qrels and (row.get("first_rank") is None or row["first_rank"] > 10)]
+        missed = [
+            (q, row)
+            for q, row in mode.per_query.items()
+            if q in result.qrels and (row.get("first_rank") is None or row["first_rank"] > 10)
+        ]
         lines.append(f"### `{name}` misses {len(missed)} of {len(result.qrels)}")
         lines.append("")
         for q, row in missed[:limit]:
@@ -343,11 +396,15 @@ def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
     lines.append("")
     judged = list(result.qrels)
     if max_rows and len(judged) > max_rows:
+
         def spread(q: str) -> int:
             hits = [(result.modes[m].per_query.get(q, {}).get("first_rank") or 10**6) <= 10 for m in modes]
             return sum(hits)
+
         disagreeing = [q for q in judged if 0 < spread(q) < len(modes)]
-        lines.append(f"Only the {min(max_rows, len(disagreeing))} first of the {len(disagreeing)} queries that some of these modes answer in the top 10 and others miss.")
+        lines.append(
+            f"Only the {min(max_rows, len(disagreeing))} first of the {len(disagreeing)} queries that some of these modes answer in the top 10 and others miss."
+        )
         lines.append("")
         judged = disagreeing[:max_rows]
     lines.append("| id | question | " + " | ".join(f"`{m}`" for m in modes) + " |")
@@ -366,21 +423,35 @@ def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
         t_cal = a.calibrated[name].threshold
         lines.append(f"## Abstention per question (`{name}`)")
         lines.append("")
-        lines.append(f"Best quote similarity of `ask` (k={result.info.get('ask_k')}); abstains when below the threshold. "
-                     f"Threshold in use {_threshold(a.threshold_in_use)}, calibrated {_threshold(t_cal)}.")
+        lines.append(
+            f"Best quote similarity of `ask` (k={result.info.get('ask_k')}); abstains when below the threshold. "
+            f"Threshold in use {_threshold(a.threshold_in_use)}, calibrated {_threshold(t_cal)}."
+        )
         lines.append("")
         lines.append("| id | answerable | best similarity | abstains at in-use | abstains at calibrated | question |")
         lines.append("|---|---|---:|---|---|---|")
         for q, best in sorted(a.best_similarity[name].items(), key=lambda item: item[1]):
-            ok = lambda abstains: ("abstains" if abstains else "answers") + ("" if abstains != a.answerable[q] else " ✗")  # noqa: E731
-            lines.append(f"| `{q}` | {'yes' if a.answerable[q] else 'no'} | {best:.3f} | {ok(best < a.threshold_in_use)} | {ok(best < t_cal)} | {result.queries[q]} |")
+            in_use = _abstention_cell(best < a.threshold_in_use, a.answerable[q])
+            calibrated = _abstention_cell(best < t_cal, a.answerable[q])
+            answerable = "yes" if a.answerable[q] else "no"
+            lines.append(f"| `{q}` | {answerable} | {best:.3f} | {in_use} | {calibrated} | {result.queries[q]} |")
         lines.append("")
         lines.append("✗ marks a wrong outcome.")
     return "\n".join(lines) + "\n"
 
 
 def write_per_query_csv(result: EvalResult, path: Path) -> None:
-    columns = ["query_id", "mode", "first_rank", "ndcg@10", "recall@10", "recall@100", "side_coverage@10", "best_similarity", "abstains"]
+    columns = [
+        "query_id",
+        "mode",
+        "first_rank",
+        "ndcg@10",
+        "recall@10",
+        "recall@100",
+        "side_coverage@10",
+        "best_similarity",
+        "abstains",
+    ]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
@@ -422,12 +493,18 @@ def report_markdown(result: EvalResult) -> str:
             f"{info['documents']} documents / {info['sentences']} sentences; model `{info['model']}`."
         )
         lines.append("")
-        lines.append(f"Relevance: {info['relevance_rule']}. Ranking metrics by ranx over the answerable questions; "
-                     f"runs cut at {info['depth']} sentences, {info['candidates']} candidates per retriever. "
-                     f"Side coverage@10: share of a question's expected sides among the sides of its top 10 sentences. "
-                     f"Abstention and verbatim rate: `Assistant.ask` with k={info['ask_k']}.")
+        lines.append(
+            f"Relevance: {info['relevance_rule']}. Ranking metrics by ranx over the answerable questions; "
+            f"runs cut at {info['depth']} sentences, {info['candidates']} candidates per retriever. "
+            f"Side coverage@10: share of a question's expected sides among the sides of its top 10 sentences. "
+            f"Abstention and verbatim rate: `Assistant.ask` with k={info['ask_k']}."
+        )
     else:
-        sampled = f" (a random sample of {info['queries']} of {info['queries_in_split']}, seed 0)" if info.get("sampled") else ""
+        sampled = (
+            f" (a random sample of {info['queries']} of {info['queries_in_split']}, seed 0)"
+            if info.get("sampled")
+            else ""
+        )
         lines.append(
             f"{info['queries']} queries{sampled} of split `{info['split']}`, {info['judgments']} judgments, "
             f"{info['documents']} documents; units indexed: "
@@ -435,42 +512,77 @@ def report_markdown(result: EvalResult) -> str:
             + f"; model `{info['model']}`."
         )
         lines.append("")
-        lines.append(f"Title: {info['title']}. Each query retrieves {info['depth']} units ({info['candidates']} candidates per retriever) "
-                     f"through the product's `Retriever`; documents are ranked by aggregation of their sentences' scores, "
-                     f"top {info['documents_per_query']} kept. Aggregations: "
-                     + "; ".join(f"`{k}`: {v}" for k, v in info["aggregation"].items()) + ".")
-    lines += ["", "## Comparison", "", markdown_table(result), "", legend(result).replace("\n", "  \n"),
-              f"  \nΔ and p: mean per-query difference of {HEADERS[PRIMARY_METRIC]} from the current default, two-sided paired t-test.", ""]
+        lines.append(
+            f"Title: {info['title']}. Each query retrieves {info['depth']} units ({info['candidates']} candidates per retriever) "
+            f"through the product's `Retriever`; documents are ranked by aggregation of their sentences' scores, "
+            f"top {info['documents_per_query']} kept. Aggregations: "
+            + "; ".join(f"`{k}`: {v}" for k, v in info["aggregation"].items())
+            + "."
+        )
+    lines += [
+        "",
+        "## Comparison",
+        "",
+        markdown_table(result),
+        "",
+        legend(result).replace("\n", "  \n"),
+        f"  \nΔ and p: mean per-query difference of {HEADERS[PRIMARY_METRIC]} from the current default, two-sided paired t-test.",
+        "",
+    ]
     lines += ["![nDCG@10 per mode](ndcg_at_10.png)", "", "![recall at k](recall_at_k.png)", ""]
     a = result.abstention
     if a is not None:
         lines += ["## Abstention", ""]
         if result.kind == "evalset":
-            lines.append("An answer abstains when no retrieved quote has cosine similarity ≥ threshold with the question. "
-                         "Calibrated threshold per mode: best accuracy (share of questions handled right), then best balanced "
-                         "accuracy (mean of the answer rate on answerable and the abstention rate on unanswerable questions), "
-                         "then the middle of the widest gap; scored with real `ask` calls at that threshold.")
-            lines += ["", "| mode | calibrated threshold | accuracy | balanced accuracy | answerable answered | unanswerable abstained |", "|---|---:|---:|---:|---:|---:|"]
+            lines.append(
+                "An answer abstains when no retrieved quote has cosine similarity ≥ threshold with the question. "
+                "Calibrated threshold per mode: best accuracy (share of questions handled right), then best balanced "
+                "accuracy (mean of the answer rate on answerable and the abstention rate on unanswerable questions), "
+                "then the middle of the widest gap; scored with real `ask` calls at that threshold."
+            )
+            lines += [
+                "",
+                "| mode | calibrated threshold | accuracy | balanced accuracy | answerable answered | unanswerable abstained |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
             for name, p in a.calibrated.items():
-                lines.append(f"| `{name}{_marks(result, name)}` | {_threshold(p.threshold)} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |")
+                lines.append(
+                    f"| `{name}{_marks(result, name)}` | {_threshold(p.threshold)} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
+                )
             lines.append("")
         if result.kind == "evalset":
             shown = list(dict.fromkeys(m for m in (result.default_mode, result.best_mode) if m in a.sweeps))
             for name in shown:
                 lines += [f"Per threshold, `{name}`:", ""]
-                lines += ["| threshold | accuracy | balanced | answerable answered | unanswerable abstained |", "|---:|---:|---:|---:|---:|"]
+                lines += [
+                    "| threshold | accuracy | balanced | answerable answered | unanswerable abstained |",
+                    "|---:|---:|---:|---:|---:|",
+                ]
                 for p in a.sweeps[name]:
-                    lines.append(f"| {p.threshold:.2f} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |")
+                    lines.append(
+                        f"| {p.threshold:.2f} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
+                    )
                 lines.append("")
         else:
             names = list(a.sweeps)
-            lines.append("Every query here is answerable: the share that `Assistant.ask` (k = 6) answers at each threshold.")
-            lines += ["", "| threshold | " + " | ".join(f"`{n}{_marks(result, n)}`" for n in names) + " |", "|---:|" + "---:|" * len(names)]
+            lines.append(
+                "Every query here is answerable: the share that `Assistant.ask` (k = 6) answers at each threshold."
+            )
+            lines += [
+                "",
+                "| threshold | " + " | ".join(f"`{n}{_marks(result, n)}`" for n in names) + " |",
+                "|---:|" + "---:|" * len(names),
+            ]
             for i, p in enumerate(a.sweeps[names[0]]):
-                lines.append(f"| {p.threshold:.2f} | " + " | ".join(_fmt(a.sweeps[n][i].answered) for n in names) + " |")
+                lines.append(
+                    f"| {p.threshold:.2f} | " + " | ".join(_fmt(a.sweeps[n][i].answered) for n in names) + " |"
+                )
             lines.append("")
         lines += ["![abstention](abstention.png)", ""]
-    lines += ["Per-query drill-down: [per_query.md](per_query.md) (all modes: `per_query.csv`); machine-readable: `results.json`.", ""]
+    lines += [
+        "Per-query drill-down: [per_query.md](per_query.md) (all modes: `per_query.csv`); machine-readable: `results.json`.",
+        "",
+    ]
     lines.append(f"Run time {info.get('seconds')} s.")
     return "\n".join(lines) + "\n"
 
@@ -490,3 +602,8 @@ def write_report(result: EvalResult, directory: str | Path, runs: bool = False) 
     if runs:
         write_trec(result, directory / "runs")
     return directory
+
+
+def _abstention_cell(abstains: bool, answerable: bool) -> str:
+    """The cell "abstains" or "answers", marked ✗ when that is wrong for the question."""
+    return ("abstains" if abstains else "answers") + (" ✗" if abstains == answerable else "")

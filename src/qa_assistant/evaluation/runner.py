@@ -64,7 +64,13 @@ class RetrievalConfig:
         return SearchSettings(candidates=candidates, **self.ask_args())
 
     def ask_args(self) -> dict:
-        return {"mode": self.mode, "fusion": self.fusion, "rrf_k": self.rrf_k, "alpha": self.alpha, "bm25_context": self.context}
+        return {
+            "mode": self.mode,
+            "fusion": self.fusion,
+            "rrf_k": self.rrf_k,
+            "alpha": self.alpha,
+            "bm25_context": self.context,
+        }
 
     def with_context(self, context: float) -> RetrievalConfig:
         return replace(self, context=context)
@@ -87,7 +93,9 @@ class RetrievalConfig:
             return cls("hybrid", "rrf", rrf_k=int(match.group(1)), context=context)
         if match := re.fullmatch(r"(?:hybrid-)?weighted-a([0-9.]+)", text):
             return cls("hybrid", "weighted", alpha=float(match.group(1)), context=context)
-        raise ValueError(f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>, each optionally with -c<BM25 context weight>)")
+        raise ValueError(
+            f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>, each optionally with -c<BM25 context weight>)"
+        )
 
 
 DEFAULT_RRF_KS = (10, 30, 60, 100)
@@ -101,7 +109,9 @@ def product_default() -> RetrievalConfig:
 
 
 def config_grid(
-    rrf_ks: Iterable[int] = DEFAULT_RRF_KS, alphas: Iterable[float] = DEFAULT_ALPHAS, contexts: Iterable[float] = DEFAULT_CONTEXTS
+    rrf_ks: Iterable[int] = DEFAULT_RRF_KS,
+    alphas: Iterable[float] = DEFAULT_ALPHAS,
+    contexts: Iterable[float] = DEFAULT_CONTEXTS,
 ) -> list[RetrievalConfig]:
     """bm25, dense, RRF at each k and weighted fusion at each alpha (with the default BM25 context weight), then
     bm25 and the product's default mode at each other context weight."""
@@ -329,10 +339,17 @@ def ask_outcomes(
 
 
 def abstentions(
-    assistant, questions: list[ResolvedQuestion], config: RetrievalConfig, threshold: float, k: int = 6, candidates: int = 100
+    assistant,
+    questions: list[ResolvedQuestion],
+    config: RetrievalConfig,
+    threshold: float,
+    k: int = 6,
+    candidates: int = 100,
 ) -> dict[str, bool]:
     """Whether `Assistant.ask` abstains on each question at `threshold`."""
     return {
-        q.id: assistant.ask(q.question, k=k, candidates=candidates, min_similarity=threshold, **config.ask_args()).abstained
+        q.id: assistant.ask(
+            q.question, k=k, candidates=candidates, min_similarity=threshold, **config.ask_args()
+        ).abstained
         for q in questions
     }

@@ -157,46 +157,87 @@ class ChatUI:
                     gr.HTML(
                         '<div class="qa-panel-h"><h2>Filters</h2><p>Apply to the next question and are shown '
                         "above each answer.</p></div>",
-                        apply_default_css=False, js_on_load=None,
+                        apply_default_css=False,
+                        js_on_load=None,
                     )
-                    sides = gr.CheckboxGroup(self.sides, label="Sides", info="None ticked: all sides",
-                                             elem_id="qa-sides")
-                    publishers = gr.Dropdown(self.publishers, multiselect=True, label="Publishers",
-                                             info="Empty: all publishers", elem_id="qa-publishers")
+                    sides = gr.CheckboxGroup(
+                        self.sides, label="Sides", info="None ticked: all sides", elem_id="qa-sides"
+                    )
+                    publishers = gr.Dropdown(
+                        self.publishers,
+                        multiselect=True,
+                        label="Publishers",
+                        info="Empty: all publishers",
+                        elem_id="qa-publishers",
+                    )
                     with gr.Row():
-                        since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", max_lines=1, min_width=100,
-                                           elem_id="qa-since")
-                        until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", max_lines=1, min_width=100,
-                                           elem_id="qa-until")
-                    mode = gr.Dropdown(MODES, value="hybrid", label="Retrieval", elem_id="qa-mode",
-                                       info="How candidate sentences are found")
+                        since = gr.Textbox(
+                            label="From", placeholder="YYYY-MM-DD", max_lines=1, min_width=100, elem_id="qa-since"
+                        )
+                        until = gr.Textbox(
+                            label="To", placeholder="YYYY-MM-DD", max_lines=1, min_width=100, elem_id="qa-until"
+                        )
+                    mode = gr.Dropdown(
+                        MODES,
+                        value="hybrid",
+                        label="Retrieval",
+                        elem_id="qa-mode",
+                        info="How candidate sentences are found",
+                    )
                     k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of quotes", elem_id="qa-k")
                     reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
                 with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
                     transcript = gr.HTML(
-                        self.transcript([]), apply_default_css=False, js_on_load=TRANSCRIPT_JS,
+                        self.transcript([]),
+                        apply_default_css=False,
+                        js_on_load=TRANSCRIPT_JS,
                         elem_id="qa-transcript",
                     )
                     with gr.Row(elem_id="qa-ask-row", equal_height=True):
                         question = gr.Textbox(
-                            show_label=False, placeholder="Ask a question about the documents…",
-                            lines=1, max_lines=4, scale=6, autofocus=True, elem_id="qa-question", container=False,
+                            show_label=False,
+                            placeholder="Ask a question about the documents…",
+                            lines=1,
+                            max_lines=4,
+                            scale=6,
+                            autofocus=True,
+                            elem_id="qa-question",
+                            container=False,
                         )
                         ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="qa-ask")
                     with gr.Row(elem_id="qa-export", equal_height=True):
-                        caption = gr.HTML(_EXPORT_IDLE, apply_default_css=False, js_on_load=None, scale=3,
-                                          min_width=120, elem_id="qa-export-caption")
-                        md = gr.DownloadButton("Markdown", size="sm", interactive=False, scale=0, min_width=100,
-                                               elem_id="qa-export-md")
-                        csv = gr.DownloadButton("CSV", size="sm", interactive=False, scale=0, min_width=80,
-                                                elem_id="qa-export-csv")
-                        js = gr.DownloadButton("JSON", size="sm", interactive=False, scale=0, min_width=80,
-                                               elem_id="qa-export-json")
-                        clear = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
-                                          min_width=130, elem_id="qa-clear")
+                        caption = gr.HTML(
+                            _EXPORT_IDLE,
+                            apply_default_css=False,
+                            js_on_load=None,
+                            scale=3,
+                            min_width=120,
+                            elem_id="qa-export-caption",
+                        )
+                        md = gr.DownloadButton(
+                            "Markdown", size="sm", interactive=False, scale=0, min_width=100, elem_id="qa-export-md"
+                        )
+                        csv = gr.DownloadButton(
+                            "CSV", size="sm", interactive=False, scale=0, min_width=80, elem_id="qa-export-csv"
+                        )
+                        js = gr.DownloadButton(
+                            "JSON", size="sm", interactive=False, scale=0, min_width=80, elem_id="qa-export-json"
+                        )
+                        clear = gr.Button(
+                            "New conversation",
+                            size="sm",
+                            variant="secondary",
+                            scale=0,
+                            min_width=130,
+                            elem_id="qa-clear",
+                        )
                 with gr.Column(scale=4, min_width=340, elem_id="qa-doc-col"):
-                    document = gr.HTML(render.document_placeholder(), apply_default_css=False,
-                                       js_on_load=DOCUMENT_JS, elem_id="qa-document")
+                    document = gr.HTML(
+                        render.document_placeholder(),
+                        apply_default_css=False,
+                        js_on_load=DOCUMENT_JS,
+                        elem_id="qa-document",
+                    )
 
             filters = [sides, publishers, since, until, mode, k]
             outputs = [transcript, turns, question, md, csv, js, caption]

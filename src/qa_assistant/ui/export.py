@@ -14,8 +14,26 @@ from .render import attribution_parts, filters_summary, md_escape, quote_markdow
 
 # CSV columns in this order first; any other field of `Quote` (present or added later) follows.
 CSV_FIRST = [
-    "number", "group", "question", "text", "speaker", "publisher", "side", "date", "title", "url", "link",
-    "doc_id", "start", "end", "score", "bm25_rank", "bm25_score", "dense_rank", "dense_score", "similarity",
+    "number",
+    "group",
+    "question",
+    "text",
+    "speaker",
+    "publisher",
+    "side",
+    "date",
+    "title",
+    "url",
+    "link",
+    "doc_id",
+    "start",
+    "end",
+    "score",
+    "bm25_rank",
+    "bm25_score",
+    "dense_rank",
+    "dense_score",
+    "similarity",
 ]
 # Long free text: kept in the JSON export, left out of the CSV table.
 CSV_SKIP = {"context_before", "context_after"}
@@ -37,7 +55,7 @@ def _numbered(answer: Answer) -> list[tuple[str | None, int, Quote]]:
 
 
 def to_markdown(answer: Answer, exported_at: dt.datetime | None = None) -> str:
-    exported_at = exported_at or dt.datetime.now(dt.timezone.utc)
+    exported_at = exported_at or dt.datetime.now(dt.UTC)
     settings = "; ".join(f"{label}: {value}" for label, value in filters_summary(answer))
     lines = [
         f"# {md_escape(answer.question)}",
@@ -107,7 +125,7 @@ def to_json(answer: Answer) -> str:
 
 def slug(text: str, limit: int = 48) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return (words[:limit].rstrip("-") or "answer")
+    return words[:limit].rstrip("-") or "answer"
 
 
 def write_exports(answer: Answer, folder: str | Path, stamp: str | None = None) -> dict[str, Path]:

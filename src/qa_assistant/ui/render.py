@@ -224,8 +224,12 @@ def filters_summary(answer: Answer) -> list[tuple[str, str]]:
     if f.since or f.until:
         dates = f"{fmt_date(f.since) if f.since else '…'} → {fmt_date(f.until) if f.until else '…'}"
     pairs = [
-        ("Mode", {"hybrid": "hybrid (BM25 + dense)", "bm25": "BM25 only", "dense": "dense only"}.get(
-            answer.settings.mode, answer.settings.mode)),
+        (
+            "Mode",
+            {"hybrid": "hybrid (BM25 + dense)", "bm25": "BM25 only", "dense": "dense only"}.get(
+                answer.settings.mode, answer.settings.mode
+            ),
+        ),
         ("Sides", ", ".join(f.sides) if f.sides else "all"),
         ("Publishers", ", ".join(f.publishers) if f.publishers else "all"),
         ("Dates", dates),
@@ -244,7 +248,9 @@ def _chips(pairs: Sequence[tuple[str, str]], k: int | None = None) -> str:
     return f'<div class="qa-used" title="Filters and settings used for this answer">{"".join(chips)}</div>'
 
 
-def answer_html(answer: Answer, *, colours: Mapping[str, str] | None = None, k: int | None = None, turn: int = 0) -> str:
+def answer_html(
+    answer: Answer, *, colours: Mapping[str, str] | None = None, k: int | None = None, turn: int = 0
+) -> str:
     """An answer: the filters it used, then its quotes (under a heading per side when grouped) or the abstention."""
     parts = [_chips(filters_summary(answer), k)]
     mode = answer.settings.mode
@@ -276,25 +282,39 @@ def answer_html(answer: Answer, *, colours: Mapping[str, str] | None = None, k: 
                     parts.append(f'<p class="qa-note">{esc(note)}</p>')
                 for quote in group.quotes:
                     number += 1
-                    parts.append(quote_html(quote, number, colours=colours, min_similarity=answer.min_similarity,
-                                            mode=mode, fusion=answer.settings.fusion,
-                                            compared_with="topic" if answer.topic else "question", quote_id=f"t{turn}-q{number}"))
+                    parts.append(
+                        quote_html(
+                            quote,
+                            number,
+                            colours=colours,
+                            min_similarity=answer.min_similarity,
+                            mode=mode,
+                            fusion=answer.settings.fusion,
+                            compared_with="topic" if answer.topic else "question",
+                            quote_id=f"t{turn}-q{number}",
+                        )
+                    )
                 parts.append("</section>")
         else:
             parts.append('<section class="qa-group">')
             for quote in answer.quotes:
                 number += 1
-                parts.append(quote_html(quote, number, colours=colours, min_similarity=answer.min_similarity,
-                                        mode=mode, fusion=answer.settings.fusion,
-                                            compared_with="topic" if answer.topic else "question", quote_id=f"t{turn}-q{number}"))
+                parts.append(
+                    quote_html(
+                        quote,
+                        number,
+                        colours=colours,
+                        min_similarity=answer.min_similarity,
+                        mode=mode,
+                        fusion=answer.settings.fusion,
+                        compared_with="topic" if answer.topic else "question",
+                        quote_id=f"t{turn}-q{number}",
+                    )
+                )
             parts.append("</section>")
     docs = len({q.doc_id for q in answer.quotes})
     n = len(answer.quotes)
-    summary = (
-        f"{n} quote{'s' if n != 1 else ''} from {docs} document{'s' if docs != 1 else ''}"
-        if n
-        else "no quotes"
-    )
+    summary = f"{n} quote{'s' if n != 1 else ''} from {docs} document{'s' if docs != 1 else ''}" if n else "no quotes"
     parts.append(
         f'<div class="qa-foot">{esc(summary)} · verbatim source sentences, no generated text · '
         f"{answer.timings.total_ms:.0f} ms</div>"
@@ -325,14 +345,14 @@ def welcome_html(
     )
     return (
         '<div class="qa-welcome">'
-        '<h2>Ask about the document collection</h2>'
+        "<h2>Ask about the document collection</h2>"
         f"<p>{len(documents)} documents from {len(publishers)} publishers, {esc(span)}. "
         "Every answer is made of <b>verbatim sentences</b> quoted from the documents, each with who said it, "
         "their side, the date and the document — nothing is generated. When no sentence is relevant, "
         "the assistant says so instead of guessing.</p>"
         f'<div class="qa-side-pills">{side_tags}</div>'
         f"{examples_html(examples)}"
-        "<p class=\"qa-hint\">Type a question below. The filters on the left restrict sides, publishers, dates "
+        '<p class="qa-hint">Type a question below. The filters on the left restrict sides, publishers, dates '
         "and how sentences are retrieved.</p>"
         "</div>"
     )
@@ -381,15 +401,9 @@ def document_html(doc: Document, start: int | None = None, end: int | None = Non
         if link
         else f"<code>{esc(doc.url or doc.path)}</code>"
     )
-    where = (
-        f"Highlighted: characters {start}–{end} of {len(text)}"
-        if highlighted
-        else f"{len(text)} characters"
-    )
+    where = f"Highlighted: characters {start}–{end} of {len(text)}" if highlighted else f"{len(text)} characters"
     if highlighted:
-        body = (
-            f"{esc(text[:start])}<mark id=\"qa-hit\" class=\"qa-hit\">{esc(text[start:end])}</mark>{esc(text[end:])}"
-        )
+        body = f'{esc(text[:start])}<mark id="qa-hit" class="qa-hit">{esc(text[start:end])}</mark>{esc(text[end:])}'
     else:
         body = esc(text)
     return (
