@@ -8,7 +8,8 @@ import pytest
 
 from qa_assistant import Assistant, StaleIndexError
 from qa_assistant.dense_index import DenseIndex
-from qa_assistant.store import SCHEMA_VERSION, SentenceTable, context_spans, load_index
+from qa_assistant.indexing import context_spans
+from qa_assistant.store import SCHEMA_VERSION, SentenceTable, load_index
 
 
 def test_manifest_describes_the_build(seed_index):
