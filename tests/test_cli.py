@@ -57,6 +57,7 @@ def test_side_and_date_options(seed_index, capsys):
         (["ask", "Lachin", "--index", "{tmp}/missing"], "no index at"),
         (["ask", "Lachin", "--index", "{index}", "--bm25-context", "-1"], "bad search setting (bm25_context"),
         (["ask", "Lachin", "--index", "{index}", "--alpha", "1.5"], "bad search setting (alpha"),
+        (["ask", "Lachin", "--index", "{index}", "--candidates", "0"], "bad search setting (candidates"),
     ],
 )
 def test_bad_input_gives_one_clear_error_line(argv, message, tmp_path, seed_index, capsys):

@@ -7,7 +7,8 @@ import datetime as dt
 import logging
 import sys
 import textwrap
-from typing import Literal, get_args, get_origin
+from collections.abc import Callable
+from typing import Any, Literal, cast, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -140,10 +141,11 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     with its default and description: a new setting is an option without a change here."""
     for name, info in SearchSettings.model_fields.items():
         choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else None
+        convert = cast(Callable[[str], Any], str if choices else info.annotation)  # int or float otherwise
         parser.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,
-            type=str if choices else info.annotation,
+            type=convert,
             choices=choices,
             default=info.default,
             help=f"{info.description or name} (default {info.default})",
