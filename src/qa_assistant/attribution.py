@@ -16,8 +16,8 @@ import re
 
 from pydantic import BaseModel
 
-from .corpus import SideConfig
 from .models import Document
+from .sides import SideConfig
 
 REPORTING_VERBS = (
     "said says stated states announced announces added adds stressed stresses noted notes emphasized emphasised "
@@ -310,12 +310,13 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
             if not _is_only_name(m.group("before"), name, pronoun):
                 continue
         if name:
+            after_mark = text[m.start() + 1 : m.end()]  # the cue starts after the closing quotation mark and spaces
             cues.append(
                 SentenceCue(
                     name=name,
                     pronoun=pronoun,
                     source="quote",
-                    cue_start=m.start() + 1,
+                    cue_start=m.end() - len(after_mark.lstrip()),
                     cue_end=m.end(),
                     confidence=0.95,
                 )

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,18 @@ CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)
 PER_QUERY_METRICS = ("ndcg@10", "recall@10", "recall@100")
 
 
+@contextmanager
+def quiet_ranx() -> Iterator[None]:
+    """ranx (numba) warns about its own casts on import and first use; silence them here only, not process-wide."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"ranx(\.|$)")
+        warnings.filterwarnings("ignore", message=r".*unsafe cast.*")
+        yield
+
+
 def _ranx():
-    warnings.filterwarnings("ignore", module=r"ranx(\.|$)")
-    warnings.filterwarnings("ignore", message=r".*unsafe cast.*")
-    from ranx import Qrels, Run, evaluate
+    with quiet_ranx():
+        from ranx import Qrels, Run, evaluate
 
     return Qrels, Run, evaluate
 
@@ -38,7 +47,8 @@ def to_ranx(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]):
     """ranx Qrels and Run, with the run restricted to judged queries and given every judged query."""
     Qrels, Run, _ = _ranx()
     judged = {q: dict(rels) for q, rels in qrels.items() if rels}
-    return Qrels(judged), Run({q: dict(run.get(q, {})) for q in judged})
+    with quiet_ranx():
+        return Qrels(judged), Run({q: dict(run.get(q, {})) for q in judged})
 
 
 def ranking_metrics(
