@@ -47,7 +47,7 @@ def test_recall_cutoff_unjudged_queries_and_missing_runs():
     # q1 finds a within 10 and b at rank 22; q2 has no run at all; q3 (no judgments) and q9 (not judged) are left out
     assert scores["recall@10"] == pytest.approx((0.5 + 0) / 2)
     assert scores["recall@100"] == pytest.approx((1.0 + 0) / 2)
-    per_query = M.ranking_metrics(qrels, run, ["recall@10"], per_query=True)
+    per_query = M.per_query_metrics(qrels, run, ["recall@10"])
     assert per_query == {"recall@10": {"q1": pytest.approx(0.5), "q2": 0.0}}
 
 

@@ -364,7 +364,7 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
     # The main clause speaks first: prefer the earliest named cue; a quotation cue wins over a verb in the same clause.
     cues.sort(key=lambda c: (c.cue_start if c.source != "quote" else -1, priority[c.source]))
     best = cues[0]
-    named = {c.name.lower() for c in cues if not c.pronoun}
+    named = {c.name.lower() for c in cues if c.name and not c.pronoun}
     best.speakers_in_sentence = max(1, len(named))
     if len(named) > 1:
         best.confidence = min(best.confidence, 0.6)

@@ -51,28 +51,41 @@ def to_ranx(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]):
         return Qrels(judged), Run({q: dict(run.get(q, {})) for q in judged})
 
 
-def ranking_metrics(
-    qrels: dict[str, dict[str, int]],
-    run: dict[str, dict[str, float]],
-    metrics: Iterable[str] = RANKING_METRICS,
-    per_query: bool = False,
-) -> dict[str, float] | dict[str, dict[str, float]]:
-    """Mean of each metric over the judged queries; with `per_query`, metric -> query id -> value."""
-    metrics = list(metrics)
+def _evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str], mean: bool):
+    """ranx's scores of `metrics` (means, or per query in the order of the judged queries), and those query ids."""
     _Qrels, _Run, evaluate = _ranx()
     ranx_qrels, ranx_run = to_ranx(qrels, run)
-    if len(ranx_qrels.keys()) == 0:
-        return {m: float("nan") for m in metrics} if not per_query else {m: {} for m in metrics}
+    query_ids = list(ranx_qrels.keys())
+    if not query_ids:
+        return None, query_ids
     asked = metrics if len(metrics) > 1 else [*metrics, "ndcg@10" if metrics[0] != "ndcg@10" else "recall@10"]
     with warnings.catch_warnings():  # (ranx mislabels a single metric's per-query scores: always ask for two)
         warnings.simplefilter("ignore")
         scores = evaluate(
-            ranx_qrels, ranx_run, asked, return_mean=not per_query, save_results_in_run=False, make_comparable=True
+            ranx_qrels, ranx_run, asked, return_mean=mean, save_results_in_run=False, make_comparable=True
         )
-    scores = {m: scores[m] for m in metrics}
-    if not per_query:
-        return {m: float(v) for m, v in scores.items()}
-    query_ids = list(ranx_qrels.keys())
+    return {m: scores[m] for m in metrics}, query_ids
+
+
+def ranking_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: Iterable[str] = RANKING_METRICS
+) -> dict[str, float]:
+    """Mean of each metric over the judged queries (NaN when no query is judged)."""
+    metrics = list(metrics)
+    scores, _ = _evaluate(qrels, run, metrics, mean=True)
+    if scores is None:
+        return {m: float("nan") for m in metrics}
+    return {m: float(v) for m, v in scores.items()}
+
+
+def per_query_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: Iterable[str]
+) -> dict[str, dict[str, float]]:
+    """Metric -> judged query id -> value."""
+    metrics = list(metrics)
+    scores, query_ids = _evaluate(qrels, run, metrics, mean=False)
+    if scores is None:
+        return {m: {} for m in metrics}
     return {m: dict(zip(query_ids, np.asarray(v, dtype=float).tolist())) for m, v in scores.items()}
 
 

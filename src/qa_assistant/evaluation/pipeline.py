@@ -133,9 +133,9 @@ def _mode_metrics(
     mode.metrics.update(M.ranking_metrics(judged, mode.run))
     curve = M.ranking_metrics(judged, mode.run, [f"recall@{k}" for k in curve_ks])
     mode.curve = {k: curve[f"recall@{k}"] for k in curve_ks}
-    per_query = M.ranking_metrics(judged, mode.run, M.PER_QUERY_METRICS, per_query=True)
+    per_query = M.per_query_metrics(judged, mode.run, M.PER_QUERY_METRICS)
     for q in judged:
-        row = {"first_rank": M.first_relevant_rank(judged[q], rankings.get(q, []))}
+        row: dict[str, float | int | None] = {"first_rank": M.first_relevant_rank(judged[q], rankings.get(q, []))}
         row.update({m: per_query[m].get(q) for m in M.PER_QUERY_METRICS})
         mode.per_query[q] = row
 

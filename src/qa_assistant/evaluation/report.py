@@ -263,7 +263,8 @@ def plot_recall(result: EvalResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8.5, 5.2))
-    colors = list(plt.get_cmap("tab10").colors) + ["black", "gold", "navy"]
+    tab10 = plt.get_cmap("tab10")
+    colors = [tab10(i) for i in range(tab10.N)] + ["black", "gold", "navy"]
     lowest = 1.0
     for i, name in enumerate(key_modes(result)):
         mode = result.modes[name]

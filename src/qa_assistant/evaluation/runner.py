@@ -61,6 +61,7 @@ class RetrievalConfig:
 
     @property
     def name(self) -> str:
+        base: str
         if self.mode != "hybrid":
             base = self.mode
         elif self.fusion == "rrf":
