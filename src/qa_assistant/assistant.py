@@ -82,10 +82,16 @@ class Assistant:
 
     @classmethod
     def load(
-        cls, index_dir: str | Path, corpus_dir: str | Path | None = None, check: bool = True, **kwargs
+        cls,
+        index_dir: str | Path,
+        corpus_dir: str | Path | None = None,
+        check: bool = True,
+        verify: bool = False,
+        **kwargs,
     ) -> Assistant:
-        """Open an index; raises StaleIndexError when its corpus changed or its schema is old."""
-        return cls(load_index(index_dir, corpus_dir, check=check), **kwargs)
+        """Open an index; raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
+        when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable."""
+        return cls(load_index(index_dir, corpus_dir, check=check, verify=verify), **kwargs)
 
     @property
     def documents(self) -> list[Document]:
