@@ -58,11 +58,14 @@ def corrupt(index_dir: Path | str, name: str, problem: str, corpus_dir: Path | s
     )
 
 
-def file_problems(index_dir: Path, table: dict[str, FileEntry], checksums: bool = False) -> dict[str, str]:
-    """What is wrong with each file listed in `table` (missing, other size, other checksum), by name."""
+def file_problems(
+    index_dir: Path, table: dict[str, FileEntry], checksums: bool = False, root: Path | None = None
+) -> dict[str, str]:
+    """What is wrong with each file listed in `table` (missing, other size, other checksum), by name.
+    Files are read through `root` (a pinned handle on `index_dir`) when given."""
     problems: dict[str, str] = {}
     for name, entry in table.items():
-        path = index_dir / name
+        path = (root or index_dir) / name
         try:
             size = path.stat().st_size
         except FileNotFoundError:
@@ -87,6 +90,7 @@ def verify_files(
     table: dict[str, FileEntry] | None,
     corpus_dir: Path | str | None = None,
     checksums: bool = False,
+    root: Path | None = None,
 ) -> None:
     """Raise IndexCorruptError for the first file whose size (and checksum, when asked) is not the manifest's."""
     if table is None:
@@ -94,7 +98,7 @@ def verify_files(
             f"index at {index_dir} has no file table in its manifest, so its files cannot be verified; rebuild with: "
             f"{rebuild_command(index_dir, corpus_dir)}"
         )
-    problems = file_problems(index_dir, table, checksums)
+    problems = file_problems(index_dir, table, checksums, root)
     if problems:
         name, problem = next(iter(problems.items()))
         more = f"; {len(problems) - 1} other file(s) damaged too" if len(problems) > 1 else ""

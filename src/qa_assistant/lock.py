@@ -200,3 +200,41 @@ def swap_in(new: Path, index_dir: Path) -> None:
     index_dir.rename(old)
     new.rename(index_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+class PinnedFolder:
+    """An open handle on a folder: files read through `root` come from this folder even if it is swapped out
+    meanwhile (Linux: /proc/self/fd/N), and `replaced()` tells whether the path now names another folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.fd: int | None = None
+        self.root = folder
+        try:
+            self.fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return  # missing or unreadable: reading through `folder` reports it
+        proc = Path(f"/proc/self/fd/{self.fd}")
+        if proc.is_dir():
+            self.root = proc
+
+    def replaced(self) -> bool:
+        if self.fd is None:
+            return False
+        try:
+            now = os.stat(self.folder)
+        except OSError:
+            return True
+        held = os.fstat(self.fd)  # the inode stays allocated while we hold it: no reuse, no false "same"
+        return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> PinnedFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

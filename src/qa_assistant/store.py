@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from .dense_index import DenseIndex
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import IndexCorruptError, QAError, StaleIndexError
 from .integrity import FileEntry, corrupt, file_table, reading, verify_files
-from .lock import IndexLock, swap_in
+from .lock import IndexLock, PinnedFolder, swap_in
 from .models import Document, Sentence
 from .segment import split_sentences
 
@@ -227,8 +226,9 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
         raise
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    path = Path(index_dir) / MANIFEST
+def read_manifest(index_dir: Path, root: Path | None = None) -> Manifest:
+    """The manifest of `index_dir` (read through `root`, a pinned handle on it, when given)."""
+    path = Path(root or index_dir) / MANIFEST
     if not path.exists():
         raise QAError(f"no index at {index_dir} (build one with: qa-assistant index CORPUS --index {index_dir})")
     with reading(Path(index_dir), MANIFEST):
@@ -271,60 +271,54 @@ def load_index(
     """Read an index. File sizes are compared with the manifest always, checksums when `verify`; any file that
     cannot be read raises IndexCorruptError. A load that overlaps a rebuild swapping the folder is read again."""
     index_dir = Path(index_dir)
-    for attempt in range(3):
-        before = _folder_id(index_dir)
-        try:
-            index = _load_index(index_dir, corpus_dir, model, check, verify)
-        except IndexCorruptError:
-            if attempt < 2 and _folder_id(index_dir) != before:
-                continue  # the folder was replaced while we read it: read the new one
-            raise
-        if _folder_id(index_dir) == before:
-            return index
-    raise QAError(f"index at {index_dir} kept changing while it was read; try again")
-
-
-def _folder_id(index_dir: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(index_dir)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
+    attempts = 5
+    for attempt in range(attempts):
+        # Every file is read through one open handle on the folder, so all come from the same build even when
+        # a writer swaps in a new folder meanwhile; one that vanishes as the old folder is deleted means: again.
+        with PinnedFolder(index_dir) as folder:
+            try:
+                return _load_index(folder.root, index_dir, corpus_dir, model, check, verify)
+            except IndexCorruptError:
+                if attempt < attempts - 1 and folder.replaced():
+                    continue
+                raise
+    raise AssertionError("unreachable")
 
 
 def _load_index(
-    index_dir: Path, corpus_dir: str | Path | None, model: str | None, check: bool, verify: bool
+    root: Path, index_dir: Path, corpus_dir: str | Path | None, model: str | None, check: bool, verify: bool
 ) -> SentenceIndex:
-    manifest = read_manifest(index_dir)
+    """Read the index through `root` (a handle on `index_dir`); messages name `index_dir`."""
+    manifest = read_manifest(index_dir, root)
     if check:
         check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)
     source = corpus_dir or manifest.corpus_dir
-    verify_files(index_dir, manifest.files, source, checksums=verify)
+    verify_files(index_dir, manifest.files, source, checksums=verify, root=root)
     with (
         reading(index_dir, "documents.jsonl", source),
-        (index_dir / "documents.jsonl").open(encoding="utf-8") as handle,
+        (root / "documents.jsonl").open(encoding="utf-8") as handle,
     ):
         documents = [Document.model_validate_json(line) for line in handle if line.strip()]
     with (
         reading(index_dir, "sentences.npz", source),
-        np.load(index_dir / "sentences.npz", allow_pickle=False) as arrays,
+        np.load(root / "sentences.npz", allow_pickle=False) as arrays,
     ):
         sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
     with (
         reading(index_dir, "attributions.jsonl", source),
-        (index_dir / "attributions.jsonl").open(encoding="utf-8") as handle,
+        (root / "attributions.jsonl").open(encoding="utf-8") as handle,
     ):
         attributions = [Attribution.model_validate_json(line) for line in handle if line.strip()]
     with reading(index_dir, "sides.json", source):
-        sides = SideConfig.model_validate_json((index_dir / "sides.json").read_text(encoding="utf-8"))
+        sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))
     with reading(index_dir, "skipped.json", source):
-        skipped = [SkippedFile(**s) for s in json.loads((index_dir / "skipped.json").read_text(encoding="utf-8"))]
+        skipped = [SkippedFile(**s) for s in json.loads((root / "skipped.json").read_text(encoding="utf-8"))]
     with reading(index_dir, "bm25", source):
-        bm25 = BM25Index.load(index_dir / "bm25")
+        bm25 = BM25Index.load(root / "bm25")
     with reading(index_dir, "bm25_context", source):
-        bm25_context = BM25Index.load(index_dir / "bm25_context")
+        bm25_context = BM25Index.load(root / "bm25_context")
     with reading(index_dir, "dense.faiss", source):
-        dense = DenseIndex.load(index_dir / "dense.faiss")
+        dense = DenseIndex.load(root / "dense.faiss")
     problem = _inconsistency(manifest, documents, sentences, attributions, dense, bm25, bm25_context)
     if problem:
         raise corrupt(index_dir, problem[0], problem[1], source)
