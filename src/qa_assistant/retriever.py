@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -11,6 +12,8 @@ from .bm25_index import top_k
 from .embedder import Embedder
 from .models import Filters, Hit, SearchSettings, Timings
 from .store import SentenceIndex
+
+ENCODE_LOCK = threading.Lock()
 
 
 def _lower_set(values: list[str] | None) -> set[str] | None:
@@ -61,7 +64,8 @@ class Retriever:
         return top_k(scores, k, mask)
 
     def encode_query(self, question: str) -> np.ndarray:
-        return self.embedder.encode([question])[0]
+        with ENCODE_LOCK:  # the tokenizer and torch's thread setting are shared state: one question at a time
+            return self.embedder.encode([question])[0]
 
     def search(
         self,
