@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError, validation_problems
+from .limits import cut_question
 from .models import (
     DEFAULT_ALPHA,
     DEFAULT_BM25_CONTEXT,
@@ -143,6 +144,7 @@ class Assistant:
         if not question or not question.strip():
             raise QAError("the question is empty: type a question")
         settings = self._settings(mode, fusion, rrf_k, alpha, candidates, bm25_context)
+        question, _note = cut_question(question.strip())
         return self.retriever.search(question, k, settings, _filters(**filter_args))
 
     def ask(
@@ -170,7 +172,10 @@ class Assistant:
         timings = Timings()
         settings = self._settings(mode, fusion, rrf_k, alpha, candidates, bm25_context)
         threshold = self.min_similarity if min_similarity is None else min_similarity
-        answer = self.answers.answer(question.strip(), k, settings, _filters(**filter_args), threshold, timings)
+        question, note = cut_question(question.strip())  # bounded: see limits.py
+        answer = self.answers.answer(question, k, settings, _filters(**filter_args), threshold, timings)
         answer.k = k
+        if note:
+            answer.notes.append(note)
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         return answer

@@ -109,20 +109,21 @@ def _repeated_lines(source: str, lines: list[tuple[int, int]], live: list[int], 
     """Lines equal to an earlier line, or an earlier line + the truncated start of a later line."""
     norms = {i: _norm(source[slice(*lines[i])]) for i in live}
     repeated = []
-    seen: list[str] = []
+    seen: set[str] = set()  # a set, and prefixes looked up at each space: linear in the text, not quadratic
     for n, i in enumerate(live):
         line = norms[i]
         if line in seen:
             repeated.append(i)
             continue
-        for earlier in seen:
-            if earlier and line.startswith(earlier + " "):
-                rest = line[len(earlier) + 1 :]
+        for space in (m.start() for m in re.finditer(" ", line)):
+            earlier = line[:space]
+            if earlier in seen:
+                rest = line[space + 1 :]
                 if len(rest) >= min_teaser and any(norms[j].startswith(rest) for j in live[n + 1 :]):
                     repeated.append(i)
                     break
         else:
-            seen.append(line)
+            seen.add(line)
     return repeated
 
 

@@ -32,9 +32,9 @@ def attribution(quote: Quote) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    lines: list[str] = []
+    lines: list[str] = [f"Note: {note}" for note in answer.notes]
     if answer.abstained:
-        return f"No answer: {answer.abstain_reason}"
+        return "\n".join([*lines, f"No answer: {answer.abstain_reason}"])
 
     def add(quote: Quote, number: int) -> None:
         body = textwrap.fill(f"“{quote.text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    ")

@@ -202,3 +202,6 @@ class Answer(BaseModel):
         description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain",
     )
     timings: Timings = Field(default_factory=Timings)
+    notes: list[str] = Field(
+        default_factory=list, description="what the reader should know about how the question was handled"
+    )
