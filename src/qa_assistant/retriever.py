@@ -14,6 +14,7 @@ from .models import Filters, Hit, SearchSettings, Timings
 from .store import SentenceIndex
 
 ENCODE_LOCK = threading.Lock()
+QUERY_CACHE = 256
 
 
 def _lower_set(values: list[str] | None) -> set[str] | None:
@@ -24,6 +25,7 @@ class Retriever:
     def __init__(self, index: SentenceIndex, embedder: Embedder):
         self.index = index
         self.embedder = embedder
+        self._query_cache: dict[str, np.ndarray] = {}
         # A sentence belongs to its speaker's side (the publisher's side when the publisher speaks).
         self.sentence_side = np.array([(a.side or "").lower() for a in index.attributions], dtype=object)
 
@@ -64,8 +66,16 @@ class Retriever:
         return top_k(scores, k, mask)
 
     def encode_query(self, question: str) -> np.ndarray:
+        """The question's vector; the last QUERY_CACHE questions are remembered (example questions, retries)."""
         with ENCODE_LOCK:  # the tokenizer and torch's thread setting are shared state: one question at a time
-            return self.embedder.encode([question])[0]
+            vector = self._query_cache.pop(question, None)
+            if vector is None:
+                vector = self.embedder.encode([question])[0]
+                vector.setflags(write=False)
+            self._query_cache[question] = vector  # most recent last
+            if len(self._query_cache) > QUERY_CACHE:
+                del self._query_cache[next(iter(self._query_cache))]
+            return vector
 
     def search(
         self,

@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.exceptions import HTTPException
 
 from .assistant import Assistant
 from .errors import QAError
@@ -70,14 +75,8 @@ def _problems(errors: Any) -> str:
     return "; ".join(lines)
 
 
-def create_api(assistant: Assistant, workers: int = 4, index_dir: str | Path | None = None):
+def create_api(assistant: Assistant, workers: int = 4, index_dir: str | Path | None = None) -> FastAPI:
     """The FastAPI application; at most `workers` questions are computed at once, the rest wait their turn."""
-    import anyio
-    from fastapi import FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, Response
-    from starlette.exceptions import HTTPException
-
     app = FastAPI(title="qa-assistant", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     slots = anyio.CapacityLimiter(max(1, workers))
     started = time.time()

@@ -34,6 +34,8 @@ MODES = [("Hybrid (BM25 + dense)", "hybrid"), ("BM25 (keywords)", "bm25"), ("Den
 DEFAULT_K = 6
 MAX_K = 20
 MAX_TURNS = 50  # older exchanges drop out of the conversation view
+# Questions handled at once (the rest wait in Gradio's queue); the Assistant is shared and thread-safe.
+CONCURRENCY = 8
 
 
 def parse_date(label: str, value: str | None) -> dt.date | None:
@@ -269,6 +271,7 @@ def serve(
     assistant.ask(EXAMPLES[0])
     warm_ms = (time.perf_counter() - started) * 1000
     demo = create_app(assistant)
+    demo.queue(default_concurrency_limit=CONCURRENCY)
     print(f"ready (warm-up question answered in {warm_ms:.0f} ms)", flush=True)
     return demo.launch(
         server_name=host,
