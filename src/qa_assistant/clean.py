@@ -109,13 +109,16 @@ def _repeated_lines(source: str, lines: list[tuple[int, int]], live: list[int], 
     """Lines equal to an earlier line, or an earlier line + the truncated start of a later line."""
     norms = {i: _norm(source[slice(*lines[i])]) for i in live}
     repeated = []
-    seen: set[str] = set()  # a set, and prefixes looked up at each space: linear in the text, not quadratic
+    seen: set[str] = set()  # a set, and prefixes looked up only at spaces where a seen line could end: linear
+    lengths: set[int] = set()
     for n, i in enumerate(live):
         line = norms[i]
         if line in seen:
             repeated.append(i)
             continue
         for space in (m.start() for m in re.finditer(" ", line)):
+            if space not in lengths:
+                continue
             earlier = line[:space]
             if earlier in seen:
                 rest = line[space + 1 :]
@@ -124,6 +127,7 @@ def _repeated_lines(source: str, lines: list[tuple[int, int]], live: list[int], 
                     break
         else:
             seen.add(line)
+            lengths.add(len(line))
     return repeated
 
 

@@ -124,11 +124,14 @@ def _attach_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
 
 def _cut(text: str, start: int, end: int, limit: int, pattern: re.Pattern = _LAST_SPACE) -> list[tuple[int, int]]:
     """text[start:end] in pieces of at most `limit` characters, each ending after the last match of `pattern`
-    (a space, or a sentence end and its space) in the second half of the window, else exactly at the limit."""
+    (a space, or a sentence end and its space) in the second half of the window, else after its last space,
+    else exactly at the limit."""
     pieces = []
     while end - start > limit:
         window_end = start + limit
         found = pattern.match(text, start + limit // 2, window_end)
+        if found is None and pattern is not _LAST_SPACE:
+            found = _LAST_SPACE.match(text, start + limit // 2, window_end)
         cut = found.end() if found else window_end
         pieces.append((start, cut))
         start = cut
@@ -148,10 +151,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence of `text`, trimmed of surrounding white space."""
     result: list[tuple[int, int]] = []
     for unit_start, unit_end in _line_spans(text):
+        if _SENTENCE_PUNCTUATION.search(text, unit_start, unit_end) is None:
+            result.append(_trimmed(text, unit_start, unit_end))  # no sentence break to find: only the cap below
+            continue
         for start, end in _cut(text, unit_start, unit_end, MAX_UNIT_CHARS, _LAST_SENTENCE_END):
-            if _SENTENCE_PUNCTUATION.search(text, start, end) is None:
-                result.append(_trimmed(text, start, end))  # no sentence break to find
-                continue
             spans = _attach_fragments(text, _pysbd_spans(text, start, end))
             result.extend(_split_quote_boundaries(text, _merge_open_quotations(text, spans)))
     capped = []
