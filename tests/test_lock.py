@@ -70,9 +70,12 @@ def test_lock_of_a_killed_writer_is_taken_over(tmp_path, caplog):
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     assert json.loads(lock_path(index).read_text())["pid"] == holder.pid  # left behind
+    leftover = tmp_path / ".index.tmp-abc123"  # a half-written folder of the killed writer
+    (leftover / "bm25").mkdir(parents=True)
     with caplog.at_level("WARNING"), IndexLock(index, wait=0) as lock:
         assert lock.took_over["pid"] == holder.pid
     assert f"took over a stale lock on {index}" in caplog.text and "no longer running" in caplog.text
+    assert not leftover.exists()
 
 
 def test_lock_is_reentrant_within_a_process(tmp_path):

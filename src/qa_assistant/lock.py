@@ -137,7 +137,16 @@ class IndexLock:
         os.pwrite(fd, json.dumps(record).encode(), 0)
         with _held_guard:
             _held[key] = (fd, 1)
+        self._remove_leftovers()
         return self
+
+    def _remove_leftovers(self) -> None:
+        """Temporary folders of a writer killed mid-save (`.NAME.tmp-*`, `.NAME.old-*`): as the only writer now,
+        we know no one is using them."""
+        for pattern in (f".{self.index_dir.name}.tmp-*", f".{self.index_dir.name}.old-*"):
+            for leftover in self.path.parent.glob(pattern):
+                log.warning("removing %s, left by an interrupted build", leftover)
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def release(self) -> None:
         key = str(self.path)
