@@ -68,6 +68,25 @@ def write(name: str, text: str) -> Callable[[Path], None]:
     return damage
 
 
+def same_size_bad_json(name: str) -> Callable[[Path], None]:
+    """Break the JSON of the second line without changing the file's size: only a parser can tell."""
+
+    def damage(index: Path) -> None:
+        path = index / name
+        lines = path.read_bytes().split(b"\n")
+        lines[1] = b"#" + lines[1][1:]
+        path.write_bytes(b"\n".join(lines))
+
+    return damage
+
+
+def old_schema(index: Path) -> None:
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["schema_version"] = 3
+    del manifest["files"]
+    (index / "manifest.json").write_text(json.dumps(manifest))
+
+
 def drop_file_table(index: Path) -> None:
     manifest = json.loads((index / "manifest.json").read_text())
     del manifest["files"]
@@ -81,11 +100,13 @@ CASES: dict[str, Callable[[Path], None]] = {
     "flip 8 bytes in sentences.npz (same size)": flip("sentences.npz"),
     "truncate documents.jsonl to half": truncate("documents.jsonl"),
     "bad JSON line in attributions.jsonl": replace_line("attributions.jsonl", 3, "{not json"),
+    "same-size bad JSON line in documents.jsonl": same_size_bad_json("documents.jsonl"),
     "delete bm25/ folder": delete("bm25"),
     "truncate bm25_context/vocab.index.json": truncate("bm25_context/vocab.index.json", 0.3),
     "malformed manifest.json": truncate("manifest.json", 0.5),
     "manifest.json is a JSON list": write("manifest.json", "[]"),
     "manifest without the file table": drop_file_table,
+    "index of schema 3 (before the file table)": old_schema,
 }
 
 

@@ -86,6 +86,7 @@ class ChatUI:
             gr.Warning("Type a question first.")
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         turns = list(turns or [])
+        enabled = any(turn.answer is not None for turn in turns)  # the export buttons already hold an answer
         k = int(k or DEFAULT_K)
         try:
             first, last = parse_date("From", since), parse_date("To", until)
@@ -110,7 +111,11 @@ class ChatUI:
             f'<div class="qa-export-caption" title="{render.esc(question)}"><b>Export answer</b>'
             f"<span>{n} quote{'s' if n != 1 else ''}</span></div>"
         )
-        buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in ("md", "csv", "json")]
+        kinds = ("md", "csv", "json")
+        if enabled:  # a plain value: a component update costs Gradio a config rebuild on every answer
+            buttons = [str(files[kind]) for kind in kinds]
+        else:
+            buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in kinds]
         return self.transcript(turns), turns, "", *buttons, caption
 
     def ask_example(self, turns, sides, publishers, since, until, mode, k, evt: gr.EventData):
