@@ -7,7 +7,8 @@ Each case runs in a fresh process (so its peak memory is its own) and prints wal
 (ru_maxrss). Files go to a temporary folder that is removed afterwards.
 - long:     one 20 MB line of words without sentence punctuation -> load + clean + segment (+ full index: --build)
 - question: a 100 KB question asked of an index of the bundled corpus (built first, not timed)
-- tiny:     10,000 files of one short sentence each -> full index build, then one question
+- tiny:     10,000 files of one short sentence each (8 random words of the bundled corpus; --same: all nearly the
+            same sentence) -> full index build, then one question
 """
 
 from __future__ import annotations
@@ -83,15 +84,21 @@ def case_question(tmp: Path) -> dict:
     }
 
 
-def case_tiny(tmp: Path, count: int) -> dict:
+def case_tiny(tmp: Path, count: int, same: bool = False) -> dict:
     from qa_assistant import Assistant
+
+    import random
+    import re
 
     corpus = tmp / "corpus"
     corpus.mkdir()
-    for n in range(count):
-        (corpus / f"note{n:05d}.txt").write_text(
-            f"Statement {n} about the ceasefire on the border.\n", encoding="utf-8"
-        )
+    rng = random.Random(0)
+    text = " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "corpus").glob("*.txt"))
+    vocabulary = sorted(set(re.findall(r"[A-Za-z]{3,}", text)))
+    for n in range(count):  # distinct words: files that are not near-duplicates of each other (see --same)
+        words = " ".join(rng.choice(vocabulary) for _ in range(8))
+        line = f"Statement {n} about the ceasefire on the border." if same else f"{words.capitalize()}."
+        (corpus / f"note{n:05d}.txt").write_text(line + "\n", encoding="utf-8")
     t0 = time.perf_counter()
     assistant = Assistant.build(corpus, tmp / "index")
     built = time.perf_counter() - t0
@@ -113,6 +120,9 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="long: also build the full index")
     parser.add_argument("--megabytes", type=int, default=20)
     parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument(
+        "--same", action="store_true", help="tiny: all files say nearly the same sentence (near-duplicate worst case)"
+    )
     parser.add_argument("--run", default=None, help=argparse.SUPPRESS)  # one case, in this process
     args = parser.parse_args()
     if args.run:
@@ -123,7 +133,7 @@ def main() -> None:
             elif args.run == "question":
                 result = case_question(Path(tmp))
             else:
-                result = case_tiny(Path(tmp), args.files)
+                result = case_tiny(Path(tmp), args.files, args.same)
             result["total_s"] = round(time.perf_counter() - t0, 1)
             result["peak_rss_mib"] = round(peak_mib())
         print(json.dumps(result))
@@ -139,8 +149,8 @@ def main() -> None:
             "--files",
             str(args.files),
         ]
-        if args.build:
-            command.append("--build")
+        command += ["--build"] if args.build else []
+        command += ["--same"] if args.same else []
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             print(f"{case}: failed\n{done.stderr}")
