@@ -85,10 +85,10 @@ def case_question(tmp: Path) -> dict:
 
 
 def case_tiny(tmp: Path, count: int, same: bool = False) -> dict:
-    from qa_assistant import Assistant
-
     import random
     import re
+
+    from qa_assistant import Assistant
 
     corpus = tmp / "corpus"
     corpus.mkdir()
