@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .errors import IndexCorruptError, QAError
 
@@ -118,6 +118,11 @@ def reading(index_dir: Path, name: str, corpus_dir: Path | str | None = None) ->
         raise corrupt(
             index_dir, name, "unreadable: a length field asks for more memory than there is", corpus_dir
         ) from None
-    except Exception as exc:  # any parser's error: json, pydantic, numpy, zipfile, faiss, bm25s
+    except ValidationError as exc:  # a line of JSON that is not what it should be: say what, not the content
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        detail = f"{where}: {first['msg']}" if where else first["msg"]
+        raise corrupt(index_dir, name, f"unreadable: {detail[:200]}", corpus_dir) from None
+    except Exception as exc:  # any parser's error: json, numpy, zipfile, faiss, bm25s
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise corrupt(index_dir, name, f"unreadable: {type(exc).__name__}: {detail}", corpus_dir) from None
