@@ -28,14 +28,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def open_assistant(index: Path, corpus: Path):
     """Load the index; build it from `corpus` when it is missing or stale."""
-    from qa_assistant import Assistant, StaleIndexError
+    from qa_assistant import Assistant, IndexCorruptError, StaleIndexError
     from qa_assistant.store import MANIFEST
 
     have_corpus = corpus.is_dir()
     if (index / MANIFEST).exists():
-        try:
-            return Assistant.load(index, corpus_dir=corpus if have_corpus else None)
-        except StaleIndexError as exc:
+        try:  # sizes and checksums of every file verified: a damaged index is rebuilt, never served
+            return Assistant.load(index, corpus_dir=corpus if have_corpus else None, verify=True)
+        except (StaleIndexError, IndexCorruptError) as exc:
             if not have_corpus:
                 raise
             print(f"{exc}\nrebuilding the index …", file=sys.stderr)

@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 from .assistant import Assistant  # noqa: E402
-from .errors import QAError, StaleIndexError  # noqa: E402
+from .errors import IndexCorruptError, IndexLockedError, QAError, StaleIndexError  # noqa: E402
 from .models import Answer, Document, Filters, Hit, Quote, SearchSettings, SideGroup  # noqa: E402
 
 __all__ = [
@@ -12,6 +12,8 @@ __all__ = [
     "Document",
     "Filters",
     "Hit",
+    "IndexCorruptError",
+    "IndexLockedError",
     "QAError",
     "Quote",
     "SearchSettings",

@@ -14,6 +14,7 @@ from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError, validation_problems
 from .indexing import build_and_save
+from .limits import cut_question
 from .models import Answer, Document, Filters, Hit, SearchSettings, Timings
 from .retriever import Retriever
 from .store import Manifest, SentenceIndex, load_index
@@ -84,10 +85,16 @@ class Assistant:
 
     @classmethod
     def load(
-        cls, index_dir: str | Path, corpus_dir: str | Path | None = None, check: bool = True, **kwargs
+        cls,
+        index_dir: str | Path,
+        corpus_dir: str | Path | None = None,
+        check: bool = True,
+        verify: bool = False,
+        **kwargs,
     ) -> Assistant:
-        """Open an index; raises StaleIndexError when its corpus changed or its schema is old."""
-        return cls(load_index(index_dir, corpus_dir, check=check), **kwargs)
+        """Open an index; raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
+        when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable."""
+        return cls(load_index(index_dir, corpus_dir, check=check, verify=verify), **kwargs)
 
     @property
     def documents(self) -> list[Document]:
@@ -121,6 +128,7 @@ class Assistant:
         if not question or not question.strip():
             raise QAError("the question is empty: type a question")
         settings, filter_args = _settings(settings, options)
+        question, _note = cut_question(question.strip())
         return self.retriever.search(question, k, settings, _filters(**filter_args))
 
     def ask(
@@ -145,7 +153,10 @@ class Assistant:
         timings = Timings()
         settings, filter_args = _settings(settings, options)
         threshold = self.min_similarity if min_similarity is None else min_similarity
-        answer = self.answers.answer(question.strip(), k, settings, _filters(**filter_args), threshold, timings)
+        question, note = cut_question(question.strip())  # bounded: see limits.py
+        answer = self.answers.answer(question, k, settings, _filters(**filter_args), threshold, timings)
         answer.k = k
+        if note:
+            answer.notes.append(note)
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         return answer

@@ -105,20 +105,25 @@ def _repeated_lines(source: str, lines: list[tuple[int, int]], live: list[int], 
     """Lines equal to an earlier line, or an earlier line + the truncated start of a later line."""
     norms = {i: normalize(source[slice(*lines[i])]) for i in live}
     repeated = []
-    seen: list[str] = []
+    seen: set[str] = set()  # a set, and prefixes looked up only at spaces where a seen line could end: linear
+    lengths: set[int] = set()
     for n, i in enumerate(live):
         line = norms[i]
         if line in seen:
             repeated.append(i)
             continue
-        for earlier in seen:
-            if earlier and line.startswith(earlier + " "):
-                rest = line[len(earlier) + 1 :]
+        for space in (m.start() for m in re.finditer(" ", line)):
+            if space not in lengths:
+                continue
+            earlier = line[:space]
+            if earlier in seen:
+                rest = line[space + 1 :]
                 if len(rest) >= min_teaser and any(norms[j].startswith(rest) for j in live[n + 1 :]):
                     repeated.append(i)
                     break
         else:
-            seen.append(line)
+            seen.add(line)
+            lengths.add(len(line))
     return repeated
 
 

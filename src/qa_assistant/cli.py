@@ -36,9 +36,9 @@ def attribution(quote: Quote) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    lines: list[str] = []
+    lines: list[str] = [f"Note: {note}" for note in answer.notes]
     if answer.abstained:
-        return f"No answer: {answer.abstain_reason}"
+        return "\n".join([*lines, f"No answer: {answer.abstain_reason}"])
 
     def add(quote: Quote, number: int) -> None:
         body = textwrap.fill(f"“{quote.text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    ")
@@ -65,15 +65,18 @@ def format_answer(answer: Answer) -> str:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from .indexing import build_and_save
+    from .lock import IndexLock
 
-    index = build_and_save(
-        args.corpus,
-        args.index,
-        model=args.model,
-        faiss_kind=args.faiss,
-        progress=not args.quiet,
-        on_stage=None if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr)),
-    )
+    say = lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    with IndexLock(args.index, wait=args.wait, on_wait=say):  # one writer per index folder, for the whole build
+        index = build_and_save(
+            args.corpus,
+            args.index,
+            model=args.model,
+            faiss_kind=args.faiss,
+            progress=not args.quiet,
+            on_stage=None if args.quiet else say,
+        )
     print(index_report(index, args.index))
     return 0
 
@@ -121,6 +124,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_index
+
+    return check_index(args.index_dir, corpus_dir=args.corpus)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .extras import require
+
+    require("serve")
+    from .server import run
+
+    return run(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -177,7 +195,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--faiss", default="flat", choices=["flat", "hnsw"], help="exact (flat) or approximate (hnsw) vector search"
     )
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    index.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="when another run is writing the same index, wait this long for it (default 60; 0: fail at once)",
+    )
     index.set_defaults(run=cmd_index)
+
+    check = commands.add_parser("check", help="verify every file of an index (sizes, checksums, contents)")
+    check.add_argument("index_dir", nargs="?", default=DEFAULT_INDEX, help="index folder (default: index)")
+    check.add_argument("--corpus", default=None, help="corpus folder to name in the rebuild command")
+    check.set_defaults(run=cmd_check)
+
+    serve = commands.add_parser("serve", help="HTTP JSON API: POST /ask, GET /health (see README)")
+    serve.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
+    serve.add_argument(
+        "--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=4, help="questions answered at the same time (threads; default 4)"
+    )
+    serve.set_defaults(run=cmd_serve)
 
     ask = commands.add_parser("ask", help="answer a question with quotes")
     ask.add_argument("question")

@@ -11,6 +11,14 @@ class StaleIndexError(QAError):
     """The index on disk does not match the corpus, model or schema it is asked to serve."""
 
 
+class IndexCorruptError(QAError):
+    """An index file is missing, truncated, altered or unreadable; the message names the file and the rebuild."""
+
+
+class IndexLockedError(QAError):
+    """Another process is writing the index folder and did not finish within the wait."""
+
+
 def validation_problems(exc: ValidationError) -> list[str]:
     """One 'field: problem' line per error of a pydantic validation."""
     problems = []

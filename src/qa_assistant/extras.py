@@ -1,4 +1,5 @@
-"""Optional parts of the package: the app needs the `ui` extra, `qa-assistant eval` the `eval` extra."""
+"""Optional parts of the package: the app needs the `ui` extra, `qa-assistant eval` the `eval` extra,
+`qa-assistant serve` the `serve` extra."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from importlib.util import find_spec
 
 from .errors import QAError
 
-EXTRAS = {"ui": ("gradio",), "eval": ("ranx", "matplotlib", "tqdm")}
+EXTRAS = {"ui": ("gradio",), "eval": ("ranx", "matplotlib", "tqdm"), "serve": ("fastapi", "uvicorn")}
 
 
 def require(extra: str) -> None:

@@ -207,3 +207,7 @@ class Answer(BaseModel):
                 rows.append((number, quote))
             numbered.append((group, rows))
         return numbered
+
+    notes: list[str] = Field(
+        default_factory=list, description="what the reader should know about how the question was handled"
+    )

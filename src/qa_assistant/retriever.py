@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from functools import lru_cache
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from .sides import sentence_side
 from .store import SentenceIndex
 
 # How many recent questions' vectors a retriever remembers.
+ENCODE_LOCK = threading.Lock()
 QUERY_CACHE = 1024
 
 
@@ -26,7 +27,7 @@ class Retriever:
     def __init__(self, index: SentenceIndex, embedder: Embedder):
         self.index = index
         self.embedder = embedder
-        self._encode_query = lru_cache(maxsize=QUERY_CACHE)(self._encode)
+        self._query_cache: dict[str, np.ndarray] = {}
         self.sentence_side = np.array(
             [(sentence_side(index, i) or "").lower() for i in range(len(index.attributions))], dtype=object
         )
@@ -70,12 +71,15 @@ class Retriever:
     def encode_query(self, question: str) -> np.ndarray:
         """The question's vector (read-only). The last QUERY_CACHE questions are remembered: an evaluation asks each
         question under many settings, and a conversation may ask one again."""
-        return self._encode_query(question)
-
-    def _encode(self, question: str) -> np.ndarray:
-        vector = self.embedder.encode([question])[0]
-        vector.setflags(write=False)
-        return vector
+        with ENCODE_LOCK:  # the tokenizer and torch's thread setting are shared state: one question at a time
+            vector = self._query_cache.pop(question, None)
+            if vector is None:
+                vector = self.embedder.encode([question])[0]
+                vector.setflags(write=False)
+            self._query_cache[question] = vector  # most recent last
+            if len(self._query_cache) > QUERY_CACHE:
+                del self._query_cache[next(iter(self._query_cache))]
+            return vector
 
     def search(
         self,

@@ -3,6 +3,11 @@
 Text is cut into units at paragraph breaks and at line breaks (except hard wraps, where a line ends
 without sentence punctuation and the next starts in lower case); each unit is split by pysbd; sentences
 are then re-joined while a quotation is still open, so a multi-sentence quotation stays one passage.
+
+Bounds: pysbd's time grows with the square of its input's length, so a unit longer than MAX_UNIT_CHARS is first
+cut into windows (after the last sentence end, else at the last space, before the limit); a unit with no sentence
+punctuation at all skips pysbd. A sentence longer than MAX_SENTENCE_CHARS is cut into pieces of at most that
+length (at the last space before the limit when there is one in its second half, else exactly at the limit).
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ OPENING_QUOTES = "“«„"
 CLOSING_QUOTES = "”»"
 SENTENCE_END = ".!?:;\"'”»)"
 MAX_QUOTE_MERGE_CHARS = 2000
+MAX_SENTENCE_CHARS = 2000
+MAX_UNIT_CHARS = 5000
+_SENTENCE_PUNCTUATION = re.compile(r"[.!?…;:]")
+_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
+_LAST_SENTENCE_END = re.compile(r".*[.!?…][\"'”»)]*\s", re.DOTALL)
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +43,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
             continue
         if spans:
             prev_start, prev_end = spans[-1]
-            prev = text[prev_start:prev_end].rstrip()
+            prev = text[max(prev_start, prev_end - 200) : prev_end].rstrip()  # its end is enough: linear time
             gap = text[prev_end:start]
             if gap.count("\n") == 1 and prev and prev[-1] not in SENTENCE_END and line.lstrip()[:1].islower():
                 spans[-1] = (prev_start, end)
@@ -112,10 +122,43 @@ def _attach_fragments(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
     return result
 
 
+def _cut(text: str, start: int, end: int, limit: int, pattern: re.Pattern = _LAST_SPACE) -> list[tuple[int, int]]:
+    """text[start:end] in pieces of at most `limit` characters, each ending after the last match of `pattern`
+    (a space, or a sentence end and its space) in the second half of the window, else after its last space,
+    else exactly at the limit."""
+    pieces = []
+    while end - start > limit:
+        window_end = start + limit
+        found = pattern.match(text, start + limit // 2, window_end)
+        if found is None and pattern is not _LAST_SPACE:
+            found = _LAST_SPACE.match(text, start + limit // 2, window_end)
+        cut = found.end() if found else window_end
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence of `text`, trimmed of surrounding white space."""
     result: list[tuple[int, int]] = []
     for unit_start, unit_end in _line_spans(text):
-        spans = _attach_fragments(text, _pysbd_spans(text, unit_start, unit_end))
-        result.extend(_split_quote_boundaries(text, _merge_open_quotations(text, spans)))
-    return [(s, e) for s, e in result if text[s:e].strip()]
+        if _SENTENCE_PUNCTUATION.search(text, unit_start, unit_end) is None:
+            result.append(_trimmed(text, unit_start, unit_end))  # no sentence break to find: only the cap below
+            continue
+        for start, end in _cut(text, unit_start, unit_end, MAX_UNIT_CHARS, _LAST_SENTENCE_END):
+            spans = _attach_fragments(text, _pysbd_spans(text, start, end))
+            result.extend(_split_quote_boundaries(text, _merge_open_quotations(text, spans)))
+    capped = []
+    for start, end in result:
+        for piece in _cut(text, start, end, MAX_SENTENCE_CHARS):
+            capped.append(_trimmed(text, *piece))
+    return [(s, e) for s, e in capped if s < e and text[s:e].strip()]

@@ -29,11 +29,13 @@ from .attribution import Attribution
 from .bm25_index import BM25Index
 from .corpus import SkippedFile, corpus_fingerprint
 from .dense_index import DenseIndex
-from .errors import QAError, StaleIndexError
+from .errors import IndexCorruptError, QAError, StaleIndexError
+from .integrity import FileEntry, corrupt, file_table, reading, verify_files
+from .lock import IndexLock, PinnedFolder, swap_in
 from .models import Document
 from .sides import SideConfig
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: the manifest lists every file with its size and SHA-256
 MANIFEST = "manifest.json"
 
 
@@ -49,6 +51,7 @@ class Manifest(BaseModel):
     sentences: int
     skipped: int
     created_at: dt.datetime
+    files: dict[str, FileEntry] | None = None  # size and SHA-256 of every other file, by relative path
 
 
 @dataclass
@@ -86,9 +89,15 @@ class SentenceIndex:
 
 
 def save_index(index: SentenceIndex, index_dir: Path) -> None:
-    """Write all files to a temporary sibling folder, then swap it in: a reader never sees half an index."""
+    """Write all files to a temporary sibling folder, then swap it in: a reader never sees half an index.
+    Holds the folder's writer lock (see `lock.py`); the manifest, with every file's size and checksum, is last."""
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with IndexLock(index_dir):
+        _save_index(index, index_dir)
+
+
+def _save_index(index: SentenceIndex, index_dir: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
     try:
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as handle:
@@ -112,37 +121,31 @@ def save_index(index: SentenceIndex, index_dir: Path) -> None:
         if index.bm25_context is not None:
             index.bm25_context.save(tmp / "bm25_context")
         index.dense.save(tmp / "dense.faiss")
+        index.manifest = index.manifest.model_copy(update={"files": file_table(tmp)})
         (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
-        old = None
-        if index_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.old-", dir=index_dir.parent))
-            old.rmdir()
-            index_dir.rename(old)
-        tmp.rename(index_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    path = Path(index_dir) / MANIFEST
+def read_manifest(index_dir: Path, root: Path | None = None) -> Manifest:
+    """The manifest of `index_dir` (read through `root`, a pinned handle on it, when given)."""
+    path = Path(root or index_dir) / MANIFEST
     if not path.exists():
         raise QAError(f"no index at {index_dir} (build one with: qa-assistant index CORPUS --index {index_dir})")
-    try:
+    with reading(Path(index_dir), MANIFEST):
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise StaleIndexError(
-            f"{path} is damaged; rebuild with: qa-assistant index CORPUS --index {index_dir}"
-        ) from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise StaleIndexError(
             f"index at {index_dir} has schema version {version}, this qa-assistant reads version {SCHEMA_VERSION}; "
             f"rebuild with: qa-assistant index {data.get('corpus_dir', 'CORPUS')} --index {index_dir}"
         )
-    return Manifest.model_validate(data)
+    with reading(Path(index_dir), MANIFEST, data.get("corpus_dir")):
+        return Manifest.model_validate(data)
 
 
 def check_fresh(manifest: Manifest, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None) -> None:
@@ -162,25 +165,101 @@ def check_fresh(manifest: Manifest, index_dir: Path, corpus_dir: Path | None = N
 
 
 def load_index(
-    index_dir: str | Path, corpus_dir: str | Path | None = None, model: str | None = None, check: bool = True
+    index_dir: str | Path,
+    corpus_dir: str | Path | None = None,
+    model: str | None = None,
+    check: bool = True,
+    verify: bool = False,
 ) -> SentenceIndex:
+    """Read an index. File sizes are compared with the manifest always, checksums when `verify`; any file that
+    cannot be read raises IndexCorruptError. A load that overlaps a rebuild swapping the folder is read again."""
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    attempts = 5
+    for attempt in range(attempts):
+        # Every file is read through one open handle on the folder, so all come from the same build even when
+        # a writer swaps in a new folder meanwhile; one that vanishes as the old folder is deleted means: again.
+        with PinnedFolder(index_dir) as folder:
+            try:
+                return _load_index(folder.root, index_dir, corpus_dir, model, check, verify)
+            except IndexCorruptError:
+                if attempt < attempts - 1 and folder.replaced():
+                    continue
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_index(
+    root: Path, index_dir: Path, corpus_dir: str | Path | None, model: str | None, check: bool, verify: bool
+) -> SentenceIndex:
+    """Read the index through `root` (a handle on `index_dir`); messages name `index_dir`."""
+    manifest = read_manifest(index_dir, root)
     if check:
         check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)
-    with (index_dir / "documents.jsonl").open(encoding="utf-8") as handle:
+    source = corpus_dir or manifest.corpus_dir
+    verify_files(index_dir, manifest.files, source, checksums=verify, root=root)
+    with (
+        reading(index_dir, "documents.jsonl", source),
+        (root / "documents.jsonl").open(encoding="utf-8") as handle,
+    ):
         documents = [Document.model_validate_json(line) for line in handle if line.strip()]
-    with np.load(index_dir / "sentences.npz", allow_pickle=False) as arrays:
+    with (
+        reading(index_dir, "sentences.npz", source),
+        np.load(root / "sentences.npz", allow_pickle=False) as arrays,
+    ):
         sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
-    with (index_dir / "attributions.jsonl").open(encoding="utf-8") as handle:
+    with (
+        reading(index_dir, "attributions.jsonl", source),
+        (root / "attributions.jsonl").open(encoding="utf-8") as handle,
+    ):
         attributions = [Attribution.model_validate_json(line) for line in handle if line.strip()]
-    sides = SideConfig.model_validate_json((index_dir / "sides.json").read_text(encoding="utf-8"))
-    skipped = [SkippedFile(**s) for s in json.loads((index_dir / "skipped.json").read_text(encoding="utf-8"))]
-    bm25 = BM25Index.load(index_dir / "bm25")
-    bm25_context = BM25Index.load(index_dir / "bm25_context")
-    dense = DenseIndex.load(index_dir / "dense.faiss")
-    if dense.size != len(sentences) or dense.index.d != manifest.dimension or len(attributions) != len(sentences):
-        raise StaleIndexError(
-            f"index at {index_dir} is inconsistent (vectors or attributions do not match sentences); rebuild it"
-        )
+    with reading(index_dir, "sides.json", source):
+        sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))
+    with reading(index_dir, "skipped.json", source):
+        skipped = [SkippedFile(**s) for s in json.loads((root / "skipped.json").read_text(encoding="utf-8"))]
+    with reading(index_dir, "bm25", source):
+        bm25 = BM25Index.load(root / "bm25")
+    with reading(index_dir, "bm25_context", source):
+        bm25_context = BM25Index.load(root / "bm25_context")
+    with reading(index_dir, "dense.faiss", source):
+        dense = DenseIndex.load(root / "dense.faiss")
+    problem = _inconsistency(manifest, documents, sentences, attributions, dense, bm25, bm25_context)
+    if problem:
+        raise corrupt(index_dir, problem[0], problem[1], source)
     return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context)
+
+
+def _inconsistency(
+    manifest: Manifest,
+    documents: list[Document],
+    sentences: SentenceTable,
+    attributions: list[Attribution],
+    dense: DenseIndex,
+    bm25: BM25Index,
+    bm25_context: BM25Index,
+) -> tuple[str, str] | None:
+    """(file, problem) when the files disagree with each other or with the manifest; None when they agree."""
+    n = manifest.sentences
+    if len(documents) != manifest.documents:
+        return "documents.jsonl", f"{len(documents)} documents, the manifest says {manifest.documents}"
+    arrays = (sentences.doc_index, sentences.start, sentences.end, sentences.cluster)
+    if any(a is None or a.ndim != 1 or len(a) != n for a in arrays):
+        return "sentences.npz", f"its arrays do not all have {n} rows"
+    if n and (
+        sentences.doc_index.min() < 0
+        or sentences.doc_index.max() >= len(documents)
+        or np.any(np.diff(sentences.doc_index) < 0)
+        or np.any(sentences.start < 0)
+        or np.any(sentences.end < sentences.start)
+    ):
+        return "sentences.npz", "sentence offsets or document numbers out of range"
+    lengths = np.fromiter((len(d.text) for d in documents), dtype=np.int64, count=len(documents))
+    if n and np.any(sentences.end > lengths[sentences.doc_index]):
+        return "sentences.npz", "a sentence ends beyond its document's text"
+    if len(attributions) != n:
+        return "attributions.jsonl", f"{len(attributions)} attributions for {n} sentences"
+    if dense.size != n or dense.index.d != manifest.dimension:
+        return "dense.faiss", f"{dense.size} vectors of dimension {dense.index.d}, expected {n} of {manifest.dimension}"
+    for name, sparse in (("bm25", bm25), ("bm25_context", bm25_context)):
+        if int(getattr(sparse.model, "scores", {}).get("num_docs", n)) != n:
+            return name, f"it indexes {sparse.model.scores.get('num_docs')} sentences, expected {n}"
+    return None

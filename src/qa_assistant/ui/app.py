@@ -34,6 +34,8 @@ MODES = [("Hybrid (BM25 + dense)", "hybrid"), ("BM25 (keywords)", "bm25"), ("Den
 DEFAULT_K = 6
 MAX_K = 20
 MAX_TURNS = 50  # older exchanges drop out of the conversation view
+# Questions handled at once (the rest wait in Gradio's queue); the Assistant is shared and thread-safe.
+CONCURRENCY = 8
 
 
 def parse_date(label: str, value: str | None) -> dt.date | None:
@@ -84,6 +86,7 @@ class ChatUI:
             gr.Warning("Type a question first.")
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         turns = list(turns or [])
+        enabled = any(turn.answer is not None for turn in turns)  # the export buttons already hold an answer
         k = int(k or DEFAULT_K)
         try:
             first, last = parse_date("From", since), parse_date("To", until)
@@ -108,7 +111,11 @@ class ChatUI:
             f'<div class="qa-export-caption" title="{render.esc(question)}"><b>Export answer</b>'
             f"<span>{n} quote{'s' if n != 1 else ''}</span></div>"
         )
-        buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in ("md", "csv", "json")]
+        kinds = ("md", "csv", "json")
+        if enabled:  # a plain value: a component update costs Gradio a config rebuild on every answer
+            buttons = [str(files[kind]) for kind in kinds]
+        else:
+            buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in kinds]
         return self.transcript(turns), turns, "", *buttons, caption
 
     def ask_example(self, turns, sides, publishers, since, until, mode, k, evt: gr.EventData):
@@ -269,6 +276,7 @@ def serve(
     assistant.ask(EXAMPLES[0])
     warm_ms = (time.perf_counter() - started) * 1000
     demo = create_app(assistant)
+    demo.queue(default_concurrency_limit=CONCURRENCY)
     print(f"ready (warm-up question answered in {warm_ms:.0f} ms)", flush=True)
     return demo.launch(
         server_name=host,

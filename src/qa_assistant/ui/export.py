@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import secrets
 from pathlib import Path
 
 from ..models import Answer, Quote
@@ -122,7 +123,8 @@ def slug(text: str, limit: int = 48) -> str:
 def write_exports(answer: Answer, folder: str | Path, stamp: str | None = None) -> dict[str, Path]:
     """Write answer.md / .csv / .json files into `folder`; returns {"md": path, "csv": path, "json": path}."""
     folder = Path(folder)
-    stamp = stamp or dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    # a random part too: two answers in the same microsecond (concurrent users) never share a folder
+    stamp = stamp or f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}-{secrets.token_hex(4)}"
     target = folder / stamp
     target.mkdir(parents=True, exist_ok=True)
     base = f"answer-{slug(answer.question)}"

@@ -253,6 +253,7 @@ def answer_html(
 ) -> str:
     """An answer: the filters it used, then its quotes (under a heading per side when grouped) or the abstention."""
     parts = [_chips(filters_summary(answer), k)]
+    parts.extend(f'<p class="qa-note">{esc(note)}</p>' for note in answer.notes)
     mode = answer.settings.mode
     if answer.abstained and not answer.grouped_by_side:
         parts.append(
