@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
-from .embedder import DEFAULT_MODEL, Embedder
+from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError, validation_problems
 from .models import (
     DEFAULT_ALPHA,
@@ -61,7 +61,7 @@ class Assistant:
 
     def __init__(self, index: SentenceIndex, min_similarity: float = DEFAULT_MIN_SIMILARITY):
         self.index = index
-        self.embedder = Embedder(index.manifest.model)
+        self.embedder = Embedder(index.manifest.model, index.manifest.encoder)  # questions encoded as the index
         self.retriever = Retriever(index, self.embedder)
         self.answers = AnswerBuilder(index, self.retriever)
         self.min_similarity = min_similarity
@@ -75,17 +75,30 @@ class Assistant:
         faiss_kind: str = "flat",
         progress: bool = False,
         on_stage: Callable[[str], None] | None = None,
+        encoder: str = DEFAULT_ENCODER,
+        vectors: str = "float32",
         **kwargs,
     ) -> Assistant:
-        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it."""
-        return cls(build_and_save(corpus_dir, index_dir, model, faiss_kind, progress, on_stage), **kwargs)
+        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it.
+
+        `encoder`: torch, onnx or onnx-int8 (see embedder.py); `vectors`: float32, float16 or int8 storage."""
+        index = build_and_save(
+            corpus_dir, index_dir, model, faiss_kind, progress, on_stage, encoder=encoder, vector_storage=vectors
+        )
+        return cls(index, **kwargs)
 
     @classmethod
     def load(
-        cls, index_dir: str | Path, corpus_dir: str | Path | None = None, check: bool = True, **kwargs
+        cls,
+        index_dir: str | Path,
+        corpus_dir: str | Path | None = None,
+        check: bool = True,
+        encoder: str | None = None,
+        **kwargs,
     ) -> Assistant:
-        """Open an index; raises StaleIndexError when its corpus changed or its schema is old."""
-        return cls(load_index(index_dir, corpus_dir, check=check), **kwargs)
+        """Open an index; raises StaleIndexError when its corpus changed or its schema is old, and QAError when
+        `encoder` is given and differs from the index's (questions are always encoded as the index was)."""
+        return cls(load_index(index_dir, corpus_dir, check=check, encoder=encoder), **kwargs)
 
     @property
     def documents(self) -> list[Document]:

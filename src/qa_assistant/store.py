@@ -31,7 +31,7 @@ from .bm25_index import BM25Index
 from .corpus import LoadedCorpus, SideConfig, SkippedFile, corpus_fingerprint, load_corpus
 from .dedupe import cluster_sentences
 from .dense_index import DenseIndex
-from .embedder import DEFAULT_MODEL, Embedder
+from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError, StaleIndexError
 from .models import Document, Sentence
 from .segment import split_sentences
@@ -48,6 +48,8 @@ class Manifest(BaseModel):
     model: str
     dimension: int
     faiss_kind: str
+    encoder: str = DEFAULT_ENCODER  # how the vectors were encoded; queries use the same (older manifests: torch)
+    vectors: str = "float32"  # how FAISS stores them: float32, float16 or int8
     corpus_dir: str
     corpus_fingerprint: str
     documents: int
@@ -133,6 +135,8 @@ def build_index(
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
     segmenter: Callable[[list[Document]], SentenceTable] | None = None,
+    encoder: str = DEFAULT_ENCODER,
+    vector_storage: str = "float32",
 ) -> SentenceIndex:
     """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows)."""
     say = on_stage or (lambda _msg: None)
@@ -148,10 +152,10 @@ def build_index(
     say(f"BM25 over {len(texts)} sentences and their contexts")
     bm25 = BM25Index.build(texts)
     bm25_context = BM25Index.build(contexts)
-    say(f"encoding {len(texts)} sentences with {model}")
-    embedder = Embedder(model)
+    say(f"encoding {len(texts)} sentences with {model} ({encoder})")
+    embedder = Embedder(model, encoder)
     vectors = embedder.encode(texts, progress=progress)
-    dense = DenseIndex.build(vectors, faiss_kind)
+    dense = DenseIndex.build(vectors, faiss_kind, vector_storage)
     say("clustering near-duplicate sentences")
     sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
     manifest = Manifest(
@@ -160,6 +164,8 @@ def build_index(
         model=model,
         dimension=embedder.dimension,
         faiss_kind=faiss_kind,
+        encoder=encoder,
+        vectors=vector_storage,
         corpus_dir=str(corpus_dir.resolve()),
         corpus_fingerprint=corpus.fingerprint,
         documents=len(corpus.documents),
@@ -259,10 +265,20 @@ def check_fresh(manifest: Manifest, index_dir: Path, corpus_dir: Path | None = N
 
 
 def load_index(
-    index_dir: str | Path, corpus_dir: str | Path | None = None, model: str | None = None, check: bool = True
+    index_dir: str | Path,
+    corpus_dir: str | Path | None = None,
+    model: str | None = None,
+    check: bool = True,
+    encoder: str | None = None,
 ) -> SentenceIndex:
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
+    if encoder is not None and encoder != manifest.encoder:
+        raise QAError(
+            f"index at {index_dir} was built with encoder '{manifest.encoder}': questions are encoded the same way; "
+            f"leave out --encoder, or rebuild with: qa-assistant index {manifest.corpus_dir} --index {index_dir} "
+            f"--encoder {encoder}"
+        )
     if check:
         check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)
     with (index_dir / "documents.jsonl").open(encoding="utf-8") as handle:
@@ -290,9 +306,13 @@ def build_and_save(
     faiss_kind: str = "flat",
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
+    encoder: str = DEFAULT_ENCODER,
+    vector_storage: str = "float32",
 ) -> SentenceIndex:
     corpus_dir = Path(corpus_dir)
     corpus = load_corpus(corpus_dir)
-    index = build_index(corpus, corpus_dir, model, faiss_kind, progress, on_stage)
+    index = build_index(
+        corpus, corpus_dir, model, faiss_kind, progress, on_stage, encoder=encoder, vector_storage=vector_storage
+    )
     save_index(index, Path(index_dir))
     return index

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..embedder import DEFAULT_MODEL, Embedder
+from ..embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from ..errors import QAError
 from ..retriever import Retriever
 from . import metrics as M
@@ -162,8 +162,10 @@ def evaluate_evalset(
     min_similarity: float | None = None,
     progress: bool = False,
     say: Say | None = None,
+    encoder: str | None = None,
 ) -> EvalResult:
-    """Run every configuration over the questions of an eval set; build the index from `corpus_dir` if missing."""
+    """Run every configuration over the questions of an eval set; build the index from `corpus_dir` if missing
+    (with `encoder`; an existing index must have been built with it)."""
     from ..answer import DEFAULT_MIN_SIMILARITY
     from ..assistant import Assistant
     from ..store import MANIFEST
@@ -174,10 +176,12 @@ def evaluate_evalset(
     index_dir = Path(index_dir)
     corpus = Path(corpus_dir) if corpus_dir else None
     if (index_dir / MANIFEST).exists():
-        assistant = Assistant.load(index_dir, corpus_dir=corpus)
+        assistant = Assistant.load(index_dir, corpus_dir=corpus, encoder=encoder)
     elif corpus is not None and corpus.is_dir():
         say(f"no index at {index_dir}: indexing {corpus} into it")
-        assistant = Assistant.build(corpus, index_dir, progress=progress, on_stage=lambda m: say(m))
+        assistant = Assistant.build(
+            corpus, index_dir, progress=progress, on_stage=lambda m: say(m), encoder=encoder or DEFAULT_ENCODER
+        )
     else:
         raise QAError(
             f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)"
@@ -254,6 +258,7 @@ def evaluate_evalset(
         "eval_set": str(set_path),
         "index": str(index_dir),
         "model": index.manifest.model,
+        "encoder": index.manifest.encoder,
         "documents": len(index.documents),
         "sentences": len(index.sentences),
         "questions": len(questions),
@@ -319,6 +324,7 @@ def evaluate_beir(
     ask_modes: list[str] | None = None,
     progress: bool = False,
     say: Say | None = None,
+    encoder: str = DEFAULT_ENCODER,
 ) -> EvalResult:
     """Run every configuration over a BEIR dataset at each granularity; documents score by aggregation.
 
@@ -339,6 +345,7 @@ def evaluate_beir(
         "beir_dir": str(root),
         "split": split,
         "model": model,
+        "encoder": encoder,
         "documents": len(dataset.documents),
         "queries": len(dataset.queries),
         "queries_in_split": total_queries,
@@ -362,9 +369,9 @@ def evaluate_beir(
     }
     best_similarity: dict[str, dict[str, float]] = {}
     for granularity in granularities:
-        index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say)
+        index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say, encoder=encoder)
         info["units"][granularity] = len(index.sentences)
-        retriever = Retriever(index, Embedder(model))
+        retriever = Retriever(index, Embedder(model, encoder))
         t0 = time.perf_counter()
         runs = search_runs(
             retriever,
