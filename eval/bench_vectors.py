@@ -6,7 +6,8 @@
 For every `--faiss` kind × `--vectors` storage of `qa-assistant index`, builds the index the product builds
 (`dense_index.build_faiss`), saves it, reads it back as the product does (memory-mapped where FAISS can), and
 measures over `--queries` queries: recall@10 (share of the exact float32 top 10 found), p50/p95 of a one-query
-search on one thread, build seconds, bytes on disk, and the resident memory the loaded index adds.
+search on one thread, build seconds, bytes on disk, and the resident memory the loaded index adds once the
+queries ran (for a memory-mapped index: the pages the queries touched, which the OS can drop again).
 
 Synthetic vectors imitate sentence embeddings: normalized, drawn around many topic centres (so that near
 neighbours exist), 384 dimensions; queries are other draws from the same centres.

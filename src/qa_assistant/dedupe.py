@@ -27,6 +27,9 @@ MIN_SHARED_TOKENS = 0.5
 NEIGHBOURS = 16  # nearest distinct texts compared with each sentence
 EXACT_LIMIT = 20_000  # up to this many distinct texts: exact k-NN search; above: IVF
 IVF_PROBES = 8
+# k-means of the IVF cells: a coarse partition is enough when neighbours are this close (cosine >= 0.86)
+IVF_TRAIN_PER_CELL = 20
+IVF_TRAIN_ITERATIONS = 10
 SEARCH_BATCH = 4096
 
 
@@ -72,15 +75,15 @@ def neighbour_pairs(vectors: np.ndarray, k: int = NEIGHBOURS, threshold: float =
         index = faiss.IndexFlatIP(dimension)
     else:
         cells = max(1, min(int(4 * math.sqrt(n)), n // 39))
-        quantizer = faiss.IndexFlatIP(dimension)
-        index = faiss.IndexIVFFlat(quantizer, dimension, cells, faiss.METRIC_INNER_PRODUCT)
-        index.own_fields = True
-        quantizer.this.disown()  # the IVF index frees its quantizer
+        index = faiss.index_factory(dimension, f"IVF{cells},Flat", faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.cp.niter = IVF_TRAIN_ITERATIONS
+        ivf.cp.min_points_per_centroid = IVF_TRAIN_PER_CELL // 2
         sample = vectors
-        if n > cells * 64:
-            sample = vectors[np.sort(np.random.default_rng(0).choice(n, cells * 64, replace=False))]
+        if n > cells * IVF_TRAIN_PER_CELL:
+            sample = vectors[np.sort(np.random.default_rng(0).choice(n, cells * IVF_TRAIN_PER_CELL, replace=False))]
         index.train(sample)
-        index.nprobe = min(cells, IVF_PROBES)
+        ivf.nprobe = min(cells, IVF_PROBES)
     index.add(vectors)
     found = []
     for lo in range(0, n, SEARCH_BATCH):

@@ -52,26 +52,19 @@ def make_index(dimension: int, kind: str = "flat", storage: str = "float32", n: 
         raise ValueError(f"unknown FAISS index kind '{kind}' (choose from {', '.join(FAISS_KINDS)})")
     if storage not in VECTOR_STORAGES:
         raise ValueError(f"unknown vector storage '{storage}' (choose from {', '.join(VECTOR_STORAGES)})")
-    ip = faiss.METRIC_INNER_PRODUCT
-    index: faiss.Index
+    codes = {"float32": "Flat", "float16": "SQfp16", "int8": "SQ8"}[storage]
     if kind == "flat":
-        index = (
-            faiss.IndexFlatIP(dimension)
-            if storage == "float32"
-            else faiss.IndexScalarQuantizer(dimension, _SQ_TYPES[storage], ip)
-        )
+        spec = codes
     elif kind == "hnsw":
-        index = (
-            faiss.IndexHNSWFlat(dimension, HNSW_M, ip)
-            if storage == "float32"
-            else faiss.IndexHNSWSQ(dimension, _SQ_TYPES[storage], HNSW_M, ip)
-        )
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        spec = f"HNSW{HNSW_M}" if storage == "float32" else f"HNSW{HNSW_M},{codes}"
     else:
-        cells = ivf_cells(n)
-        codes = {"float32": "Flat", "float16": "SQfp16", "int8": "SQ8"}[storage]
-        index = faiss.index_factory(dimension, f"IVF{cells},{codes}", ip)
-        faiss.extract_index_ivf(index).nprobe = ivf_probes(cells)
+        spec = f"IVF{ivf_cells(n)},{codes}"
+    index = faiss.index_factory(dimension, spec, faiss.METRIC_INNER_PRODUCT)
+    if kind == "hnsw":
+        faiss.ParameterSpace().set_index_parameter(index, "efSearch", HNSW_EF_SEARCH)
+    elif kind == "ivf":
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = ivf_probes(ivf.nlist)
     return index
 
 
@@ -142,7 +135,9 @@ class DenseIndex:
             if isinstance(self.index, faiss.IndexHNSW):
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.index.hnsw.efSearch)
             elif isinstance(self.index, faiss.IndexIVF):
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe)
+                params = faiss.SearchParametersIVF()
+                params.sel = selector
+                params.nprobe = self.index.nprobe
             else:
                 params = faiss.SearchParameters(sel=selector)
         k = min(k, self.size)
