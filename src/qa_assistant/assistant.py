@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
-from .embedder import DEFAULT_MODEL, Embedder
+from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError, validation_problems
 from .indexing import build_and_save
 from .limits import cut_question
@@ -64,7 +64,7 @@ class Assistant:
 
     def __init__(self, index: SentenceIndex, min_similarity: float = DEFAULT_MIN_SIMILARITY):
         self.index = index
-        self.embedder = Embedder(index.manifest.model)
+        self.embedder = Embedder(index.manifest.model, index.manifest.encoder)  # questions encoded as the index
         self.retriever = Retriever(index, self.embedder)
         self.answers = AnswerBuilder(index, self.retriever)
         self.min_similarity = min_similarity
@@ -78,10 +78,17 @@ class Assistant:
         faiss_kind: str = "flat",
         progress: bool = False,
         on_stage: Callable[[str], None] | None = None,
+        encoder: str = DEFAULT_ENCODER,
+        vectors: str = "float32",
         **kwargs,
     ) -> Assistant:
-        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it."""
-        return cls(build_and_save(corpus_dir, index_dir, model, faiss_kind, progress, on_stage), **kwargs)
+        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it.
+
+        `encoder`: torch, onnx or onnx-int8 (see embedder.py); `vectors`: float32, float16 or int8 storage."""
+        index = build_and_save(
+            corpus_dir, index_dir, model, faiss_kind, progress, on_stage, encoder=encoder, vector_storage=vectors
+        )
+        return cls(index, **kwargs)
 
     @classmethod
     def load(
@@ -90,11 +97,13 @@ class Assistant:
         corpus_dir: str | Path | None = None,
         check: bool = True,
         verify: bool = False,
+        encoder: str | None = None,
         **kwargs,
     ) -> Assistant:
         """Open an index; raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
-        when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable."""
-        return cls(load_index(index_dir, corpus_dir, check=check, verify=verify), **kwargs)
+        when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable,
+        and QAError when `encoder` is given and differs from the index's (questions are encoded as the index was)."""
+        return cls(load_index(index_dir, corpus_dir, check=check, verify=verify, encoder=encoder), **kwargs)
 
     @property
     def documents(self) -> list[Document]:

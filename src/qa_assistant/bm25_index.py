@@ -31,8 +31,9 @@ class BM25Index:
         self.model.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path) -> BM25Index:
-        return cls(bm25s.BM25.load(str(directory), mmap=False))
+    def load(cls, directory: Path, mmap: bool = True) -> BM25Index:
+        """Read a saved index; with `mmap` its score arrays (npy) stay on disk, mapped read-only, paged in on use."""
+        return cls(bm25s.BM25.load(str(directory), mmap=mmap))
 
     def scores(self, question: str) -> np.ndarray | None:
         """The BM25 score of every unit for `question`; None when no query token is in the vocabulary."""

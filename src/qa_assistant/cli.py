@@ -76,6 +76,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             faiss_kind=args.faiss,
             progress=not args.quiet,
             on_stage=None if args.quiet else say,
+            encoder=args.encoder,
+            vector_storage=args.vectors,
         )
     print(index_report(index, args.index))
     return 0
@@ -110,7 +112,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise QAError(
             'the question is empty: pass a question, e.g. qa-assistant ask "What did each side say about Lachin?"'
         )
-    assistant = Assistant.load(args.index, corpus_dir=args.corpus)
+    assistant = Assistant.load(args.index, corpus_dir=args.corpus, encoder=args.encoder)
     answer = assistant.ask(
         args.question,
         k=args.k,
@@ -192,7 +194,22 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--index", default=DEFAULT_INDEX, help="index folder to write (default: index)")
     index.add_argument("--model", default="all-MiniLM-L6-v2", help="sentence-transformers model name or path")
     index.add_argument(
-        "--faiss", default="flat", choices=["flat", "hnsw"], help="exact (flat) or approximate (hnsw) vector search"
+        "--faiss",
+        default="flat",
+        choices=["flat", "hnsw", "ivf"],
+        help="exact (flat) or approximate (hnsw, ivf) vector search",
+    )
+    index.add_argument(
+        "--vectors",
+        default="float32",
+        choices=["float32", "float16", "int8"],
+        help="how vectors are stored (default float32; float16 halves, int8 quarters the size)",
+    )
+    index.add_argument(
+        "--encoder",
+        default="torch",
+        choices=["torch", "onnx", "onnx-int8"],
+        help="how sentences are encoded: PyTorch, ONNX Runtime, or ONNX Runtime with int8 weights (default torch)",
     )
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     index.add_argument(
@@ -238,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--since", type=_date, help="published on or after YYYY-MM-DD")
     ask.add_argument("--until", type=_date, help="published on or before YYYY-MM-DD")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument(
+        "--encoder",
+        default=None,
+        choices=["torch", "onnx", "onnx-int8"],
+        help="refuse the index unless it was built with this encoder (questions always use the index's)",
+    )
     ask.set_defaults(run=cmd_ask)
 
     ev = commands.add_parser("eval", help="evaluate retrieval modes on an eval set or a BEIR dataset")
@@ -263,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache", default="eval/cache", help="where BEIR indexes are cached by fingerprint (default: eval/cache)"
     )
     ev.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model for BEIR indexes")
+    ev.add_argument(
+        "--encoder",
+        default=None,
+        choices=["torch", "onnx", "onnx-int8"],
+        help="BEIR: encoder of the indexes (default torch); eval set: the encoder of the index built when none exists (an existing index must match)",
+    )
     ev.add_argument(
         "--modes",
         default=None,

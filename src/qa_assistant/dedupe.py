@@ -4,9 +4,17 @@ Two sentences of different documents are duplicates when their normalized text i
 punctuation and quote marks ignored), or when their embeddings have cosine similarity >= NEAR_DUPLICATE_COSINE
 and at least MIN_SHARED_TOKENS of the shorter one's BM25 tokens occur in the other (a re-quoted or
 re-translated statement, not just the same topic).
+
+The work grows about linearly with the number of sentences: equal texts are found by a hash of the normalized
+text, and each sentence's vector is compared with its NEIGHBOURS nearest vectors only (exact search up to
+EXACT_LIMIT sentences, an IVF index above, whose cells are visited in a fixed number). Sentences with equal
+normalized text share one vector search (the first of them stands for all), so a sentence repeated in
+thousands of speeches does not fill every neighbour list.
 """
 
 from __future__ import annotations
+
+import math
 
 import faiss
 import numpy as np
@@ -15,6 +23,13 @@ from .tokens import normalize, tokenize
 
 NEAR_DUPLICATE_COSINE = 0.86
 MIN_SHARED_TOKENS = 0.5
+NEIGHBOURS = 16  # nearest distinct texts compared with each sentence
+EXACT_LIMIT = 20_000  # up to this many distinct texts: exact k-NN search; above: IVF
+IVF_PROBES = 8
+# k-means of the IVF cells: a coarse partition is enough when neighbours are this close (cosine >= 0.86)
+IVF_TRAIN_PER_CELL = 20
+IVF_TRAIN_ITERATIONS = 10
+SEARCH_BATCH = 4096
 
 
 class _UnionFind:
@@ -34,10 +49,58 @@ class _UnionFind:
 
 
 def _shared_tokens(a: str, b: str) -> float:
-    ta, tb = set(tokenize(a)), set(tokenize(b))
+    return _shared(set(tokenize(a)), set(tokenize(b)))
+
+
+def _shared(ta: set[str], tb: set[str]) -> float:
     if not ta or not tb:
         return 0.0
     return len(ta & tb) / min(len(ta), len(tb))
+
+
+def neighbour_pairs(vectors: np.ndarray, k: int = NEIGHBOURS, threshold: float = NEAR_DUPLICATE_COSINE) -> np.ndarray:
+    """Pairs (i, j), i < j, where j is among the `k` nearest vectors of i (or i of j) with cosine >= `threshold`."""
+    n, dimension = vectors.shape
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    k = min(k + 1, n)  # +1: a vector finds itself
+    index: faiss.Index
+    if n <= EXACT_LIMIT:
+        index = faiss.IndexFlatIP(dimension)
+    else:
+        cells = max(1, min(int(4 * math.sqrt(n)), n // 39))
+        index = faiss.index_factory(dimension, f"IVF{cells},Flat", faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.extract_index_ivf(index)
+        ivf.cp.niter = IVF_TRAIN_ITERATIONS
+        ivf.cp.min_points_per_centroid = IVF_TRAIN_PER_CELL // 2
+        sample = vectors
+        if n > cells * IVF_TRAIN_PER_CELL:
+            sample = vectors[np.sort(np.random.default_rng(0).choice(n, cells * IVF_TRAIN_PER_CELL, replace=False))]
+        index.train(sample)
+        ivf.nprobe = min(cells, IVF_PROBES)
+    index.add(vectors)
+    found = []
+    for lo in range(0, n, SEARCH_BATCH):
+        scores, ids = index.search(vectors[lo : lo + SEARCH_BATCH], k)
+        rows = np.repeat(np.arange(lo, lo + len(ids)), k).reshape(len(ids), k)
+        keep = (scores >= threshold) & (ids >= 0) & (ids != rows)
+        found.append(np.stack([rows[keep], ids[keep]], axis=1))
+    pairs = np.concatenate(found).astype(np.int64)
+    pairs.sort(axis=1)
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+def _link(left: list[int], right: list[int], doc_index: np.ndarray, groups: _UnionFind) -> None:
+    """Join each sentence of `left` to a sentence of `right` of another document. Done both ways, this connects
+    what joining every pair of different documents would (two sentences of `right` cover every document),
+    in time linear in the number of sentences."""
+    first = right[0]
+    second = next((j for j in right if doc_index[j] != doc_index[first]), None)
+    for i in left:
+        j = first if doc_index[i] != doc_index[first] else second
+        if j is not None:
+            groups.union(i, j)
 
 
 def cluster_sentences(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -45,16 +108,33 @@ def cluster_sentences(texts: list[str], doc_index: np.ndarray, vectors: np.ndarr
     n = len(texts)
     groups = _UnionFind(n)
     first_by_text: dict[str, int] = {}
+    members: list[list[int]] = []  # sentences of each distinct normalized text
+    text_of: dict[str, int] = {}
     for i, text in enumerate(texts):
         key = normalize(text)
         if key in first_by_text and doc_index[first_by_text[key]] != doc_index[i]:
             groups.union(first_by_text[key], i)
         first_by_text.setdefault(key, i)
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
-    lims, _distances, neighbours = index.range_search(vectors, NEAR_DUPLICATE_COSINE)
-    for i in range(n):
-        for j in neighbours[lims[i] : lims[i + 1]].tolist():
-            if j > i and doc_index[i] != doc_index[j] and _shared_tokens(texts[i], texts[j]) >= MIN_SHARED_TOKENS:
-                groups.union(i, j)
+        if key not in text_of:
+            text_of[key] = len(members)
+            members.append([])
+        members[text_of[key]].append(i)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    for group in members:  # equal texts have (about) equal vectors: near-duplicates across documents as well
+        if len(group) > 1:
+            _link(group, group, doc_index, groups)
+    representatives = np.array([m[0] for m in members], dtype=np.int64)
+    tokens: dict[int, set[str]] = {}
+
+    def token_set(i: int) -> set[str]:
+        if i not in tokens:
+            tokens[i] = set(tokenize(texts[i]))
+        return tokens[i]
+
+    for a, b in neighbour_pairs(vectors[representatives]).tolist():
+        if _shared(token_set(int(representatives[a])), token_set(int(representatives[b]))) < MIN_SHARED_TOKENS:
+            continue
+        _link(members[a], members[b], doc_index, groups)
+        _link(members[b], members[a], doc_index, groups)
     return np.array([groups.find(i) for i in range(n)], dtype=np.int64)

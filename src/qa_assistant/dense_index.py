@@ -1,14 +1,28 @@
-"""Dense retrieval: normalized sentence vectors in FAISS (exact inner product by default)."""
+"""Dense retrieval: normalized sentence vectors in FAISS (exact inner product by default).
+
+Index kinds (`--faiss`): flat (exact), hnsw (graph, approximate), ivf (inverted lists over k-means cells,
+approximate). Vector storage (`--vectors`): float32, float16 or int8 (FAISS scalar quantizer, one byte per
+dimension, ranges trained on the vectors). The files are read memory-mapped where FAISS can (flat and
+scalar-quantized flat indexes); the others are read into memory.
+"""
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-FAISS_KINDS = ("flat", "hnsw")
+FAISS_KINDS = ("flat", "hnsw", "ivf")
+VECTOR_STORAGES = ("float32", "float16", "int8")
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+IVF_PROBE_SHARE = 1 / 16  # an IVF search visits this share of the cells (at least IVF_MIN_PROBES)
+IVF_MIN_PROBES = 16
+IVF_TRAIN_PER_CELL = 64  # k-means training sample: this many vectors per cell
+_SQ_TYPES = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
 
 
 @contextmanager
@@ -23,29 +37,78 @@ def single_thread():
         faiss.omp_set_num_threads(previous)
 
 
+def ivf_cells(n: int) -> int:
+    """Number of IVF cells for `n` vectors: about 4·√n, and at least 39 training vectors per cell."""
+    return max(1, min(int(4 * math.sqrt(n)), n // 39))
+
+
+def ivf_probes(cells: int) -> int:
+    return min(cells, max(IVF_MIN_PROBES, round(cells * IVF_PROBE_SHARE)))
+
+
+def make_index(dimension: int, kind: str = "flat", storage: str = "float32", n: int = 0) -> faiss.Index:
+    """An empty (possibly untrained) inner-product index of `kind` storing vectors as `storage`."""
+    if kind not in FAISS_KINDS:
+        raise ValueError(f"unknown FAISS index kind '{kind}' (choose from {', '.join(FAISS_KINDS)})")
+    if storage not in VECTOR_STORAGES:
+        raise ValueError(f"unknown vector storage '{storage}' (choose from {', '.join(VECTOR_STORAGES)})")
+    codes = {"float32": "Flat", "float16": "SQfp16", "int8": "SQ8"}[storage]
+    if kind == "flat":
+        spec = codes
+    elif kind == "hnsw":
+        spec = f"HNSW{HNSW_M}" if storage == "float32" else f"HNSW{HNSW_M},{codes}"
+    else:
+        spec = f"IVF{ivf_cells(n)},{codes}"
+    index = faiss.index_factory(dimension, spec, faiss.METRIC_INNER_PRODUCT)
+    if kind == "hnsw":
+        faiss.ParameterSpace().set_index_parameter(index, "efSearch", HNSW_EF_SEARCH)
+    elif kind == "ivf":
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = ivf_probes(ivf.nlist)
+    return index
+
+
+def build_faiss(vectors: np.ndarray, kind: str = "flat", storage: str = "float32", seed: int = 0) -> faiss.Index:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = make_index(vectors.shape[1], kind, storage, len(vectors))
+    if not index.is_trained:
+        sample = vectors
+        if kind == "ivf":
+            limit = faiss.extract_index_ivf(index).nlist * IVF_TRAIN_PER_CELL
+            if len(vectors) > limit:
+                rows = np.random.default_rng(seed).choice(len(vectors), limit, replace=False)
+                sample = vectors[np.sort(rows)]
+        index.train(sample)
+    index.add(vectors)
+    if kind == "ivf":
+        faiss.extract_index_ivf(index).make_direct_map()  # reconstruct(id) for the similarity of a quote
+    return index
+
+
+def index_kind(index: faiss.Index) -> str:
+    if isinstance(index, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(index, faiss.IndexIVF):
+        return "ivf"
+    return "flat"
+
+
 class DenseIndex:
     def __init__(self, index: faiss.Index):
         self.index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray, kind: str = "flat") -> DenseIndex:
-        dimension = vectors.shape[1]
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dimension)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = 128
-        else:
-            raise ValueError(f"unknown FAISS index kind '{kind}' (choose from {', '.join(FAISS_KINDS)})")
-        index.add(vectors)
-        return cls(index)
+    def build(cls, vectors: np.ndarray, kind: str = "flat", storage: str = "float32") -> DenseIndex:
+        return cls(build_faiss(vectors, kind, storage))
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
-        return cls(faiss.read_index(str(path)))
+    def load(cls, path: Path, mmap: bool = True) -> DenseIndex:
+        """Read `path`; with `mmap`, flat (IndexFlatCodes) indexes stay on disk, mapped, not copied into memory."""
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        return cls(faiss.read_index(str(path), flags))
 
     @property
     def size(self) -> int:
@@ -71,6 +134,10 @@ class DenseIndex:
             selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # bitmap, selector live to the end
             if isinstance(self.index, faiss.IndexHNSW):
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.index.hnsw.efSearch)
+            elif isinstance(self.index, faiss.IndexIVF):
+                params = faiss.SearchParametersIVF()
+                params.sel = selector
+                params.nprobe = self.index.nprobe
             else:
                 params = faiss.SearchParameters(sel=selector)
         k = min(k, self.size)

@@ -17,7 +17,7 @@ from .bm25_index import BM25Index
 from .corpus import LoadedCorpus, load_corpus
 from .dedupe import cluster_sentences
 from .dense_index import DenseIndex
-from .embedder import DEFAULT_MODEL, Embedder
+from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError
 from .models import Document
 from .segment import split_sentences
@@ -64,6 +64,8 @@ def build_index(
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
     segmenter: Callable[[list[Document]], SentenceTable] | None = None,
+    encoder: str = DEFAULT_ENCODER,
+    vector_storage: str = "float32",
 ) -> SentenceIndex:
     """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows)."""
     say = on_stage or (lambda _msg: None)
@@ -79,10 +81,10 @@ def build_index(
     say(f"BM25 over {len(texts)} sentences and their contexts")
     bm25 = BM25Index.build(texts)
     bm25_context = BM25Index.build(contexts)
-    say(f"encoding {len(texts)} sentences with {model}")
-    embedder = Embedder(model)
+    say(f"encoding {len(texts)} sentences with {model} ({encoder})")
+    embedder = Embedder(model, encoder)
     vectors = embedder.encode(texts, progress=progress)
-    dense = DenseIndex.build(vectors, faiss_kind)
+    dense = DenseIndex.build(vectors, faiss_kind, vector_storage)
     say("clustering near-duplicate sentences")
     sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
     manifest = Manifest(
@@ -91,6 +93,8 @@ def build_index(
         model=model,
         dimension=embedder.dimension,
         faiss_kind=faiss_kind,
+        encoder=encoder,
+        vectors=vector_storage,
         corpus_dir=str(corpus_dir.resolve()),
         corpus_fingerprint=corpus.fingerprint,
         documents=len(corpus.documents),
@@ -120,9 +124,13 @@ def build_and_save(
     faiss_kind: str = "flat",
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
+    encoder: str = DEFAULT_ENCODER,
+    vector_storage: str = "float32",
 ) -> SentenceIndex:
     corpus_dir = Path(corpus_dir)
     corpus = load_corpus(corpus_dir)
-    index = build_index(corpus, corpus_dir, model, faiss_kind, progress, on_stage)
+    index = build_index(
+        corpus, corpus_dir, model, faiss_kind, progress, on_stage, encoder=encoder, vector_storage=vector_storage
+    )
     save_index(index, Path(index_dir))
     return index

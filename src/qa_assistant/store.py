@@ -29,6 +29,7 @@ from .attribution import Attribution
 from .bm25_index import BM25Index
 from .corpus import SkippedFile, corpus_fingerprint
 from .dense_index import DenseIndex
+from .embedder import DEFAULT_ENCODER
 from .errors import IndexCorruptError, QAError, StaleIndexError
 from .integrity import FileEntry, corrupt, file_table, reading, verify_files
 from .lock import IndexLock, PinnedFolder, swap_in
@@ -45,6 +46,8 @@ class Manifest(BaseModel):
     model: str
     dimension: int
     faiss_kind: str
+    encoder: str = DEFAULT_ENCODER  # how the vectors were encoded; queries use the same (older manifests: torch)
+    vectors: str = "float32"  # how FAISS stores them: float32, float16 or int8
     corpus_dir: str
     corpus_fingerprint: str
     documents: int
@@ -170,6 +173,7 @@ def load_index(
     model: str | None = None,
     check: bool = True,
     verify: bool = False,
+    encoder: str | None = None,
 ) -> SentenceIndex:
     """Read an index. File sizes are compared with the manifest always, checksums when `verify`; any file that
     cannot be read raises IndexCorruptError. A load that overlaps a rebuild swapping the folder is read again."""
@@ -180,7 +184,7 @@ def load_index(
         # a writer swaps in a new folder meanwhile; one that vanishes as the old folder is deleted means: again.
         with PinnedFolder(index_dir) as folder:
             try:
-                return _load_index(folder.root, index_dir, corpus_dir, model, check, verify)
+                return _load_index(folder.root, index_dir, corpus_dir, model, check, verify, encoder)
             except IndexCorruptError:
                 if attempt < attempts - 1 and folder.replaced():
                     continue
@@ -189,10 +193,22 @@ def load_index(
 
 
 def _load_index(
-    root: Path, index_dir: Path, corpus_dir: str | Path | None, model: str | None, check: bool, verify: bool
+    root: Path,
+    index_dir: Path,
+    corpus_dir: str | Path | None,
+    model: str | None,
+    check: bool,
+    verify: bool,
+    encoder: str | None,
 ) -> SentenceIndex:
     """Read the index through `root` (a handle on `index_dir`); messages name `index_dir`."""
     manifest = read_manifest(index_dir, root)
+    if encoder is not None and encoder != manifest.encoder:
+        raise QAError(
+            f"index at {index_dir} was built with encoder '{manifest.encoder}': questions are encoded the same way; "
+            f"leave out --encoder, or rebuild with: qa-assistant index {manifest.corpus_dir} --index {index_dir} "
+            f"--encoder {encoder}"
+        )
     if check:
         check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)
     source = corpus_dir or manifest.corpus_dir

@@ -216,17 +216,23 @@ def beir_index(
     cache_dir: str | Path = DEFAULT_CACHE,
     progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
+    encoder: str = "torch",
 ) -> SentenceIndex:
     """The index of `dataset` at `granularity`: from the cache when its fingerprint matches, else built and cached."""
+    key = model if encoder == "torch" else f"{model}@{encoder}"  # torch: the same cache keys as before
     if granularity not in GRANULARITIES:
         raise QAError(f"unknown granularity '{granularity}' (choose from {', '.join(GRANULARITIES)})")
     say = on_stage or (lambda _msg: None)
-    fingerprint = dataset.fingerprint(granularity, model)
-    path = cache_path(dataset, granularity, model, Path(cache_dir))
+    fingerprint = dataset.fingerprint(granularity, key)
+    path = cache_path(dataset, granularity, key, Path(cache_dir))
     if path.is_dir():
         try:
             index = load_index(path, check=False)
-            if index.manifest.corpus_fingerprint == fingerprint and index.manifest.model == model:
+            if (
+                index.manifest.corpus_fingerprint == fingerprint
+                and index.manifest.model == model
+                and index.manifest.encoder == encoder
+            ):
                 say(f"using cached {granularity}-level index {path}")
                 return index
         except (QAError, StaleIndexError, OSError, ValueError, KeyError) as exc:
@@ -238,7 +244,7 @@ def beir_index(
     # usual whole-document BEIR setup. Windows: WINDOW_SENTENCES consecutive sentences.
     segmenter = {"sentence": None, "window": window_table, "document": document_table}[granularity]
     index = indexing.build_index(
-        corpus, dataset.root, model=model, progress=progress, on_stage=on_stage, segmenter=segmenter
+        corpus, dataset.root, model=model, progress=progress, on_stage=on_stage, segmenter=segmenter, encoder=encoder
     )
     save_index(index, path)
     say(f"cached the index in {path}")

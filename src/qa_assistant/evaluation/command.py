@@ -73,6 +73,7 @@ def run_eval(args: argparse.Namespace) -> int:
             min_similarity=args.min_similarity,
             progress=progress,
             say=say,
+            encoder=args.encoder,
         )
     else:
         result = evaluate_beir(
@@ -86,6 +87,7 @@ def run_eval(args: argparse.Namespace) -> int:
             candidates=args.candidates or 1000,
             cache_dir=args.cache,
             model=args.model,
+            encoder=args.encoder or "torch",
             sample=args.sample,
             progress=progress,
             say=say,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..answer import DEFAULT_MIN_SIMILARITY
 from ..assistant import Assistant
-from ..embedder import DEFAULT_MODEL, Embedder
+from ..embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from ..errors import QAError
 from ..retriever import Retriever
 from ..store import SentenceIndex
@@ -173,15 +173,20 @@ def _said(mode: ModeResult, say: Say) -> None:
 # ---------------------------------------------------------------- eval sets
 
 
-def open_evalset_index(index_dir: Path, corpus: Path | None, progress: bool, say: Say) -> Assistant:
-    """Load step: the assistant over `index_dir`, indexing `corpus` into it when there is no index yet."""
+def open_evalset_index(
+    index_dir: Path, corpus: Path | None, progress: bool, say: Say, encoder: str | None = None
+) -> Assistant:
+    """Load step: the assistant over `index_dir`, indexing `corpus` into it (with `encoder`) when there is no index
+    yet; an existing index must have been built with `encoder`, when one is given."""
     from ..store import MANIFEST
 
     if (index_dir / MANIFEST).exists():
-        return Assistant.load(index_dir, corpus_dir=corpus)
+        return Assistant.load(index_dir, corpus_dir=corpus, encoder=encoder)
     if corpus is not None and corpus.is_dir():
         say(f"no index at {index_dir}: indexing {corpus} into it")
-        return Assistant.build(corpus, index_dir, progress=progress, on_stage=lambda m: say(m))
+        return Assistant.build(
+            corpus, index_dir, progress=progress, on_stage=lambda m: say(m), encoder=encoder or DEFAULT_ENCODER
+        )
     raise QAError(
         f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)"
     )
@@ -269,6 +274,7 @@ def evaluate_evalset(
     min_similarity: float | None = None,
     progress: bool = False,
     say: Say | None = None,
+    encoder: str | None = None,
 ) -> EvalResult:
     """Run every configuration over the questions of an eval set; build the index from `corpus_dir` if missing.
 
@@ -279,7 +285,7 @@ def evaluate_evalset(
     # load
     evalset = load_evalset(set_path)
     index_dir = Path(index_dir)
-    assistant = open_evalset_index(index_dir, Path(corpus_dir) if corpus_dir else None, progress, say)
+    assistant = open_evalset_index(index_dir, Path(corpus_dir) if corpus_dir else None, progress, say, encoder)
     index = assistant.index
     corpus = Path(corpus_dir) if corpus_dir else Path(index.manifest.corpus_dir)
     known_sides = sorted({*index.sides.sides, *(d.side for d in index.documents if d.side)})
@@ -315,6 +321,7 @@ def evaluate_evalset(
         "eval_set": str(set_path),
         "index": str(index_dir),
         "model": index.manifest.model,
+        "encoder": index.manifest.encoder,
         "documents": len(index.documents),
         "sentences": len(index.sentences),
         "questions": len(questions),
@@ -389,12 +396,14 @@ def beir_info(
     top: int,
     aggregations: tuple[str, ...],
     maxsum_weight: float,
+    encoder: str = DEFAULT_ENCODER,
 ) -> dict:
     """Report step: what was evaluated and how (filled in with units and timings as the run goes)."""
     return {
         "beir_dir": str(root),
         "split": split,
         "model": model,
+        "encoder": encoder,
         "documents": len(dataset.documents),
         "queries": len(dataset.queries),
         "queries_in_split": total_queries,
@@ -483,6 +492,7 @@ def evaluate_beir(
     ask_modes: list[str] | None = None,
     progress: bool = False,
     say: Say | None = None,
+    encoder: str = DEFAULT_ENCODER,
 ) -> EvalResult:
     """Run every configuration over a BEIR dataset at each granularity; documents score by aggregation.
 
@@ -497,18 +507,18 @@ def evaluate_beir(
     dataset, total_queries = load_beir_sample(root, split, aggregations, sample)
     configs = configs or config_grid()
     info = beir_info(
-        dataset, root, split, model, total_queries, sample, depth, candidates, top, aggregations, maxsum_weight
+        dataset, root, split, model, total_queries, sample, depth, candidates, top, aggregations, maxsum_weight, encoder
     )
     modes: dict[str, ModeResult] = {}
     best_similarity: dict[str, dict[str, float]] = {}
     for granularity in granularities:
         # index
-        index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say)
+        index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say, encoder=encoder)
         info["units"][granularity] = len(index.sentences)
         # run
         t0 = time.perf_counter()
         runs = search_runs(
-            Retriever(index, Embedder(model)),
+            Retriever(index, Embedder(model, encoder)),
             dataset.queries,
             configs,
             min(depth, len(index.sentences)),

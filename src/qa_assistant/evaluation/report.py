@@ -488,6 +488,12 @@ def write_trec(result: EvalResult, directory: Path) -> None:
 # ---------------------------------------------------------------- the report folder
 
 
+def _encoder_note(info: dict) -> str:
+    """' (encoder `onnx-int8`)' for an index not encoded with torch; nothing otherwise (older reports too)."""
+    encoder = info.get("encoder")
+    return f" (encoder `{encoder}`)" if encoder and encoder != "torch" else ""
+
+
 def report_markdown(result: EvalResult) -> str:
     info = result.info
     lines = [f"# Retrieval evaluation: {result.dataset}", ""]
@@ -495,7 +501,8 @@ def report_markdown(result: EvalResult) -> str:
         lines.append(
             f"{info['questions']} questions ({info['answerable']} answerable with {info['relevant_passages']} relevant passages, "
             f"{info['unanswerable']} unanswerable, {info['with_expected_sides']} with expected sides) over "
-            f"{info['documents']} documents / {info['sentences']} sentences; model `{info['model']}`."
+            f"{info['documents']} documents / {info['sentences']} sentences; model `{info['model']}`"
+            f"{_encoder_note(info)}."
         )
         lines.append("")
         lines.append(
@@ -514,7 +521,7 @@ def report_markdown(result: EvalResult) -> str:
             f"{info['queries']} queries{sampled} of split `{info['split']}`, {info['judgments']} judgments, "
             f"{info['documents']} documents; units indexed: "
             + ", ".join(f"{n} at {g} level" for g, n in info["units"].items())
-            + f"; model `{info['model']}`."
+            + f"; model `{info['model']}`{_encoder_note(info)}."
         )
         lines.append("")
         lines.append(

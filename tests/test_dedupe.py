@@ -1,0 +1,122 @@
+"""Near-duplicate clustering: the bounded-neighbour algorithm against the exact all-pairs one it replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa_assistant.dedupe import (
+    MIN_SHARED_TOKENS,
+    NEAR_DUPLICATE_COSINE,
+    _shared_tokens,
+    _UnionFind,
+    cluster_sentences,
+    neighbour_pairs,
+    normalize,
+)
+from qa_assistant.embedder import Embedder
+from qa_assistant.store import load_index
+
+
+def exact_clusters(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The previous algorithm (all pairs by an exact range search), kept as the oracle."""
+    import faiss
+
+    n = len(texts)
+    groups = _UnionFind(n)
+    first_by_text: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        key = normalize(text)
+        if key in first_by_text and doc_index[first_by_text[key]] != doc_index[i]:
+            groups.union(first_by_text[key], i)
+        first_by_text.setdefault(key, i)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    lims, _distances, neighbours = index.range_search(vectors, NEAR_DUPLICATE_COSINE)
+    for i in range(n):
+        for j in neighbours[lims[i] : lims[i + 1]].tolist():
+            if j > i and doc_index[i] != doc_index[j] and _shared_tokens(texts[i], texts[j]) >= MIN_SHARED_TOKENS:
+                groups.union(i, j)
+    return np.array([groups.find(i) for i in range(n)], dtype=np.int64)
+
+
+def test_same_clusters_as_the_exact_algorithm_on_the_seed_corpus(seed_index):
+    index = load_index(seed_index, check=False)
+    texts = [index.sentence_text(i) for i in range(len(index.sentences))]
+    vectors = index.dense.vectors(np.arange(len(texts)))
+    expected = exact_clusters(texts, index.sentences.doc_index, vectors)
+    assert (expected != np.arange(len(texts))).sum() > 0  # the corpus has near-duplicates to find
+    assert np.array_equal(cluster_sentences(texts, index.sentences.doc_index, vectors), expected)
+    assert np.array_equal(index.sentences.cluster, expected)  # what the build stored
+
+
+STATEMENT = "The Minister said that the ceasefire must be respected by all parties without any preconditions."
+REQUOTED = [
+    STATEMENT,
+    "The minister said the ceasefire must be respected by all parties, without any preconditions.",
+    "“The ceasefire must be respected by all parties without any preconditions,” the Minister said.",
+    "The Minister said on Monday that the ceasefire must be respected by all the parties without any preconditions.",
+]
+UNRELATED = [
+    "Heavy rain is expected across the northern provinces later this week.",
+    "The ceasefire talks were postponed until next month.",
+    "Parties to the agreement met in Geneva on Tuesday.",
+    "The Minister opened a new hospital in the capital.",
+]
+
+
+def test_requoted_statement_clusters_and_unrelated_sentences_do_not():
+    texts = [*REQUOTED, *UNRELATED, STATEMENT.upper()]
+    doc_index = np.arange(len(texts))  # every sentence in its own document
+    vectors = Embedder().encode(texts)
+    clusters = cluster_sentences(texts, doc_index, vectors)
+    assert set(clusters[: len(REQUOTED)].tolist()) == {0}
+    assert clusters[-1] == 0  # equal after normalization
+    unrelated = clusters[len(REQUOTED) : len(REQUOTED) + len(UNRELATED)]
+    assert unrelated.tolist() == list(range(len(REQUOTED), len(REQUOTED) + len(UNRELATED)))
+    assert np.array_equal(clusters, exact_clusters(texts, doc_index, vectors))
+
+
+def test_sentences_of_one_document_are_not_clustered_with_each_other():
+    texts = [STATEMENT, REQUOTED[1], STATEMENT]
+    clusters = cluster_sentences(texts, np.zeros(3, dtype=np.int32), Embedder().encode(texts))
+    assert clusters.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_duplicates_match_the_exact_algorithm(seed, monkeypatch):
+    """Synthetic vectors with many repeated texts and near copies, spread over few documents; with the IVF path
+    forced on by a low exact-search limit."""
+    import qa_assistant.dedupe as dedupe
+
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(60)]
+    base = [" ".join(rng.choice(words, 8)) for _ in range(40)]
+    base_vectors = rng.normal(size=(40, 32)).astype(np.float32)
+    texts, vectors, docs = [], [], []
+    for _ in range(400):
+        b = int(rng.integers(40))
+        variant = int(rng.integers(3))
+        text = base[b] if variant == 0 else base[b].upper() if variant == 1 else base[b] + " extra"
+        noise = rng.normal(scale=0.0 if variant < 2 else 0.15, size=32)
+        texts.append(text)
+        vectors.append(base_vectors[b] + noise)
+        docs.append(int(rng.integers(6)))
+    v = np.asarray(vectors, dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    doc_index = np.asarray(docs)
+    # equal texts share their first vector in the new algorithm: give them equal vectors here too
+    first: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        v[i] = v[first.setdefault(normalize(t), i)]
+    expected = exact_clusters(texts, doc_index, v)
+    assert np.array_equal(cluster_sentences(texts, doc_index, v), expected)
+    monkeypatch.setattr(dedupe, "EXACT_LIMIT", 10)
+    assert np.array_equal(cluster_sentences(texts, doc_index, v), expected)
+
+
+def test_neighbour_pairs_are_bounded_per_vector():
+    vectors = np.ones((50, 8), dtype=np.float32) / np.sqrt(8)  # all identical: every pair is a near-duplicate
+    pairs = neighbour_pairs(vectors, k=4)
+    assert len(pairs) <= 50 * 5  # k + 1 searched: a row may miss itself among equal vectors
+    assert (pairs[:, 0] < pairs[:, 1]).all()

@@ -1,0 +1,108 @@
+"""Encoders (torch / ONNX / ONNX int8), vector storage and approximate FAISS indexes: real model, real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from qa_assistant import Assistant
+from qa_assistant.cli import main
+from qa_assistant.dense_index import FAISS_KINDS, VECTOR_STORAGES, DenseIndex
+from qa_assistant.embedder import Embedder, load_onnx_encoder
+from qa_assistant.errors import QAError
+from qa_assistant.store import MANIFEST, load_index
+
+SENTENCES = [
+    "The Armenian Foreign Ministry said that the Lachin corridor must stay open.",
+    "Azerbaijan accused Armenia of shelling civilian areas near the border.",
+    "Heavy rain is expected across the northern provinces later this week.",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    """Exports go to a fresh cache folder: the test sees the export happen, and leaves the user's cache alone."""
+    folder = tmp_path_factory.mktemp("onnx-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("QA_ASSISTANT_ONNX_CACHE", str(folder))
+    load_onnx_encoder.cache_clear()
+    yield folder
+    load_onnx_encoder.cache_clear()
+    patch.undo()
+
+
+def test_onnx_encoders_match_torch_and_are_cached(onnx_cache):
+    reference = Embedder().encode(SENTENCES)
+    fp32 = Embedder(encoder="onnx").encode(SENTENCES)
+    int8 = Embedder(encoder="onnx-int8").encode(SENTENCES)
+    assert np.allclose((fp32 * reference).sum(1), 1.0, atol=1e-4)
+    assert ((int8 * reference).sum(1) > 0.98).all()
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    exported = sorted(p.name for p in onnx_cache.iterdir())
+    assert len(exported) == 2 and exported[0].endswith("-fp32") and "-int8-" in exported[1]
+    assert all((onnx_cache / name / "model.onnx").stat().st_size > 1_000_000 for name in exported)
+    assert not [p for p in onnx_cache.iterdir() if p.name.startswith(".")]  # no temporary folder left
+    one = Embedder(encoder="onnx-int8").encode(SENTENCES[:1])  # a question: the single-thread session
+    # activations are quantized per batch, so a sentence's int8 vector depends a little on its batch
+    assert float(one[0] @ int8[0]) > 0.98 and float(one[0] @ reference[0]) > 0.98
+
+
+def test_unknown_encoder_is_refused():
+    with pytest.raises(QAError, match="unknown encoder"):
+        Embedder(encoder="tensorrt")
+
+
+def test_index_records_encoder_and_storage_and_refuses_another_encoder(onnx_cache, seed_corpus, tmp_path, capsys):
+    index_dir = tmp_path / "index"
+    assistant = Assistant.build(seed_corpus, index_dir, faiss_kind="ivf", encoder="onnx-int8", vectors="int8")
+    manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    assert (manifest["encoder"], manifest["vectors"], manifest["faiss_kind"]) == ("onnx-int8", "int8", "ivf")
+    loaded = Assistant.load(index_dir, corpus_dir=seed_corpus)
+    assert loaded.embedder.encoder == "onnx-int8"
+    answer = loaded.ask("What did Armenia say about the Lachin corridor?", k=3)
+    assert answer.quotes and not answer.abstained
+    assert (
+        answer.quotes[0].text
+        == assistant.document(answer.quotes[0].doc_id).text[answer.quotes[0].start : answer.quotes[0].end]
+    )
+    with pytest.raises(QAError, match="built with encoder 'onnx-int8'"):
+        Assistant.load(index_dir, corpus_dir=seed_corpus, encoder="torch")
+    code = main(["ask", "Lachin", "--index", str(index_dir), "--corpus", str(seed_corpus), "--encoder", "torch"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error:") and "--encoder onnx-int8" not in err[0]
+
+
+def test_manifest_without_encoder_fields_reads_as_torch_float32(seed_index, tmp_path):
+    copy = tmp_path / "old-index"
+    shutil.copytree(seed_index, copy)
+    manifest = json.loads((copy / MANIFEST).read_text(encoding="utf-8"))
+    del manifest["encoder"], manifest["vectors"]
+    (copy / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    index = load_index(copy, check=False)
+    assert (index.manifest.encoder, index.manifest.vectors) == ("torch", "float32")
+
+
+@pytest.mark.parametrize("kind", FAISS_KINDS)
+@pytest.mark.parametrize("storage", VECTOR_STORAGES)
+def test_every_index_kind_and_storage_finds_neighbours_filters_and_reloads(kind, storage, tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(2000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    dense = DenseIndex.build(vectors, kind, storage)
+    dense.save(tmp_path / "dense.faiss")
+    loaded = DenseIndex.load(tmp_path / "dense.faiss")
+    assert loaded.size == 2000
+    for index in (dense, loaded):
+        ids, scores = index.search(vectors[7], 5)
+        assert ids[0] == 7 and scores[0] == pytest.approx(1.0, abs=0.02)
+        mask = np.zeros(2000, dtype=bool)
+        mask[1000:] = True
+        ids, _ = index.search(vectors[7], 5, mask)
+        assert len(ids) and (ids >= 1000).all()
+        assert float(index.vectors(np.array([7]))[0] @ vectors[7]) == pytest.approx(1.0, abs=0.02)
+    sizes = {"float32": 4, "float16": 2, "int8": 1}
+    if kind == "flat":
+        assert (tmp_path / "dense.faiss").stat().st_size < 2000 * 64 * sizes[storage] * 1.1
