@@ -37,7 +37,9 @@ def format_answer(answer: Answer) -> str:
         return f"No answer: {answer.abstain_reason}"
 
     def add(quote: Quote, number: int) -> None:
-        body = textwrap.fill(f"“{quote.text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    ")
+        body = textwrap.fill(
+            f"“{quote.display_text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    "
+        )
         lines.append(body)
         lines.append(f"    {attribution(quote)}")
         lines.append(f"    {quote.link}")

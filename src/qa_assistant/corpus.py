@@ -88,6 +88,10 @@ class SideConfig(BaseModel):
         found = {name for name, _alias in self._alias_matches(text)}
         return [name for name in self.sides if name in found]
 
+    def aliases_in(self, text: str) -> list[str]:
+        """The aliases (side names included) that occur in `text` as whole words."""
+        return [alias for _name, alias in self._alias_matches(text)]
+
     def side_named_in(self, text: str) -> str | None:
         """The side whose longest alias occurs in `text` (e.g. a speaker's name), or None."""
         matches = self._alias_matches(text)

@@ -161,6 +161,11 @@ class Quote(BaseModel):
     context_before: str | None = None
     context_after: str | None = None
 
+    @property
+    def display_text(self) -> str:
+        """The quote for reading: `text` with each run of white space (line breaks of the source) as one space."""
+        return " ".join(self.text.split())
+
 
 class SideGroup(BaseModel):
     """The quotes of one side, or a note that the side has none."""

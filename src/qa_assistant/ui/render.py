@@ -205,7 +205,7 @@ def quote_html(
         f'data-end="{quote.end}" style="--side-colour:{colour}">'
         f'<div class="qa-num">{number}</div>'
         f'<div class="qa-main">'
-        f'<blockquote class="qa-text">“<span class="qa-text-body">{esc(quote.text)}</span>”</blockquote>'
+        f'<blockquote class="qa-text">“<span class="qa-text-body">{esc(quote.display_text)}</span>”</blockquote>'
         f'<div class="qa-attr">'
         f'<span class="qa-who">{esc(source)}</span><span class="qa-sep">·</span>'
         f'<span class="qa-side-tag">{esc(side)}</span><span class="qa-sep">·</span>'
@@ -453,7 +453,7 @@ def quote_markdown(quote: Quote, number: int | None = None) -> str:
     source, side, date, title = attribution_parts(quote)
     head = f"{number}. " if number is not None else ""
     lines = [
-        _md_blockquote(quote.text),
+        _md_blockquote(quote.display_text),
         "",
         f"{head}— **{md_escape(source)}** · {md_escape(side)} · {md_escape(date)} · *{md_escape(title)}*",
         "",
