@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from qa_assistant.constraints import asked_speaker, date_window, without
+from qa_assistant.constraints import asked_speaker, date_window, names_in, unknown_names, without
+from qa_assistant.tokenize import tokenize
 
 NEWEST = dt.date(2023, 9, 28)  # "today" of a collection: the date of its newest document
 
@@ -98,3 +99,19 @@ def test_a_single_side_a_person_and_a_publisher(assistant):
 def test_no_speaker_when_the_question_names_nobody_known(assistant, question):
     speakers, publishers = _people(assistant)
     assert asked_speaker(question, assistant.index.sides, speakers, publishers) is None
+
+
+def test_names_in_a_question():
+    assert names_in("What did the OSCE Minsk Group co-chairs announce?") == ["OSCE Minsk Group"]
+    assert names_in("What did the president of Turkey say about the offensive?") == ["Turkey"]
+    assert names_in("Shelling in Lachin in July") == ["Lachin"]  # a month is not a name; nor a sentence's first word
+
+
+def test_a_name_no_document_mentions_is_unknown(assistant):
+    vocab = assistant.index.bm25.model.vocab_dict
+    known = lambda word: all(token in vocab for token in tokenize(word))
+    covered = lambda name: bool(assistant.index.sides.sides_mentioned(name))
+    assert unknown_names("What did the president of Turkey say about the offensive?", known, covered) == ["Turkey"]
+    assert unknown_names("Who won the Eurovision Song Contest?", known, covered) == ["Eurovision Song Contest"]
+    assert unknown_names("What did Baku say about the Lachin corridor?", known, covered) == []
+    assert unknown_names("What did the Azerbaijani leader tell the UN General Assembly?", known, covered) == []

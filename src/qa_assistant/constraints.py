@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -238,3 +239,35 @@ def asked_speaker(question: str, sides: SideAliases, speakers: list[str], publis
     if not (named_sides or matched or named_publishers):
         return None
     return AskedSpeaker(named_sides, matched, named_publishers, who)
+
+
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")
+_NOT_NAMES = (
+    frozenset(
+        "what which who whom whose when where why how did does do is are was were has have had will would can could "
+        "should may might the a an in on at of for and or but if according tell give list show i we you".split()
+    )
+    | {calendar.month_name[m].lower() for m in range(1, 13)}
+    | {calendar.day_name[d].lower() for d in range(7)}
+)
+
+
+def names_in(question: str) -> list[str]:
+    """The names a question writes: runs of capitalized words ("the OSCE Minsk Group" -> "OSCE Minsk Group"),
+    leaving out question words, months and days, and the first word when it only starts the sentence."""
+    names = []
+    for match in _NAME.finditer(question):
+        words = [w for w in match.group().split() if w.lower().strip("'’") not in _NOT_NAMES]
+        if match.start() == len(question) - len(question.lstrip()) and words and words[0] == match.group().split()[0]:
+            first = words[0]
+            if first.lower() in _NOT_NAMES or (len(words) == 1 and not first.isupper() and first.istitle()):
+                words = words[1:]  # "Shelling in Lachin": the capital only starts the sentence
+        if words:
+            names.append(" ".join(words))
+    return names
+
+
+def unknown_names(question: str, known: Callable[[str], bool], covered: Callable[[str], bool]) -> list[str]:
+    """The names in `question` that no document mentions: a word of the name is unknown to the index (`known`),
+    and no side alias covers the name (`covered`)."""
+    return [name for name in names_in(question) if not covered(name) and not all(known(w) for w in name.split())]
