@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from .attribution import DOCUMENT_VOICE
 from .models import Answer, Document, Filters, Hit, OtherSource, Quote, SearchSettings, SideGroup, Timings
 from .retriever import Retriever
 from .store import SentenceIndex
@@ -113,7 +114,7 @@ class AnswerBuilder:
 
         def key(m: int) -> tuple:
             attribution = self.index.attributions[m]
-            own = attribution.source == "publisher"
+            own = attribution.source in DOCUMENT_VOICE
             return (*_date_key(self.doc_of(m)), not own, m)
 
         return min(candidates, key=key)

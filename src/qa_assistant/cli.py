@@ -84,6 +84,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def index_report(index, index_dir) -> str:
     """What was indexed, what metadata is missing, and what was skipped and why."""
+    from .attribution import DOCUMENT_VOICE
+
     docs = index.documents
     lines = [f"indexed {len(docs)} documents, {index.manifest.sentences} sentences into {index_dir}"]
     for field in ("date", "side", "publisher"):
@@ -95,7 +97,7 @@ def index_report(index, index_dir) -> str:
     extracted = [d.id for d in docs if d.date_source == "dateline"]
     if extracted:
         lines.append(f"dates read from the dateline: {len(extracted)}")
-    speakers = sum(1 for a in index.attributions if a.source != "publisher")
+    speakers = sum(1 for a in index.attributions if a.source not in DOCUMENT_VOICE)
     clusters = index.sentences.cluster
     duplicates = 0 if clusters is None else int((clusters != range(len(clusters))).sum())
     lines.append(f"sentences with an in-text speaker: {speakers}; near-duplicate sentences: {duplicates}")

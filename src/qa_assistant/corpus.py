@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 METADATA_FILE = "metadata.csv"
 SIDES_FILE = "sides.json"
 BOILERPLATE_FILE = "boilerplate.json"
-METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url")
+METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url", "speaker")
 TEXT_EXTENSIONS = {".txt", ".md", ".markdown"}
 HTML_EXTENSIONS = {".html", ".htm"}
 JSONL_EXTENSIONS = {".jsonl"}
@@ -40,6 +40,7 @@ class DocumentMetadata(BaseModel):
     side: str | None = None
     date: dt.date | None = None
     url: str | None = None
+    speaker: str | None = None  # who speaks in the document when its text names nobody
 
 
 class SideInfo(BaseModel):
@@ -217,6 +218,7 @@ def make_document(
         date=date,
         date_source=how,
         url=meta.url,
+        speaker=meta.speaker,
         text=cleaned.text,
         mentioned_dates=mentioned_dates(cleaned.text),
         source_map=cleaned.source_map if verbatim else None,
@@ -245,6 +247,7 @@ class JsonlDocument(BaseModel):
     side: str | None = None
     date: dt.date | None = None
     url: str | None = None
+    speaker: str | None = None
 
 
 def load_jsonl(

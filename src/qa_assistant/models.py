@@ -32,6 +32,7 @@ class Document(BaseModel):
     date: dt.date | None = Field(None, description="publication date; unknown stays None")
     date_source: str | None = Field(None, description="where the date came from: sidecar, dateline or jsonl")
     url: str | None = None
+    speaker: str | None = Field(None, description="who speaks when the text names nobody (metadata `speaker`)")
     text: str
     mentioned_dates: list[dt.date] = Field(
         default_factory=list, description="full dates written in the text (event dates)"
@@ -142,7 +143,10 @@ class Quote(BaseModel):
         None, description="who is quoted: named in the text, carried over from the last named speaker, or the publisher"
     )
     speaker_side: str | None = Field(None, description="the speaker's side; answers group by it")
-    speaker_source: str | None = Field(None, description="quote, named, according, continuation or publisher")
+    speaker_source: str | None = Field(
+        None,
+        description="quote, named, according, continuation; or metadata, title, publisher (no speaker in the text)",
+    )
     cue: str | None = Field(
         None, description="the words that attribute the sentence, e.g. 'said the Azeri Ministry of Defense'"
     )

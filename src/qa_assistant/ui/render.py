@@ -133,6 +133,8 @@ SPEAKER_SOURCES = {
     "named": "a speaker named in the sentence",
     "according": "“according to …” in the sentence",
     "continuation": "the previous speaker (continued)",
+    "metadata": "the document's speaker (metadata; no speaker in the sentence)",
+    "title": "the issuing body named in the title (no speaker in the sentence)",
     "publisher": "the publisher (no speaker in the text)",
 }
 
