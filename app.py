@@ -54,13 +54,16 @@ def open_assistant(index: Path, corpus: Path):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from qa_assistant import QAError
-    from qa_assistant.ui.app import serve
+    from qa_assistant.extras import require
 
     try:
+        require("ui")
         assistant = open_assistant(args.index, args.corpus)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from qa_assistant.ui.app import serve
+
     serve(assistant, host=args.host, port=args.port, share=args.share)
     return 0
 

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from qa_assistant import Assistant
 from qa_assistant.corpus import LoadedCorpus, load_corpus
+from qa_assistant.indexing import build_index
 from qa_assistant.models import Document
-from qa_assistant.store import build_index, load_index, save_index
+from qa_assistant.store import load_index, save_index
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up .venv with everything qa-assistant needs; `--test` adds the test tools and Debian's Chromium.
+# Set up .venv with everything qa-assistant needs (core, app, eval); `--test` adds the test tools and Debian's
+# Chromium. Versions are pinned by constraints.txt.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,18 +11,21 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# The versions the test suite passed with (see the file's header to regenerate it).
+CONSTRAINTS=(-c constraints.txt)
 
 # torch first, pinned to the CPU build: an unpinned torch pulls a multi-GB CUDA build.
 .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
-  || "${PIP[@]}" install "torch==2.13.0"
+  || "${PIP[@]}" install "${CONSTRAINTS[@]}" "torch==2.13.0"
 
+# Everything the README's commands use: the app (ui) and `qa-assistant eval` (eval); --test adds the test tools.
 if [ "${1:-}" = "--test" ]; then
-  "${PIP[@]}" install -e ".[test]"
+  "${PIP[@]}" install "${CONSTRAINTS[@]}" -e ".[test]"
   if ! command -v chromium >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
 else
-  "${PIP[@]}" install -e .
+  "${PIP[@]}" install "${CONSTRAINTS[@]}" -e ".[ui,eval]"
 fi

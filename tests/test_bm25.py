@@ -4,7 +4,7 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from qa_assistant.bm25_index import BM25Index
-from qa_assistant.tokenize import tokenize
+from qa_assistant.tokens import tokenize
 
 QUERIES = [
     "Lachin corridor blockade",

@@ -57,6 +57,7 @@ def test_side_and_date_options(seed_index, capsys):
         (["ask", "Lachin", "--index", "{tmp}/missing"], "no index at"),
         (["ask", "Lachin", "--index", "{index}", "--bm25-context", "-1"], "bad search setting (bm25_context"),
         (["ask", "Lachin", "--index", "{index}", "--alpha", "1.5"], "bad search setting (alpha"),
+        (["ask", "Lachin", "--index", "{index}", "--candidates", "0"], "bad search setting (candidates"),
     ],
 )
 def test_bad_input_gives_one_clear_error_line(argv, message, tmp_path, seed_index, capsys):
@@ -80,6 +81,7 @@ def test_empty_corpus_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "index").exists()
 
 
+@pytest.mark.slow  # builds an index with the model
 def test_bad_files_are_skipped_and_the_rest_indexed(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -104,7 +106,7 @@ def test_bad_metadata_row_names_file_line_and_field(tmp_path, capsys):
     (corpus / "metadata.csv").write_text("file,date\na.txt,19/09/2023\n", encoding="utf-8")
     code, _, err = run(capsys, "index", str(corpus), "--index", str(tmp_path / "index"), "-q")
     assert code != 0
-    assert "metadata.csv, line 2: field 'date'" in err and "YYYY-MM-DD" in err
+    assert "metadata.csv, line 2: date: " in err and "YYYY-MM-DD" in err
 
 
 def test_document_filter(seed_index, capsys):
@@ -114,3 +116,13 @@ def test_document_filter(seed_index, capsys):
     assert code == 0
     quotes = json.loads(out)["quotes"]
     assert quotes and {q["doc_id"] for q in quotes} == {"001_34a23c110b210610.txt"}
+
+
+def test_a_missing_extra_is_one_error_line_with_the_install_command(monkeypatch, capsys):
+    import qa_assistant.extras as extras
+
+    real = extras.find_spec
+    monkeypatch.setattr(extras, "find_spec", lambda name: None if name == "ranx" else real(name))
+    assert main(["eval", "eval/seed.jsonl", "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ranx not installed") and "qa-assistant[eval]" in err and len(err.splitlines()) == 1

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from qa_assistant.constraints import asked_speaker, date_window, names_in, unknown_names, without
-from qa_assistant.tokenize import tokenize
+from qa_assistant.tokens import tokenize
 
 NEWEST = dt.date(2023, 9, 28)  # "today" of a collection: the date of its newest document
 

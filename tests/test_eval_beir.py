@@ -87,6 +87,7 @@ def test_fingerprint_follows_corpus_bytes_and_granularity(tmp_path):
     assert a.fingerprint("sentence", "m") != a.fingerprint("sentence", "other-model")
 
 
+@pytest.mark.slow  # builds BEIR indexes with the model
 def test_indexes_are_built_once_and_cached(dataset_dir, tmp_path):
     dataset = load_beir(dataset_dir, "test")
     cache = tmp_path / "cache"
@@ -104,6 +105,7 @@ def test_indexes_are_built_once_and_cached(dataset_dir, tmp_path):
     assert len(again.sentences) == len(sentences.sentences)
 
 
+@pytest.mark.slow  # builds BEIR indexes with the model
 def test_beir_run_end_to_end_with_report_and_trec_files(dataset_dir, tmp_path):
     result = evaluate_beir(
         dataset_dir,
@@ -132,6 +134,7 @@ def test_beir_run_end_to_end_with_report_and_trec_files(dataset_dir, tmp_path):
     assert "q3 0 d3 2" in (report / "runs" / "qrels.trec").read_text().splitlines()
 
 
+@pytest.mark.slow  # builds BEIR indexes with the model
 def test_cli_beir_json(dataset_dir, tmp_path, capsys):
     code = main(
         [

@@ -68,14 +68,22 @@ def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys
     assert "misses" in drill_down and "u-weather" in drill_down
 
 
+@pytest.mark.slow  # builds the index and runs an evaluation
 def test_eval_from_a_fresh_checkout_builds_the_index_and_prints_the_table(seed_corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     shutil.copytree(seed_corpus, tmp_path / "corpus")
     assert main(["eval", str(SEED_SET), "--modes", "bm25,dense", "-q"]) == 0
-    out = capsys.readouterr().out
-    assert "nDCG@10" in out and "bm25" in out and "dense" in out
+    lines = capsys.readouterr().out.splitlines()
     assert (tmp_path / "index" / "manifest.json").exists()
     assert (tmp_path / "eval" / "results" / "seed" / "report.md").exists()
+    # the table: a title, the header, a rule, then one row per mode with the numbers of the report it wrote
+    assert lines[0].startswith("seed: ") and lines[1].split()[:2] == ["mode", "nDCG@10"]
+    rows = {cells[0].rstrip("*+"): cells for cells in (line.split() for line in lines[3:5])}
+    assert set(rows) == {"bm25", "dense"}
+    saved = json.loads((tmp_path / "eval" / "results" / "seed" / "results.json").read_text(encoding="utf-8"))
+    for name, cells in rows.items():
+        assert float(cells[1]) == pytest.approx(saved["modes"][name]["ndcg@10"], abs=5e-4), name
+        assert float(cells[1]) > 0.5, name
 
 
 def test_eval_errors(seed_index, tmp_path, capsys):

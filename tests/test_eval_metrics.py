@@ -47,7 +47,7 @@ def test_recall_cutoff_unjudged_queries_and_missing_runs():
     # q1 finds a within 10 and b at rank 22; q2 has no run at all; q3 (no judgments) and q9 (not judged) are left out
     assert scores["recall@10"] == pytest.approx((0.5 + 0) / 2)
     assert scores["recall@100"] == pytest.approx((1.0 + 0) / 2)
-    per_query = M.ranking_metrics(qrels, run, ["recall@10"], per_query=True)
+    per_query = M.per_query_metrics(qrels, run, ["recall@10"])
     assert per_query == {"recall@10": {"q1": pytest.approx(0.5), "q2": 0.0}}
 
 
@@ -140,8 +140,9 @@ def test_passage_mapping_overlap_and_credit_once():
     mapped = passage_ranking(Ranking(np.array([3, 1, 0, 2]), np.zeros(4)), question, index)
     # 3: other doc; 1: first to overlap p0; 0: overlaps only p0, already credited; 2: p1
     assert mapped.items == ["s3", "q#p0", "s0", "q#p1"]
-    # sides: document side, document side, the speaker's side (attribution), the passage's own side
-    assert mapped.sides == ["neutral", "neutral", "Armenia", "Azerbaijan"]
+    # sides: the speaker's side as the side filter sees it (unknown for 3 and 1, though their documents are
+    # "neutral"; Armenia for 0), and the passage's own side for 2
+    assert mapped.sides == [None, None, "Armenia", "Azerbaijan"]
     touching = ResolvedPassage("q#p0", 0, "d0", 10, 11, 1, None)  # the space between two sentences
     mapped = passage_ranking(
         Ranking(np.array([0, 1]), np.zeros(2)), ResolvedQuestion("q", 1, "?", True, [], None, [touching]), index
@@ -159,7 +160,7 @@ def test_config_names_and_grid():
     assert RetrievalConfig.parse("weighted-a0.7-c1").name == "weighted-a0.7-c1"
     assert RetrievalConfig.parse("dense-c0").name == "dense"  # dense has no BM25 part
     assert RetrievalConfig.parse("bm25-c0").settings(100).bm25_context == 0.0
-    assert RetrievalConfig.parse("bm25").ask_args()["bm25_context"] == DEFAULT_BM25_CONTEXT
+    assert RetrievalConfig.parse("bm25").settings().bm25_context == DEFAULT_BM25_CONTEXT
     names = [c.name for c in config_grid([10, 60], [0.5])]
     assert names == ["bm25", "dense", "rrf-k10", "rrf-k60", "weighted-a0.5", "bm25-c0", "weighted-a0.5-c0"]
     assert [c.name for c in config_grid([60], [0.5], [])] == ["bm25", "dense", "rrf-k60", "weighted-a0.5"]

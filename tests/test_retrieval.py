@@ -46,7 +46,7 @@ def test_lachin_question_groups_quotes_from_both_sides(assistant):
     ],
 )
 def test_topic_of_a_question_about_the_sides(assistant, question, topic):
-    sides, found = assistant.answers.reading(question)
+    sides, found = assistant.answers.questions.sides_and_topic(question)
     assert found == topic
     answer = assistant.ask(question, min_similarity=-1.0)
     assert answer.topic == topic
@@ -175,10 +175,30 @@ def test_empty_date_range_and_bad_dates_are_clear_errors(assistant):
 
     with pytest.raises(QAError, match="since 2023-05-01 is after until 2023-01-01"):
         assistant.ask("Lachin", since="2023-05-01", until="2023-01-01")
-    with pytest.raises(QAError, match="YYYY-MM-DD"):
+    with pytest.raises(QAError, match=r"^bad filter \(since: .*\); dates are YYYY-MM-DD$"):
         assistant.ask("Lachin", since="yesterday")
+    with pytest.raises(QAError, match=r"^bad filter \(until: .*\); dates are YYYY-MM-DD$"):
+        assistant.search("Lachin", until="2023-13-01")
+
+
+def test_sides_and_k_of_an_answer(assistant):
     assert assistant.sides == ["Armenia", "Artsakh", "Azerbaijan", "neutral"]
-    assert assistant.ask("Lachin corridor", k=3).k == 3
+    answer = assistant.ask("Lachin corridor", k=3)
+    assert answer.k == 3 and 1 <= len(answer.quotes) <= 3
+
+
+def test_settings_object_and_keyword_overrides(assistant):
+    from qa_assistant import QAError, SearchSettings
+
+    settings = SearchSettings(mode="bm25", bm25_context=0.0)
+    hits = assistant.search("Lachin corridor blockade", k=5, settings=settings)
+    assert hits == assistant.search("Lachin corridor blockade", k=5, mode="bm25", bm25_context=0.0)
+    assert all(h.dense_rank is None for h in hits)
+    overridden = assistant.ask("Lachin corridor", k=3, settings=settings, mode="dense")
+    assert overridden.settings.mode == "dense" and overridden.settings.bm25_context == 0.0
+    assert settings.mode == "bm25"  # the given object is not changed
+    with pytest.raises(QAError, match=r"bad search setting \(alpha: "):
+        assistant.search("Lachin", alpha=2.0)
 
 
 def test_bm25_context_weight_zero_is_plain_sentence_bm25(assistant):

@@ -8,7 +8,8 @@ import pytest
 
 from qa_assistant import Assistant, StaleIndexError
 from qa_assistant.dense_index import DenseIndex
-from qa_assistant.store import SCHEMA_VERSION, SentenceTable, context_spans, load_index
+from qa_assistant.indexing import context_spans
+from qa_assistant.store import SCHEMA_VERSION, SentenceTable, load_index
 
 
 def test_manifest_describes_the_build(seed_index):
@@ -86,16 +87,16 @@ def test_rebuild_replaces_the_index(tmp_path, seed_corpus, seed_index):
     assert any(q.doc_id == "extra.md" and q.title == "Extra" and q.publisher is None for q in answer.quotes)
 
 
-def test_sentences_are_numbered_within_their_document(assistant):
+def test_sentences_follow_their_document_in_order(assistant):
     index = assistant.index
-    per_doc = {}
-    for i in range(len(index.sentences)):
-        sentence = index.sentence(i)
-        doc = assistant.document(sentence.doc_id)
-        assert doc.text[sentence.start : sentence.end] == index.sentence_text(i)
-        assert sentence.index == per_doc.get(sentence.doc_id, 0)
-        per_doc[sentence.doc_id] = sentence.index + 1
-    assert set(per_doc) == {d.id for d in assistant.documents}
+    table = index.sentences
+    assert (np.diff(table.doc_index) >= 0).all()  # a document's sentences are contiguous, documents in corpus order
+    for i in range(len(table)):
+        text = index.sentence_text(i)
+        assert text.strip() and text == index.document_of(i).text[int(table.start[i]) : int(table.end[i])]
+        if i and table.doc_index[i - 1] == table.doc_index[i]:
+            assert table.start[i] >= table.end[i - 1]  # in text order, never overlapping
+    assert {index.document_of(i).id for i in range(len(table))} == {d.id for d in assistant.documents}
 
 
 def test_context_spans_take_one_neighbour_each_side_within_the_document():

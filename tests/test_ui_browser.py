@@ -24,6 +24,8 @@ from markdown_it import MarkdownIt
 
 from qa_assistant import Answer, Assistant
 
+pytestmark = pytest.mark.slow  # starts the app and a browser
+
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 

@@ -158,8 +158,9 @@ def test_untrusted_text_and_metadata_are_escaped_in_quote_cards():
     parsed = assert_inert(markup)
     assert "<script" not in markup and "<img" not in markup and "<svg" not in markup
     text = "".join(parsed.text)
-    # the markup is shown as the literal text it is
-    assert EVIL.replace("&amp;", "&amp;") in text
+    # the markup is shown as the literal text it is, down to the typed entity "&amp;" (escaped as "&amp;amp;")
+    assert EVIL in text
+    assert "&amp;amp;" in markup
     assert "<b>Evil Press</b>" in text and '"><svg onload=alert(1)>' in text
     buttons = [attrs for tag, attrs in parsed.tags if tag == "button"]
     assert buttons[0]["data-doc"] == 'x" onmouseover="alert(1)'  # kept whole inside the attribute

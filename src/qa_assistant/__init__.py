@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 from .assistant import Assistant  # noqa: E402
 from .errors import QAError, StaleIndexError  # noqa: E402
-from .models import Answer, Document, Filters, Hit, Quote, SearchSettings, Sentence, SideGroup  # noqa: E402
+from .models import Answer, Document, Filters, Hit, Quote, SearchSettings, SideGroup  # noqa: E402
 
 __all__ = [
     "Answer",
@@ -15,7 +15,6 @@ __all__ = [
     "QAError",
     "Quote",
     "SearchSettings",
-    "Sentence",
     "SideGroup",
     "StaleIndexError",
     "__version__",

@@ -6,29 +6,17 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
 from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError, validation_problems
-from .models import (
-    DEFAULT_ALPHA,
-    DEFAULT_BM25_CONTEXT,
-    DEFAULT_CANDIDATES,
-    DEFAULT_FUSION,
-    DEFAULT_RRF_K,
-    Answer,
-    Document,
-    Filters,
-    FusionMethod,
-    Hit,
-    RetrievalMode,
-    SearchSettings,
-    Timings,
-)
+from .indexing import build_and_save
+from .models import Answer, Document, Filters, Hit, SearchSettings, Timings
 from .retriever import Retriever
-from .store import Manifest, SentenceIndex, build_and_save, load_index
+from .store import Manifest, SentenceIndex, load_index
 
 
 def _filters(
@@ -50,6 +38,20 @@ def _filters(
     if filters.since and filters.until and filters.since > filters.until:
         raise QAError(f"the date range is empty: since {filters.since} is after until {filters.until}")
     return filters
+
+
+def _settings(settings: SearchSettings | None, options: dict[str, Any]) -> tuple[SearchSettings, dict[str, Any]]:
+    """`settings` with the keyword overrides among `options` applied, and the options left (the filters)."""
+    fields = SearchSettings.model_fields
+    overrides = {name: value for name, value in options.items() if name in fields}
+    rest = {name: value for name, value in options.items() if name not in fields}
+    settings = settings or SearchSettings()
+    if overrides:
+        try:
+            settings = SearchSettings.model_validate({**settings.model_dump(), **overrides})
+        except ValidationError as exc:
+            raise QAError(f"bad search setting ({'; '.join(validation_problems(exc))})") from None
+    return settings, rest
 
 
 class Assistant:
@@ -111,49 +113,28 @@ class Assistant:
                 return doc
         raise QAError(f"no document '{doc_id}' in the index")
 
-    def _settings(
-        self, mode: RetrievalMode, fusion: FusionMethod, rrf_k: int, alpha: float, candidates: int, bm25_context: float
-    ) -> SearchSettings:
-        try:
-            return SearchSettings(
-                mode=mode, fusion=fusion, rrf_k=rrf_k, alpha=alpha, candidates=candidates, bm25_context=bm25_context
-            )
-        except ValidationError as exc:
-            raise QAError(f"bad search setting ({'; '.join(validation_problems(exc))})") from None
+    def search(self, question: str, k: int = 10, settings: SearchSettings | None = None, **options: Any) -> list[Hit]:
+        """Raw ranked sentences, with each retriever's rank and score: no threshold, no grouping.
 
-    def search(
-        self,
-        question: str,
-        k: int = 10,
-        mode: RetrievalMode = "hybrid",
-        fusion: FusionMethod = DEFAULT_FUSION,
-        rrf_k: int = DEFAULT_RRF_K,
-        alpha: float = DEFAULT_ALPHA,
-        candidates: int = DEFAULT_CANDIDATES,
-        bm25_context: float = DEFAULT_BM25_CONTEXT,
-        **filter_args,
-    ) -> list[Hit]:
-        """Raw ranked sentences, with each retriever's rank and score: no threshold, no grouping."""
+        `settings` (default: `SearchSettings()`) says how to retrieve; any of its fields given as a keyword
+        (mode=, fusion=, rrf_k=, alpha=, bm25_context=, candidates=) overrides it. Filters as in `ask`."""
         if not question or not question.strip():
             raise QAError("the question is empty: type a question")
-        settings = self._settings(mode, fusion, rrf_k, alpha, candidates, bm25_context)
+        settings, filter_args = _settings(settings, options)
         return self.retriever.search(question, k, settings, _filters(**filter_args))
 
     def ask(
         self,
         question: str,
         k: int = 6,
-        mode: RetrievalMode = "hybrid",
-        fusion: FusionMethod = DEFAULT_FUSION,
-        rrf_k: int = DEFAULT_RRF_K,
-        alpha: float = DEFAULT_ALPHA,
-        candidates: int = DEFAULT_CANDIDATES,
-        bm25_context: float = DEFAULT_BM25_CONTEXT,
+        settings: SearchSettings | None = None,
         min_similarity: float | None = None,
-        **filter_args,
+        **options: Any,
     ) -> Answer:
         """Quotes that answer `question`, grouped by side when it asks about sides; abstains when nothing is relevant.
 
+        Settings: settings=SearchSettings(...), and/or any of its fields as keywords (mode=, fusion=, rrf_k=,
+        alpha=, bm25_context=, candidates=), which override it.
         Filters: sides=, publishers=, doc_ids=, since=, until= (dates as date or YYYY-MM-DD), or filters=Filters(...).
         """
         if not question or not question.strip():
@@ -162,7 +143,7 @@ class Assistant:
             raise QAError(f"k must be at least 1 (got {k})")
         started = time.perf_counter()
         timings = Timings()
-        settings = self._settings(mode, fusion, rrf_k, alpha, candidates, bm25_context)
+        settings, filter_args = _settings(settings, options)
         threshold = self.min_similarity if min_similarity is None else min_similarity
         answer = self.answers.answer(question.strip(), k, settings, _filters(**filter_args), threshold, timings)
         answer.k = k

@@ -16,8 +16,8 @@ import re
 
 from pydantic import BaseModel
 
-from .corpus import SideConfig
 from .models import Document
+from .sides import SideConfig
 
 REPORTING_VERBS = (
     "said says stated states announced announces added adds stressed stresses noted notes emphasized emphasised "
@@ -324,12 +324,13 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
             if not _is_only_name(m.group("before"), name, pronoun):
                 continue
         if name:
+            after_mark = text[m.start() + 1 : m.end()]  # the cue starts after the closing quotation mark and spaces
             cues.append(
                 SentenceCue(
                     name=name,
                     pronoun=pronoun,
                     source="quote",
-                    cue_start=m.start() + 1,
+                    cue_start=m.end() - len(after_mark.lstrip()),
                     cue_end=m.end(),
                     confidence=0.95,
                 )
@@ -377,7 +378,7 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
     # The main clause speaks first: prefer the earliest named cue; a quotation cue wins over a verb in the same clause.
     cues.sort(key=lambda c: (c.cue_start if c.source != "quote" else -1, priority[c.source]))
     best = cues[0]
-    named = {c.name.lower() for c in cues if not c.pronoun}
+    named = {c.name.lower() for c in cues if c.name and not c.pronoun}
     best.speakers_in_sentence = max(1, len(named))
     if len(named) > 1:
         best.confidence = min(best.confidence, 0.6)

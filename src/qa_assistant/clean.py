@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .tokenize import fold_accents
+from .tokens import normalize
 
 SEPARATOR = "\n\n"
 
@@ -67,10 +67,6 @@ class CleanedText:
     dateline: str | None = None
 
 
-def _norm(line: str) -> str:
-    return " ".join(re.findall(r"\w+", fold_accents(line).lower()))
-
-
 def _lines(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
 
@@ -107,7 +103,7 @@ def clean_text(source: str, rules: BoilerplateRules | None = None) -> CleanedTex
 
 def _repeated_lines(source: str, lines: list[tuple[int, int]], live: list[int], min_teaser: int) -> list[int]:
     """Lines equal to an earlier line, or an earlier line + the truncated start of a later line."""
-    norms = {i: _norm(source[slice(*lines[i])]) for i in live}
+    norms = {i: normalize(source[slice(*lines[i])]) for i in live}
     repeated = []
     seen: list[str] = []
     for n, i in enumerate(live):

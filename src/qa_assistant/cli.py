@@ -7,9 +7,13 @@ import datetime as dt
 import logging
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import Any, Literal, cast, get_args, get_origin
 
-from .errors import QAError
-from .models import DEFAULT_ALPHA, DEFAULT_BM25_CONTEXT, DEFAULT_FUSION, DEFAULT_RRF_K, Answer, Quote
+from pydantic import ValidationError
+
+from .errors import QAError, validation_problems
+from .models import Answer, Quote, SearchSettings
 
 DEFAULT_INDEX = "index"
 
@@ -49,26 +53,20 @@ def format_answer(answer: Answer) -> str:
                 f"    also in: {other.publisher or 'unknown publisher'}, {date} ({other.title or other.doc_id})"
             )
 
-    number = 0
-    if answer.grouped_by_side:
-        if answer.topic:
-            lines.append(f"Statements about “{answer.topic}”, by side:")
-        for group in answer.groups:
+    if answer.grouped_by_side and answer.topic:
+        lines.append(f"Statements about “{answer.topic}”, by side:")
+    for group, quotes in answer.numbered_groups():
+        if group is not None:
             lines.append(f"\n== {group.side} ==")
             if group.note:
                 lines.append(f"    {group.note}")
-            for quote in group.quotes:
-                number += 1
-                add(quote, number)
-    else:
-        for quote in answer.quotes:
-            number += 1
+        for number, quote in quotes:
             add(quote, number)
     return "\n".join(lines).lstrip("\n")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .store import build_and_save
+    from .indexing import build_and_save
 
     index = build_and_save(
         args.corpus,
@@ -117,11 +115,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = assistant.ask(
         args.question,
         k=args.k,
-        mode=args.mode,
-        fusion=args.fusion,
-        rrf_k=args.rrf_k,
-        alpha=args.alpha,
-        bm25_context=args.bm25_context,
+        settings=settings_from_args(args),
         min_similarity=args.min_similarity,
         sides=args.side,
         publishers=args.publisher,
@@ -134,6 +128,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .extras import require
+
+    require("eval")
     from .evaluation.command import run_eval
 
     return run_eval(args)
@@ -141,6 +138,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _listed(values) -> str:
     return ",".join(f"{v:g}" for v in values)
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    """One option per field of `SearchSettings` (--mode, --fusion, --rrf-k, --alpha, --bm25-context, --candidates),
+    with its default and description: a new setting is an option without a change here."""
+    for name, info in SearchSettings.model_fields.items():
+        choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else None
+        convert = cast(Callable[[str], Any], str if choices else info.annotation)  # int or float otherwise
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=convert,
+            choices=choices,
+            default=info.default,
+            help=f"{info.description or name} (default {info.default})",
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> SearchSettings:
+    """The `SearchSettings` of the options added by `add_settings_options`."""
+    try:
+        return SearchSettings(**{name: getattr(args, name) for name in SearchSettings.model_fields})
+    except ValidationError as exc:
+        raise QAError(f"bad search setting ({'; '.join(validation_problems(exc))})") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,26 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)"
     )
     ask.add_argument("--k", type=int, default=6, help="number of quotes (default 6)")
-    ask.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"])
-    ask.add_argument(
-        "--fusion",
-        default=DEFAULT_FUSION,
-        choices=["rrf", "weighted"],
-        help=f"how BM25 and dense results are fused (default {DEFAULT_FUSION})",
-    )
-    ask.add_argument("--rrf-k", type=int, default=DEFAULT_RRF_K, help=f"RRF constant (default {DEFAULT_RRF_K})")
-    ask.add_argument(
-        "--alpha",
-        type=float,
-        default=DEFAULT_ALPHA,
-        help=f"weight of dense scores in weighted fusion (default {DEFAULT_ALPHA})",
-    )
-    ask.add_argument(
-        "--bm25-context",
-        type=float,
-        default=DEFAULT_BM25_CONTEXT,
-        help=f"weight of a sentence's neighbours in its BM25 score (default {DEFAULT_BM25_CONTEXT}; 0: the sentence alone)",
-    )
+    add_settings_options(ask)
     ask.add_argument(
         "--min-similarity", type=float, default=None, help="abstention threshold (cosine); default: the calibrated one"
     )

@@ -7,16 +7,15 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 from pathlib import Path
-from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .clean import BoilerplateRules, clean_text, load_rules
 from .dates import mentioned_dates, parse_date
-from .errors import QAError
+from .errors import QAError, validation_problems
 from .models import Document
+from .sides import SideConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,62 +40,6 @@ class DocumentMetadata(BaseModel):
     date: dt.date | None = None
     url: str | None = None
     speaker: str | None = None  # who speaks in the document when its text names nobody
-
-
-class SideInfo(BaseModel):
-    party: bool = True
-    aliases: list[str] = Field(
-        default_factory=list, description="words that point to this side, in questions and speaker names"
-    )
-    publishers: list[str] = Field(
-        default_factory=list, description="publisher names or web domains that belong to this side"
-    )
-
-
-class SideConfig(BaseModel):
-    """Which sides exist and which words and publishers point to them (`sides.json`)."""
-
-    description: str = ""
-    sides: dict[str, SideInfo] = Field(default_factory=dict)
-
-    def party_sides(self) -> list[str]:
-        return [name for name, info in self.sides.items() if info.party]
-
-    def side_of_publisher(self, publisher: str | None, url: str | None = None) -> str | None:
-        """The side a publisher name, or the domain of a URL, is mapped to."""
-        domain = urlparse(url).hostname if url else None
-        for name, info in self.sides.items():
-            for entry in info.publishers:
-                entry = entry.lower()
-                if publisher and publisher.strip().lower() == entry:
-                    return name
-                if domain and (domain == entry or domain.endswith("." + entry)):
-                    return name
-        return None
-
-    def _alias_matches(self, text: str) -> list[tuple[str, str]]:
-        """(side, alias) for every alias of every side that occurs in `text` as whole words."""
-        folded = text.lower()
-        return [
-            (name, alias)
-            for name, info in self.sides.items()
-            for alias in (a.lower() for a in [name, *info.aliases])
-            if re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", folded)
-        ]
-
-    def sides_mentioned(self, text: str) -> list[str]:
-        """Every side that `text` names by one of its aliases, in configuration order."""
-        found = {name for name, _alias in self._alias_matches(text)}
-        return [name for name in self.sides if name in found]
-
-    def aliases_in(self, text: str) -> list[str]:
-        """The aliases (side names included) that occur in `text` as whole words."""
-        return [alias for _name, alias in self._alias_matches(text)]
-
-    def side_named_in(self, text: str) -> str | None:
-        """The side whose longest alias occurs in `text` (e.g. a speaker's name), or None."""
-        matches = self._alias_matches(text)
-        return max(matches, key=lambda m: len(m[1]))[0] if matches else None
 
 
 class SkippedFile(BaseModel):
@@ -147,7 +90,7 @@ def load_metadata(corpus_dir: Path) -> dict[str, DocumentMetadata]:
             try:
                 meta = DocumentMetadata(**values)
             except ValidationError as exc:
-                problems = "; ".join(f"field '{e['loc'][0]}': {e['msg']}" for e in exc.errors())
+                problems = "; ".join(validation_problems(exc))
                 raise QAError(
                     f"{path}, line {line_no}: {problems} (dates are YYYY-MM-DD; leave a cell empty if unknown)"
                 ) from None
@@ -265,8 +208,7 @@ def load_jsonl(
             doc_id = f"{rel}#{row.id or line_no}"
             documents.append(make_document(doc_id, row.text, meta, sides, rules, verbatim=False, date_source="jsonl"))
         except ValidationError as exc:
-            problems = "; ".join(f"field '{'.'.join(map(str, e['loc'])) or 'line'}': {e['msg']}" for e in exc.errors())
-            skipped.append(SkippedFile(path=f"{rel}, line {line_no}", reason=problems))
+            skipped.append(SkippedFile(path=f"{rel}, line {line_no}", reason="; ".join(validation_problems(exc))))
         except ValueError as exc:
             skipped.append(SkippedFile(path=f"{rel}, line {line_no}", reason=str(exc)))
     return documents, skipped

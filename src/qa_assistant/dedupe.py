@@ -8,19 +8,13 @@ re-translated statement, not just the same topic).
 
 from __future__ import annotations
 
-import re
-
 import faiss
 import numpy as np
 
-from .tokenize import fold_accents, tokenize
+from .tokens import normalize, tokenize
 
 NEAR_DUPLICATE_COSINE = 0.86
 MIN_SHARED_TOKENS = 0.5
-
-
-def normalize(text: str) -> str:
-    return " ".join(re.findall(r"\w+", fold_accents(text).lower()))
 
 
 class _UnionFind:

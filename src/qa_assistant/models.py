@@ -52,15 +52,6 @@ class Document(BaseModel):
         return None
 
 
-class Sentence(BaseModel):
-    """A sentence of a document, as character offsets into `Document.text`."""
-
-    doc_id: str
-    index: int
-    start: int
-    end: int
-
-
 class Filters(BaseModel):
     """Restrictions applied inside each retriever, before fusion."""
 
@@ -77,8 +68,8 @@ class Filters(BaseModel):
 class SearchSettings(BaseModel):
     """How candidates are retrieved and fused."""
 
-    mode: RetrievalMode = "hybrid"
-    fusion: FusionMethod = DEFAULT_FUSION
+    mode: RetrievalMode = Field("hybrid", description="hybrid (BM25 and dense, fused), bm25 or dense")
+    fusion: FusionMethod = Field(DEFAULT_FUSION, description="how BM25 and dense results are fused")
     rrf_k: int = Field(DEFAULT_RRF_K, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
     alpha: float = Field(
         DEFAULT_ALPHA, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * min-max bm25"
@@ -211,3 +202,17 @@ class Answer(BaseModel):
         description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain",
     )
     timings: Timings = Field(default_factory=Timings)
+
+    def numbered_groups(self) -> list[tuple[SideGroup | None, list[tuple[int, Quote]]]]:
+        """The quotes in display order, numbered from 1 across the answer: one entry per side group (the group is
+        None when the answer is not grouped by side), each with its (number, quote) pairs."""
+        sections = [(g, g.quotes) for g in self.groups] if self.grouped_by_side else [(None, self.quotes)]
+        numbered: list[tuple[SideGroup | None, list[tuple[int, Quote]]]] = []
+        number = 0
+        for group, quotes in sections:
+            rows = []
+            for quote in quotes:
+                number += 1
+                rows.append((number, quote))
+            numbered.append((group, rows))
+        return numbered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 import numpy as np
 
@@ -10,7 +11,11 @@ from . import fusion
 from .bm25_index import top_k
 from .embedder import Embedder
 from .models import Filters, Hit, SearchSettings, Timings
+from .sides import sentence_side
 from .store import SentenceIndex
+
+# How many recent questions' vectors a retriever remembers.
+QUERY_CACHE = 1024
 
 
 def _lower_set(values: list[str] | None) -> set[str] | None:
@@ -21,8 +26,10 @@ class Retriever:
     def __init__(self, index: SentenceIndex, embedder: Embedder):
         self.index = index
         self.embedder = embedder
-        # A sentence belongs to its speaker's side (the publisher's side when the publisher speaks).
-        self.sentence_side = np.array([(a.side or "").lower() for a in index.attributions], dtype=object)
+        self._encode_query = lru_cache(maxsize=QUERY_CACHE)(self._encode)
+        self.sentence_side = np.array(
+            [(sentence_side(index, i) or "").lower() for i in range(len(index.attributions))], dtype=object
+        )
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Which sentences pass `filters` (None: all)."""
@@ -61,7 +68,14 @@ class Retriever:
         return top_k(scores, k, mask)
 
     def encode_query(self, question: str) -> np.ndarray:
-        return self.embedder.encode([question])[0]
+        """The question's vector (read-only). The last QUERY_CACHE questions are remembered: an evaluation asks each
+        question under many settings, and a conversation may ask one again."""
+        return self._encode_query(question)
+
+    def _encode(self, question: str) -> np.ndarray:
+        vector = self.embedder.encode([question])[0]
+        vector.setflags(write=False)
+        return vector
 
     def search(
         self,
@@ -114,7 +128,7 @@ class Retriever:
             hits.append(
                 Hit(
                     sentence_id=sentence_id,
-                    doc_id=self.index.documents[int(table.doc_index[sentence_id])].id,
+                    doc_id=self.index.document_of(sentence_id).id,
                     start=int(table.start[sentence_id]),
                     end=int(table.end[sentence_id]),
                     score=float(score),

@@ -1,4 +1,5 @@
-"""The index on disk: plain files plus a manifest, written atomically (temporary folder, then rename).
+"""The index on disk: plain files plus a manifest, written atomically (temporary folder, then rename). Building an
+index from a corpus is `indexing.py`.
 
 Layout of an index folder:
     manifest.json      schema version, model, dimension, corpus fingerprint, counts, creation time
@@ -8,7 +9,7 @@ Layout of an index folder:
     sides.json         the side configuration of the corpus
     skipped.json       files that could not be indexed, with the reason
     bm25/              bm25s arrays (npy) and vocabulary (json), one document per sentence
-    bm25_context/      the same over each sentence with its neighbours (CONTEXT_SENTENCES on each side, same document)
+    bm25_context/      the same over each sentence with its neighbours (indexing.CONTEXT_SENTENCES on each side, same document)
     dense.faiss        FAISS index of normalized sentence vectors
 """
 
@@ -18,28 +19,22 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
 
-from . import __version__
-from .attribution import Attribution, attribute_document
+from .attribution import Attribution
 from .bm25_index import BM25Index
-from .corpus import LoadedCorpus, SideConfig, SkippedFile, corpus_fingerprint, load_corpus
-from .dedupe import cluster_sentences
+from .corpus import SkippedFile, corpus_fingerprint
 from .dense_index import DenseIndex
-from .embedder import DEFAULT_MODEL, Embedder
 from .errors import QAError, StaleIndexError
-from .models import Document, Sentence
-from .segment import split_sentences
+from .models import Document
+from .sides import SideConfig
 
 SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
-# The context BM25 index scores each sentence together with this many sentences on each side (same document).
-CONTEXT_SENTENCES = 1
 
 
 class Manifest(BaseModel):
@@ -81,105 +76,13 @@ class SentenceIndex:
     attributions: list[Attribution]
     bm25_context: BM25Index | None = None  # each sentence with its neighbours (see `context_spans`)
 
-    def sentence(self, sentence_id: int) -> Sentence:
-        doc = self.documents[int(self.sentences.doc_index[sentence_id])]
-        first = int(np.searchsorted(self.sentences.doc_index, self.sentences.doc_index[sentence_id]))
-        return Sentence(
-            doc_id=doc.id,
-            index=sentence_id - first,
-            start=int(self.sentences.start[sentence_id]),
-            end=int(self.sentences.end[sentence_id]),
-        )
+    def document_of(self, sentence_id: int) -> Document:
+        """The document a sentence belongs to."""
+        return self.documents[int(self.sentences.doc_index[sentence_id])]
 
     def sentence_text(self, sentence_id: int) -> str:
-        doc = self.documents[int(self.sentences.doc_index[sentence_id])]
+        doc = self.document_of(sentence_id)
         return doc.text[int(self.sentences.start[sentence_id]) : int(self.sentences.end[sentence_id])]
-
-
-def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
-    """For each sentence, the span from the start of the sentence `width` before it to the end of the one `width`
-    after it, never crossing into another document."""
-    n = len(sentences)
-    doc = sentences.doc_index
-    first = np.arange(n)
-    last = np.arange(n)
-    for _ in range(width):
-        previous = np.maximum(first - 1, 0)
-        first = np.where((first > 0) & (doc[previous] == doc), previous, first)
-        following = np.minimum(last + 1, n - 1)
-        last = np.where((last < n - 1) & (doc[following] == doc), following, last)
-    return sentences.start[first], sentences.end[last]
-
-
-def segment_documents(documents: list[Document]) -> SentenceTable:
-    doc_index, starts, ends = [], [], []
-    for i, doc in enumerate(documents):
-        for start, end in split_sentences(doc.text):
-            doc_index.append(i)
-            starts.append(start)
-            ends.append(end)
-    return SentenceTable(
-        doc_index=np.asarray(doc_index, dtype=np.int32),
-        start=np.asarray(starts, dtype=np.int64),
-        end=np.asarray(ends, dtype=np.int64),
-    )
-
-
-def build_index(
-    corpus: LoadedCorpus,
-    corpus_dir: Path,
-    model: str = DEFAULT_MODEL,
-    faiss_kind: str = "flat",
-    progress: bool = False,
-    on_stage: Callable[[str], None] | None = None,
-    segmenter: Callable[[list[Document]], SentenceTable] | None = None,
-) -> SentenceIndex:
-    """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows)."""
-    say = on_stage or (lambda _msg: None)
-    say(f"segmenting {len(corpus.documents)} documents")
-    sentences = (segmenter or segment_documents)(corpus.documents)
-    if len(sentences) == 0:
-        raise QAError(f"no sentences found in the documents of {corpus_dir}")
-    texts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)]
-    context_start, context_end = context_spans(sentences)
-    contexts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, context_start, context_end)]
-    say("attributing speakers")
-    attributions = attribute_sentences(corpus, sentences)
-    say(f"BM25 over {len(texts)} sentences and their contexts")
-    bm25 = BM25Index.build(texts)
-    bm25_context = BM25Index.build(contexts)
-    say(f"encoding {len(texts)} sentences with {model}")
-    embedder = Embedder(model)
-    vectors = embedder.encode(texts, progress=progress)
-    dense = DenseIndex.build(vectors, faiss_kind)
-    say("clustering near-duplicate sentences")
-    sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
-    manifest = Manifest(
-        schema_version=SCHEMA_VERSION,
-        package_version=__version__,
-        model=model,
-        dimension=embedder.dimension,
-        faiss_kind=faiss_kind,
-        corpus_dir=str(corpus_dir.resolve()),
-        corpus_fingerprint=corpus.fingerprint,
-        documents=len(corpus.documents),
-        sentences=len(sentences),
-        skipped=len(corpus.skipped),
-        created_at=dt.datetime.now(dt.UTC),
-    )
-    return SentenceIndex(
-        manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
-    )
-
-
-def attribute_sentences(corpus: LoadedCorpus, sentences: SentenceTable) -> list[Attribution]:
-    result: list[Attribution] = []
-    bounds = np.searchsorted(sentences.doc_index, np.arange(len(corpus.documents) + 1))
-    for i, doc in enumerate(corpus.documents):
-        lo, hi = bounds[i], bounds[i + 1]
-        spans = list(zip(sentences.start[lo:hi].tolist(), sentences.end[lo:hi].tolist()))
-        result.extend(attribute_document(doc, spans, corpus.sides))
-    return result
 
 
 def save_index(index: SentenceIndex, index_dir: Path) -> None:
@@ -281,18 +184,3 @@ def load_index(
             f"index at {index_dir} is inconsistent (vectors or attributions do not match sentences); rebuild it"
         )
     return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context)
-
-
-def build_and_save(
-    corpus_dir: str | Path,
-    index_dir: str | Path,
-    model: str = DEFAULT_MODEL,
-    faiss_kind: str = "flat",
-    progress: bool = False,
-    on_stage: Callable[[str], None] | None = None,
-) -> SentenceIndex:
-    corpus_dir = Path(corpus_dir)
-    corpus = load_corpus(corpus_dir)
-    index = build_index(corpus, corpus_dir, model, faiss_kind, progress, on_stage)
-    save_index(index, Path(index_dir))
-    return index

@@ -4,7 +4,7 @@ A BEIR document becomes a `Document` like any corpus file: ``id = path = _id``, 
 ``text = title + "\\n\\n" + text`` (the title is a paragraph of its own, so sentence segmentation makes it a
 sentence of its own; a document without a title is its text alone). Two granularities share this text:
 
-    sentence   the product's index: `store.build_index`, sentences by `segment.split_sentences`
+    sentence   the product's index: `indexing.build_index`, sentences by `segment.split_sentences`
     window     the same code over passages of WINDOW_SENTENCES consecutive sentences (non-overlapping),
                to measure what sentence context is worth
     document   the same code over one unit per document (the whole text), for comparison
@@ -21,17 +21,18 @@ import json
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .. import store
-from ..corpus import LoadedCorpus, SideConfig, SkippedFile
+from .. import indexing
+from ..corpus import LoadedCorpus, SkippedFile
 from ..embedder import DEFAULT_MODEL
 from ..errors import QAError, StaleIndexError
 from ..models import Document
 from ..segment import split_sentences
+from ..sides import SideConfig
 from ..store import SCHEMA_VERSION, SentenceIndex, SentenceTable, load_index, save_index
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,6 @@ class BeirDataset:
     corpus_sha256: str
     unjudged_queries: int = 0
     unknown_qrel_docs: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
     def fingerprint(self, granularity: str, model: str) -> str:
         digest = hashlib.sha256()
@@ -174,7 +174,7 @@ def loaded_corpus(dataset: BeirDataset, fingerprint: str) -> LoadedCorpus:
 
 def document_table(documents: list[Document]) -> SentenceTable:
     """One unit per document: its whole text, trimmed of surrounding white space (same signature as
-    `store.segment_documents`)."""
+    `indexing.segment_documents`)."""
     starts, ends = [], []
     for doc in documents:
         stripped = doc.text.lstrip()
@@ -237,7 +237,7 @@ def beir_index(
     # Whole documents: dense vectors of long documents are truncated to the model's input length, as in the
     # usual whole-document BEIR setup. Windows: WINDOW_SENTENCES consecutive sentences.
     segmenter = {"sentence": None, "window": window_table, "document": document_table}[granularity]
-    index = store.build_index(
+    index = indexing.build_index(
         corpus, dataset.root, model=model, progress=progress, on_stage=on_stage, segmenter=segmenter
     )
     save_index(index, path)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,18 @@ CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)
 PER_QUERY_METRICS = ("ndcg@10", "recall@10", "recall@100")
 
 
+@contextmanager
+def quiet_ranx() -> Iterator[None]:
+    """ranx (numba) warns about its own casts on import and first use; silence them here only, not process-wide."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"ranx(\.|$)")
+        warnings.filterwarnings("ignore", message=r".*unsafe cast.*")
+        yield
+
+
 def _ranx():
-    warnings.filterwarnings("ignore", module=r"ranx(\.|$)")
-    warnings.filterwarnings("ignore", message=r".*unsafe cast.*")
-    from ranx import Qrels, Run, evaluate
+    with quiet_ranx():
+        from ranx import Qrels, Run, evaluate
 
     return Qrels, Run, evaluate
 
@@ -38,31 +47,45 @@ def to_ranx(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]):
     """ranx Qrels and Run, with the run restricted to judged queries and given every judged query."""
     Qrels, Run, _ = _ranx()
     judged = {q: dict(rels) for q, rels in qrels.items() if rels}
-    return Qrels(judged), Run({q: dict(run.get(q, {})) for q in judged})
+    with quiet_ranx():
+        return Qrels(judged), Run({q: dict(run.get(q, {})) for q in judged})
 
 
-def ranking_metrics(
-    qrels: dict[str, dict[str, int]],
-    run: dict[str, dict[str, float]],
-    metrics: Iterable[str] = RANKING_METRICS,
-    per_query: bool = False,
-) -> dict[str, float] | dict[str, dict[str, float]]:
-    """Mean of each metric over the judged queries; with `per_query`, metric -> query id -> value."""
-    metrics = list(metrics)
+def _evaluate(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str], mean: bool):
+    """ranx's scores of `metrics` (means, or per query in the order of the judged queries), and those query ids."""
     _Qrels, _Run, evaluate = _ranx()
     ranx_qrels, ranx_run = to_ranx(qrels, run)
-    if len(ranx_qrels.keys()) == 0:
-        return {m: float("nan") for m in metrics} if not per_query else {m: {} for m in metrics}
+    query_ids = list(ranx_qrels.keys())
+    if not query_ids:
+        return None, query_ids
     asked = metrics if len(metrics) > 1 else [*metrics, "ndcg@10" if metrics[0] != "ndcg@10" else "recall@10"]
     with warnings.catch_warnings():  # (ranx mislabels a single metric's per-query scores: always ask for two)
         warnings.simplefilter("ignore")
         scores = evaluate(
-            ranx_qrels, ranx_run, asked, return_mean=not per_query, save_results_in_run=False, make_comparable=True
+            ranx_qrels, ranx_run, asked, return_mean=mean, save_results_in_run=False, make_comparable=True
         )
-    scores = {m: scores[m] for m in metrics}
-    if not per_query:
-        return {m: float(v) for m, v in scores.items()}
-    query_ids = list(ranx_qrels.keys())
+    return {m: scores[m] for m in metrics}, query_ids
+
+
+def ranking_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: Iterable[str] = RANKING_METRICS
+) -> dict[str, float]:
+    """Mean of each metric over the judged queries (NaN when no query is judged)."""
+    metrics = list(metrics)
+    scores, _ = _evaluate(qrels, run, metrics, mean=True)
+    if scores is None:
+        return {m: float("nan") for m in metrics}
+    return {m: float(v) for m, v in scores.items()}
+
+
+def per_query_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: Iterable[str]
+) -> dict[str, dict[str, float]]:
+    """Metric -> judged query id -> value."""
+    metrics = list(metrics)
+    scores, query_ids = _evaluate(qrels, run, metrics, mean=False)
+    if scores is None:
+        return {m: {} for m in metrics}
     return {m: dict(zip(query_ids, np.asarray(v, dtype=float).tolist())) for m, v in scores.items()}
 
 

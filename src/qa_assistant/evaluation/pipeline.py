@@ -8,9 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..answer import DEFAULT_MIN_SIMILARITY
+from ..assistant import Assistant
 from ..embedder import DEFAULT_MODEL, Embedder
 from ..errors import QAError
 from ..retriever import Retriever
+from ..store import SentenceIndex
 from . import metrics as M
 from .beir import DEFAULT_CACHE, BeirDataset, beir_index, load_beir
 from .evalset import ResolvedQuestion, load_evalset, resolve_evalset
@@ -18,6 +21,8 @@ from .runner import (
     AGGREGATIONS,
     DEFAULT_MAXSUM_WEIGHT,
     TOP2_WEIGHT,
+    AskOutcome,
+    Ranking,
     RetrievalConfig,
     abstentions,
     aggregate_documents,
@@ -128,27 +133,129 @@ def _mode_metrics(
     mode.metrics.update(M.ranking_metrics(judged, mode.run))
     curve = M.ranking_metrics(judged, mode.run, [f"recall@{k}" for k in curve_ks])
     mode.curve = {k: curve[f"recall@{k}"] for k in curve_ks}
-    per_query = M.ranking_metrics(judged, mode.run, M.PER_QUERY_METRICS, per_query=True)
+    per_query = M.per_query_metrics(judged, mode.run, M.PER_QUERY_METRICS)
     for q in judged:
-        row = {"first_rank": M.first_relevant_rank(judged[q], rankings.get(q, []))}
+        row: dict[str, float | int | None] = {"first_rank": M.first_relevant_rank(judged[q], rankings.get(q, []))}
         row.update({m: per_query[m].get(q) for m in M.PER_QUERY_METRICS})
         mode.per_query[q] = row
+
+
+# ---------------------------------------------------------------- steps shared by eval sets and BEIR
+
+
+def _answer_metrics(mode: ModeResult, outcomes: dict[str, AskOutcome]) -> dict[str, float]:
+    """The verbatim rate of the quotes of `outcomes` into `mode`; returns each question's best similarity."""
+    mode.metrics[VERBATIM] = M.verbatim_rate(
+        sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
+    )
+    return {qid: o.best_similarity for qid, o in outcomes.items()}
+
+
+def _abstention_result(
+    threshold: float,
+    truth: dict[str, bool],
+    best_similarity: dict[str, dict[str, float]],
+    calibrated: dict[str, M.AbstentionPoint],
+) -> AbstentionResult:
+    return AbstentionResult(
+        threshold_in_use=threshold,
+        answerable=truth,
+        best_similarity=best_similarity,
+        calibrated=calibrated,
+        sweeps={m: M.sweep(b, truth, SWEEP) for m, b in best_similarity.items()},
+    )
+
+
+def _said(mode: ModeResult, say: Say) -> None:
+    say(f"{mode.name}: ndcg@10 {mode.metrics['ndcg@10']:.3f}")
 
 
 # ---------------------------------------------------------------- eval sets
 
 
-def remember_query_vectors(assistant) -> None:
-    """Encode each question once per evaluation: every mode and threshold asks the same questions."""
-    encode = assistant.retriever.encode_query
-    vectors: dict[str, object] = {}
+def open_evalset_index(index_dir: Path, corpus: Path | None, progress: bool, say: Say) -> Assistant:
+    """Load step: the assistant over `index_dir`, indexing `corpus` into it when there is no index yet."""
+    from ..store import MANIFEST
 
-    def encode_once(question: str):
-        if question not in vectors:
-            vectors[question] = encode(question)
-        return vectors[question]
+    if (index_dir / MANIFEST).exists():
+        return Assistant.load(index_dir, corpus_dir=corpus)
+    if corpus is not None and corpus.is_dir():
+        say(f"no index at {index_dir}: indexing {corpus} into it")
+        return Assistant.build(corpus, index_dir, progress=progress, on_stage=lambda m: say(m))
+    raise QAError(
+        f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)"
+    )
 
-    assistant.retriever.encode_query = encode_once
+
+def score_passages(
+    mode: ModeResult,
+    rankings: dict[str, Ranking],
+    by_id: dict[str, ResolvedQuestion],
+    qrels: dict[str, dict[str, int]],
+    index: SentenceIndex,
+) -> None:
+    """Score step (retrieval): ranking metrics over passages, and side coverage of the questions with expected sides."""
+    mapped = {qid: passage_ranking(r, by_id[qid], index) for qid, r in rankings.items()}
+    _mode_metrics(mode, qrels, {qid: pr.items for qid, pr in mapped.items()})
+    coverage = {qid: M.side_coverage(by_id[qid].sides, pr.sides, 10) for qid, pr in mapped.items() if by_id[qid].sides}
+    for qid, value in coverage.items():
+        mode.per_query[qid]["side_coverage@10"] = value
+    mode.metrics[SIDE_COVERAGE] = M.mean(coverage.values())
+
+
+def score_answers(
+    mode: ModeResult,
+    assistant: Assistant,
+    questions: list[ResolvedQuestion],
+    ask_k: int,
+    candidates: int,
+    corpus: Path,
+    threshold: float,
+) -> tuple[dict[str, float], int]:
+    """Score step (answers): every question asked with `mode`'s configuration; abstention at `threshold` and the
+    verbatim rate. Returns each question's best similarity and how many real asks the sweep mispredicts."""
+    outcomes = ask_outcomes(
+        assistant,
+        questions,
+        mode.config,
+        k=ask_k,
+        candidates=candidates,
+        corpus_dir=corpus if corpus.is_dir() else None,
+        thresholds=[threshold],
+    )
+    best = {qid: o.best_similarity for qid, o in outcomes.items()}
+    decisions = {qid: o.abstained_at[threshold] for qid, o in outcomes.items()}
+    mismatches = sum(decisions[qid] != (o.best_similarity < threshold) for qid, o in outcomes.items())
+    point = M.abstention_point(decisions, {q.id: q.answerable for q in questions}, threshold)
+    mode.metrics[ABSTENTION] = point.accuracy
+    mode.metrics[ABSTENTION_BALANCED] = point.balanced_accuracy
+    _answer_metrics(mode, outcomes)
+    for qid, o in outcomes.items():
+        row = mode.per_query.setdefault(qid, {})
+        row["best_similarity"] = o.best_similarity
+        row["abstains"] = decisions[qid]
+    return best, mismatches
+
+
+def calibrate_abstention(
+    assistant: Assistant,
+    questions: list[ResolvedQuestion],
+    configs: list[RetrievalConfig],
+    best_similarity: dict[str, dict[str, float]],
+    ask_k: int,
+    candidates: int,
+) -> tuple[dict[str, M.AbstentionPoint], int]:
+    """Score step (calibration): per configuration, the threshold chosen on the sweep, then the real answers scored
+    at it. Returns the points and how many real asks the sweep mispredicts."""
+    truth = {q.id: q.answerable for q in questions}
+    calibrated = {}
+    mismatches = 0
+    for config in configs:
+        t = M.calibrate_threshold(best_similarity[config.name], truth).threshold
+        decisions = abstentions(assistant, questions, config, t, ask_k, candidates)
+        mismatches += sum(decisions[q] != (best_similarity[config.name][q] < t) for q in decisions)
+        calibrated[config.name] = M.abstention_point(decisions, truth, t)
+    return calibrated, mismatches
 
 
 def evaluate_evalset(
@@ -163,93 +270,47 @@ def evaluate_evalset(
     progress: bool = False,
     say: Say | None = None,
 ) -> EvalResult:
-    """Run every configuration over the questions of an eval set; build the index from `corpus_dir` if missing."""
-    from ..answer import DEFAULT_MIN_SIMILARITY
-    from ..assistant import Assistant
-    from ..store import MANIFEST
+    """Run every configuration over the questions of an eval set; build the index from `corpus_dir` if missing.
 
+    Steps: load (eval set, index) -> run (retrieval of every configuration) -> score (passages and sides, answers,
+    abstention calibration) -> report (`EvalResult`)."""
     say = say or (lambda _m: None)
     started = time.perf_counter()
+    # load
     evalset = load_evalset(set_path)
     index_dir = Path(index_dir)
-    corpus = Path(corpus_dir) if corpus_dir else None
-    if (index_dir / MANIFEST).exists():
-        assistant = Assistant.load(index_dir, corpus_dir=corpus)
-    elif corpus is not None and corpus.is_dir():
-        say(f"no index at {index_dir}: indexing {corpus} into it")
-        assistant = Assistant.build(corpus, index_dir, progress=progress, on_stage=lambda m: say(m))
-    else:
-        raise QAError(
-            f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)"
-        )
-    remember_query_vectors(assistant)
+    assistant = open_evalset_index(index_dir, Path(corpus_dir) if corpus_dir else None, progress, say)
     index = assistant.index
-    corpus = corpus or Path(index.manifest.corpus_dir)
+    corpus = Path(corpus_dir) if corpus_dir else Path(index.manifest.corpus_dir)
     known_sides = sorted({*index.sides.sides, *(d.side for d in index.documents if d.side)})
     questions = resolve_evalset(evalset, index.documents, known_sides)
     configs = configs or config_grid()
-    default = product_default()
     threshold = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
     answerable = [q for q in questions if q.answerable]
     by_id: dict[str, ResolvedQuestion] = {q.id: q for q in questions}
     qrels = {q.id: {p.id: p.grade for p in q.passages} for q in questions}
     say(f"{len(questions)} questions ({len(answerable)} answerable) x {len(configs)} configurations")
+    # run: what `ask` searches is the question, or the topic of a question about what the sides said
     depth = min(depth, len(index.sentences))
-    # What `ask` searches: the question, or the topic of a question about what the sides said.
-    queries = {q.id: assistant.answers.reading(q.question)[1] or q.question for q in answerable}
+    queries = {q.id: assistant.answers.questions.sides_and_topic(q.question)[1] or q.question for q in answerable}
     runs = search_runs(assistant.retriever, queries, configs, depth, candidates, progress, "retrieval")
+    # score
     modes: dict[str, ModeResult] = {}
     best_similarity: dict[str, dict[str, float]] = {}
     mismatches = 0
     for config in configs:
         mode = ModeResult(config.name, config)
-        mapped = {qid: passage_ranking(r, by_id[qid], index) for qid, r in runs[config.name].items()}
-        _mode_metrics(mode, qrels, {qid: pr.items for qid, pr in mapped.items()})
-        coverage = {
-            qid: M.side_coverage(by_id[qid].sides, pr.sides, 10) for qid, pr in mapped.items() if by_id[qid].sides
-        }
-        for qid, value in coverage.items():
-            mode.per_query[qid]["side_coverage@10"] = value
-        mode.metrics[SIDE_COVERAGE] = M.mean(coverage.values())
-        outcomes = ask_outcomes(
-            assistant,
-            questions,
-            config,
-            k=ask_k,
-            candidates=candidates,
-            corpus_dir=corpus if corpus.is_dir() else None,
-            thresholds=[threshold],
+        score_passages(mode, runs[config.name], by_id, qrels, index)
+        best_similarity[config.name], missed = score_answers(
+            mode, assistant, questions, ask_k, candidates, corpus, threshold
         )
-        best_similarity[config.name] = {qid: o.best_similarity for qid, o in outcomes.items()}
-        decisions = {qid: o.abstained_at[threshold] for qid, o in outcomes.items()}
-        mismatches += sum(decisions[qid] != (o.best_similarity < threshold) for qid, o in outcomes.items())
-        point = M.abstention_point(decisions, {q.id: q.answerable for q in questions}, threshold)
-        mode.metrics[ABSTENTION] = point.accuracy
-        mode.metrics[ABSTENTION_BALANCED] = point.balanced_accuracy
-        mode.metrics[VERBATIM] = M.verbatim_rate(
-            sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
-        )
-        for qid, o in outcomes.items():
-            row = mode.per_query.setdefault(qid, {})
-            row["best_similarity"] = o.best_similarity
-            row["abstains"] = decisions[qid]
+        mismatches += missed
         modes[config.name] = mode
-        say(f"{config.name}: ndcg@10 {mode.metrics['ndcg@10']:.3f}")
-    labels = {q.id: q.kind or "" for q in questions}
+        _said(mode, say)
+    calibrated, missed = calibrate_abstention(assistant, questions, configs, best_similarity, ask_k, candidates)
+    mismatches += missed
     truth = {q.id: q.answerable for q in questions}
-    calibrated = {}
-    for config in configs:  # calibrate on the sweep, then score the real answers at the chosen threshold
-        t = M.calibrate_threshold(best_similarity[config.name], truth).threshold
-        decisions = abstentions(assistant, questions, config, t, ask_k, candidates)
-        mismatches += sum(decisions[q] != (best_similarity[config.name][q] < t) for q in decisions)
-        calibrated[config.name] = M.abstention_point(decisions, truth, t)
-    abstention = AbstentionResult(
-        threshold_in_use=threshold,
-        answerable=truth,
-        best_similarity=best_similarity,
-        calibrated=calibrated,
-        sweeps={m: M.sweep(b, truth, SWEEP) for m, b in best_similarity.items()},
-    )
+    # report
     info = {
         "eval_set": str(set_path),
         "index": str(index_dir),
@@ -272,13 +333,13 @@ def evaluate_evalset(
         dataset=evalset.name,
         kind="evalset",
         modes=modes,
-        default_mode=default.name,
+        default_mode=product_default().name,
         queries={q.id: q.question for q in questions},
         qrels={q: r for q, r in qrels.items() if r},
         columns=[*M.RANKING_METRICS, SIDE_COVERAGE, ABSTENTION, ABSTENTION_BALANCED, VERBATIM],
         info=info,
-        abstention=abstention,
-        labels=labels,
+        abstention=_abstention_result(threshold, truth, best_similarity, calibrated),
+        labels={q.id: q.kind or "" for q in questions},
     )
 
 
@@ -302,40 +363,35 @@ def mode_name(config: RetrievalConfig, granularity: str, aggregation: str) -> st
     return name if aggregation == "max" or granularity == "document" else f"{name}+{aggregation}"
 
 
-def evaluate_beir(
-    root: str | Path,
-    split: str = "test",
-    configs: list[RetrievalConfig] | None = None,
-    granularities: tuple[str, ...] = ("sentence", "document"),
-    aggregations: tuple[str, ...] = ("max", "top2"),
-    maxsum_weight: float = DEFAULT_MAXSUM_WEIGHT,
-    depth: int = 1000,
-    candidates: int = 1000,
-    top: int = 100,
-    cache_dir: str | Path = DEFAULT_CACHE,
-    model: str = DEFAULT_MODEL,
-    sample: int | None = None,
-    ask_check: bool = True,
-    ask_modes: list[str] | None = None,
-    progress: bool = False,
-    say: Say | None = None,
-) -> EvalResult:
-    """Run every configuration over a BEIR dataset at each granularity; documents score by aggregation.
-
-    With `ask_check`, every query is also asked (`Assistant.ask`) with the current default, the best mode and
-    `ask_modes`, for the verbatim rate and the share of these answerable queries answered per threshold."""
-    say = say or (lambda _m: None)
-    started = time.perf_counter()
+def load_beir_sample(
+    root: str | Path, split: str, aggregations: tuple[str, ...], sample: int | None
+) -> tuple[BeirDataset, int]:
+    """Load step: the dataset with its sample of queries, and the number of queries in the split; refuses an
+    unknown aggregation before any work."""
     for agg in aggregations:
         if agg not in AGGREGATIONS:
             raise QAError(f"unknown aggregation '{agg}' (choose from {', '.join(AGGREGATIONS)})")
     dataset = load_beir(root, split)
     total_queries = len(dataset.queries)
     sample_queries(dataset, sample)
-    configs = configs or config_grid()
-    default = product_default()
-    modes: dict[str, ModeResult] = {}
-    info: dict = {
+    return dataset, total_queries
+
+
+def beir_info(
+    dataset: BeirDataset,
+    root: str | Path,
+    split: str,
+    model: str,
+    total_queries: int,
+    sample: int | None,
+    depth: int,
+    candidates: int,
+    top: int,
+    aggregations: tuple[str, ...],
+    maxsum_weight: float,
+) -> dict:
+    """Report step: what was evaluated and how (filled in with units and timings as the run goes)."""
+    return {
         "beir_dir": str(root),
         "split": split,
         "model": model,
@@ -360,14 +416,99 @@ def evaluate_beir(
         },
         "units": {},
     }
+
+
+def score_documents(
+    config: RetrievalConfig,
+    rankings: dict[str, Ranking],
+    index: SentenceIndex,
+    qrels: dict[str, dict[str, int]],
+    granularity: str,
+    aggregations: tuple[str, ...],
+    maxsum_weight: float,
+    top: int,
+) -> list[ModeResult]:
+    """Score step (retrieval): documents ranked by each aggregation of their units' scores (a document-level
+    index has one unit per document: max only)."""
+    modes = []
+    for agg in aggregations if granularity != "document" else ("max",):
+        mode = ModeResult(mode_name(config, granularity, agg), config, granularity, agg)
+        ranked = {
+            qid: [d for d, _s in aggregate_documents(r, index, agg, maxsum_weight, top)] for qid, r in rankings.items()
+        }
+        _mode_metrics(mode, qrels, ranked)
+        modes.append(mode)
+    return modes
+
+
+def check_answers(
+    index: SentenceIndex, dataset: BeirDataset, modes: dict[str, ModeResult], ask_modes: list[str] | None, say: Say
+) -> dict[str, dict[str, float]]:
+    """Score step (answers): every query asked with the current default, the best sentence-level mode and
+    `ask_modes`; their verbatim rate, and each query's best similarity (mode -> query id -> similarity)."""
+    assistant = Assistant(index)
+    questions = [ResolvedQuestion(q, 0, t, True, [], None, []) for q, t in dataset.queries.items()]
+    default = product_default()
+    checked = {default.name: default} if default.name in modes else {}
+    best_name = max((m for m in modes.values() if m.product_mode), key=lambda m: m.metrics["ndcg@10"]).name
+    checked.setdefault(best_name, modes[best_name].config)
+    for name in ask_modes or []:
+        if name not in modes or not modes[name].product_mode:
+            raise QAError(f"--ask-modes: '{name}' is not a sentence-level mode of this run")
+        checked.setdefault(name, modes[name].config)
+    best_similarity: dict[str, dict[str, float]] = {}
+    for name, config in checked.items():
+        say(f"asking the {len(questions)} queries with {name} (abstention check)")
+        outcomes = ask_outcomes(assistant, questions, config)
+        best_similarity[name] = _answer_metrics(modes[name], outcomes)
+        for q, o in outcomes.items():
+            modes[name].per_query.setdefault(q, {})["best_similarity"] = o.best_similarity
+    return best_similarity
+
+
+def evaluate_beir(
+    root: str | Path,
+    split: str = "test",
+    configs: list[RetrievalConfig] | None = None,
+    granularities: tuple[str, ...] = ("sentence", "document"),
+    aggregations: tuple[str, ...] = ("max", "top2"),
+    maxsum_weight: float = DEFAULT_MAXSUM_WEIGHT,
+    depth: int = 1000,
+    candidates: int = 1000,
+    top: int = 100,
+    cache_dir: str | Path = DEFAULT_CACHE,
+    model: str = DEFAULT_MODEL,
+    sample: int | None = None,
+    ask_check: bool = True,
+    ask_modes: list[str] | None = None,
+    progress: bool = False,
+    say: Say | None = None,
+) -> EvalResult:
+    """Run every configuration over a BEIR dataset at each granularity; documents score by aggregation.
+
+    With `ask_check`, every query is also asked (`Assistant.ask`) with the current default, the best mode and
+    `ask_modes`, for the verbatim rate and the share of these answerable queries answered per threshold.
+
+    Steps: load (dataset, sample) -> per granularity: index (cached) -> run (retrieval of every configuration) ->
+    score (documents per aggregation; answers at sentence level) -> report (`EvalResult`)."""
+    say = say or (lambda _m: None)
+    started = time.perf_counter()
+    # load
+    dataset, total_queries = load_beir_sample(root, split, aggregations, sample)
+    configs = configs or config_grid()
+    info = beir_info(
+        dataset, root, split, model, total_queries, sample, depth, candidates, top, aggregations, maxsum_weight
+    )
+    modes: dict[str, ModeResult] = {}
     best_similarity: dict[str, dict[str, float]] = {}
     for granularity in granularities:
+        # index
         index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say)
         info["units"][granularity] = len(index.sentences)
-        retriever = Retriever(index, Embedder(model))
+        # run
         t0 = time.perf_counter()
         runs = search_runs(
-            retriever,
+            Retriever(index, Embedder(model)),
             dataset.queries,
             configs,
             min(depth, len(index.sentences)),
@@ -376,59 +517,26 @@ def evaluate_beir(
             f"{granularity}-level retrieval",
         )
         info[f"{granularity}_search_seconds"] = round(time.perf_counter() - t0, 1)
+        # score
         for config in configs:
-            for agg in aggregations if granularity != "document" else ("max",):
-                mode = ModeResult(mode_name(config, granularity, agg), config, granularity, agg)
-                ranked = {
-                    qid: [d for d, _s in aggregate_documents(r, index, agg, maxsum_weight, top)]
-                    for qid, r in runs[config.name].items()
-                }
-                _mode_metrics(mode, dataset.qrels, ranked)
+            for mode in score_documents(
+                config, runs[config.name], index, dataset.qrels, granularity, aggregations, maxsum_weight, top
+            ):
                 modes[mode.name] = mode
-                say(f"{mode.name}: ndcg@10 {mode.metrics['ndcg@10']:.3f}")
+                _said(mode, say)
         if granularity == "sentence" and ask_check:
-            from ..assistant import Assistant
-
-            assistant = Assistant(index)
-            remember_query_vectors(assistant)
-            questions = [ResolvedQuestion(q, 0, t, True, [], None, []) for q, t in dataset.queries.items()]
-            checked = {default.name: default} if default.name in modes else {}
-            best_name = max((m for m in modes.values() if m.product_mode), key=lambda m: m.metrics["ndcg@10"]).name
-            checked.setdefault(best_name, modes[best_name].config)
-            for name in ask_modes or []:
-                if name not in modes or not modes[name].product_mode:
-                    raise QAError(f"--ask-modes: '{name}' is not a sentence-level mode of this run")
-                checked.setdefault(name, modes[name].config)
-            for name, config in checked.items():
-                say(f"asking the {len(questions)} queries with {name} (abstention check)")
-                outcomes = ask_outcomes(assistant, questions, config)
-                best_similarity[name] = {q: o.best_similarity for q, o in outcomes.items()}
-                for q, o in outcomes.items():
-                    modes[name].per_query.setdefault(q, {})["best_similarity"] = o.best_similarity
-                modes[name].metrics[VERBATIM] = M.verbatim_rate(
-                    sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
-                )
-    abstention = None
-    if best_similarity:
-        from ..answer import DEFAULT_MIN_SIMILARITY
-
-        truth = {q: True for q in dataset.queries}
-        abstention = AbstentionResult(
-            threshold_in_use=DEFAULT_MIN_SIMILARITY,
-            answerable=truth,
-            best_similarity=best_similarity,
-            calibrated={},
-            sweeps={m: M.sweep(b, truth, SWEEP) for m, b in best_similarity.items()},
-        )
+            best_similarity.update(check_answers(index, dataset, modes, ask_modes, say))
+    # report
+    truth = {q: True for q in dataset.queries}
     info["seconds"] = round(time.perf_counter() - started, 1)
     return EvalResult(
         dataset=dataset.name,
         kind="beir",
         modes=modes,
-        default_mode=default.name,
+        default_mode=product_default().name,
         queries=dict(dataset.queries),
         qrels=dataset.qrels,
         columns=[*M.RANKING_METRICS, VERBATIM],
         info=info,
-        abstention=abstention,
+        abstention=_abstention_result(DEFAULT_MIN_SIMILARITY, truth, best_similarity, {}) if best_similarity else None,
     )

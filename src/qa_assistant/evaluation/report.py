@@ -18,7 +18,9 @@ import json
 import math
 from pathlib import Path
 
-from .metrics import CURVE_KS
+import numpy as np
+
+from .metrics import CURVE_KS, quiet_ranx
 from .pipeline import ABSTENTION, ABSTENTION_BALANCED, PRIMARY_METRIC, SIDE_COVERAGE, VERBATIM, EvalResult, ModeResult
 
 HEADERS = {
@@ -124,9 +126,13 @@ def paired_test(result: EvalResult, name: str, metric: str = PRIMARY_METRIC) -> 
     mean_diff = sum(diffs) / len(diffs)
     if all(abs(d - diffs[0]) < 1e-12 for d in diffs):
         return mean_diff, 1.0 if abs(mean_diff) < 1e-12 else 0.0
-    from scipy import stats
+    with quiet_ranx():
+        from ranx.statistical_tests import paired_student_t_test
 
-    return mean_diff, float(stats.ttest_1samp(diffs, 0.0).pvalue)
+        control = np.array([base.per_query[q][metric] for q in queries], dtype=float)
+        treatment = np.array([mode.per_query[q][metric] for q in queries], dtype=float)
+        p_value, _significant = paired_student_t_test(control, treatment)
+    return mean_diff, float(p_value)
 
 
 def markdown_table(result: EvalResult) -> str:
@@ -257,7 +263,8 @@ def plot_recall(result: EvalResult, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8.5, 5.2))
-    colors = list(plt.get_cmap("tab10").colors) + ["black", "gold", "navy"]
+    tab10 = plt.get_cmap("tab10")
+    colors = [tab10(i) for i in range(tab10.N)] + ["black", "gold", "navy"]
     lowest = 1.0
     for i, name in enumerate(key_modes(result)):
         mode = result.modes[name]
@@ -467,17 +474,15 @@ def write_per_query_csv(result: EvalResult, path: Path) -> None:
 def write_trec(result: EvalResult, directory: Path) -> None:
     """One TREC run file per mode (`qid Q0 docid rank score tag`) and the qrels (`qid 0 docid rel`)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with (directory / "qrels.trec").open("w", encoding="utf-8") as handle:
-        for q, rels in result.qrels.items():
-            for doc, rel in rels.items():
-                handle.write(f"{q} 0 {doc} {rel}\n")
-    for name, mode in result.modes.items():
-        tag = name.replace(":", "_").replace("+", "_")
-        with (directory / f"{tag}.trec").open("w", encoding="utf-8") as handle:
-            for q, items in mode.run.items():
-                ranked = sorted(items.items(), key=lambda item: -item[1])
-                for rank, (doc, score) in enumerate(ranked, start=1):
-                    handle.write(f"{q} Q0 {doc} {rank} {score:g} {tag}\n")
+    with quiet_ranx():
+        from ranx import Qrels, Run
+
+        Qrels({q: rels for q, rels in result.qrels.items() if rels}).save(str(directory / "qrels.trec"), kind="trec")
+        for name, mode in result.modes.items():
+            tag = name.replace(":", "_").replace("+", "_")
+            run = {q: items for q, items in mode.run.items() if items}
+            if run:
+                Run(run, name=tag).save(str(directory / f"{tag}.trec"), kind="trec")
 
 
 # ---------------------------------------------------------------- the report folder

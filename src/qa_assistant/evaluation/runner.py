@@ -25,8 +25,17 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus import read_text_file
-from ..models import DEFAULT_ALPHA, DEFAULT_BM25_CONTEXT, DEFAULT_RRF_K, FusionMethod, RetrievalMode, SearchSettings
+from ..models import (
+    DEFAULT_ALPHA,
+    DEFAULT_BM25_CONTEXT,
+    DEFAULT_CANDIDATES,
+    DEFAULT_RRF_K,
+    FusionMethod,
+    RetrievalMode,
+    SearchSettings,
+)
 from ..retriever import Retriever
+from ..sides import sentence_side
 from ..store import SentenceIndex
 from .evalset import ResolvedQuestion
 
@@ -52,6 +61,7 @@ class RetrievalConfig:
 
     @property
     def name(self) -> str:
+        base: str
         if self.mode != "hybrid":
             base = self.mode
         elif self.fusion == "rrf":
@@ -60,17 +70,16 @@ class RetrievalConfig:
             base = f"weighted-a{self.alpha:g}"
         return base if self.context == DEFAULT_BM25_CONTEXT else f"{base}-c{self.context:g}"
 
-    def settings(self, candidates: int) -> SearchSettings:
-        return SearchSettings(candidates=candidates, **self.ask_args())
-
-    def ask_args(self) -> dict:
-        return {
-            "mode": self.mode,
-            "fusion": self.fusion,
-            "rrf_k": self.rrf_k,
-            "alpha": self.alpha,
-            "bm25_context": self.context,
-        }
+    def settings(self, candidates: int = DEFAULT_CANDIDATES) -> SearchSettings:
+        """What `Retriever.search` and `Assistant.ask` are given for this configuration."""
+        return SearchSettings(
+            mode=self.mode,
+            fusion=self.fusion,
+            rrf_k=self.rrf_k,
+            alpha=self.alpha,
+            bm25_context=self.context,
+            candidates=candidates,
+        )
 
     def with_context(self, context: float) -> RetrievalConfig:
         return replace(self, context=context)
@@ -225,16 +234,6 @@ class PassageRanking:
     doc_ids: list[str]
 
 
-def sentence_side(index: SentenceIndex, sentence_id: int) -> str | None:
-    """The side a sentence speaks for: its speaker attribution's side, else its document's side."""
-    attributions = getattr(index, "attributions", None)
-    if attributions:
-        side = attributions[sentence_id].side
-        if side:
-            return side
-    return index.documents[int(index.sentences.doc_index[sentence_id])].side
-
-
 def passage_ranking(ranking: Ranking, question: ResolvedQuestion, index: SentenceIndex) -> PassageRanking:
     """Map each retrieved sentence to the relevant passage it overlaps (see the module docstring)."""
     table = index.sentences
@@ -273,7 +272,6 @@ class AskOutcome:
     best_similarity: float  # best quote similarity when asked with no threshold (every hit quoted)
     quotes: int
     verbatim: int  # quotes equal to the document text at their offsets (and to the source file, when known)
-    grouped: bool
     abstained_at: dict[float, bool] = field(default_factory=dict)  # real `ask` outcome at each given threshold
 
 
@@ -320,7 +318,7 @@ def ask_outcomes(
     thresholds = list(thresholds)
     outcomes = {}
     for q in questions:
-        answer = assistant.ask(q.question, k=k, candidates=candidates, min_similarity=-1.0, **config.ask_args())
+        answer = assistant.ask(q.question, k=k, settings=config.settings(candidates), min_similarity=-1.0)
         verbatim = 0
         for quote in answer.quotes:
             doc = documents.get(quote.doc_id)
@@ -329,7 +327,6 @@ def ask_outcomes(
             best_similarity=answer.best_similarity if answer.best_similarity is not None else float("-inf"),
             quotes=len(answer.quotes),
             verbatim=verbatim,
-            grouped=answer.grouped_by_side,
         )
         outcomes[q.id] = outcome
     for t in thresholds:
@@ -348,8 +345,6 @@ def abstentions(
 ) -> dict[str, bool]:
     """Whether `Assistant.ask` abstains on each question at `threshold`."""
     return {
-        q.id: assistant.ask(
-            q.question, k=k, candidates=candidates, min_similarity=threshold, **config.ask_args()
-        ).abstained
+        q.id: assistant.ask(q.question, k=k, settings=config.settings(candidates), min_similarity=threshold).abstained
         for q in questions
     }

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ..models import Answer, Quote
-from .render import attribution_parts, filters_summary, md_escape, quote_markdown
+from .render import filters_summary, md_escape, quote_markdown
 
 # CSV columns in this order first; any other field of `Quote` (present or added later) follows.
 CSV_FIRST = [
@@ -43,15 +43,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _numbered(answer: Answer) -> list[tuple[str | None, int, Quote]]:
     """(side group or None, number, quote) in display order."""
-    rows: list[tuple[str | None, int, Quote]] = []
-    if answer.grouped_by_side:
-        for group in answer.groups:
-            for quote in group.quotes:
-                rows.append((group.side, len(rows) + 1, quote))
-    else:
-        for quote in answer.quotes:
-            rows.append((None, len(rows) + 1, quote))
-    return rows
+    return [
+        (group.side if group else None, number, quote)
+        for group, quotes in answer.numbered_groups()
+        for number, quote in quotes
+    ]
 
 
 def to_markdown(answer: Answer, exported_at: dt.datetime | None = None) -> str:
@@ -68,17 +64,12 @@ def to_markdown(answer: Answer, exported_at: dt.datetime | None = None) -> str:
     ]
     if answer.abstained:
         lines += [f"**No answer.** {md_escape(answer.abstain_reason or '')}", ""]
-    if answer.grouped_by_side:
-        number = 0
-        for group in answer.groups:
+    for group, quotes in answer.numbered_groups():
+        if group is not None:
             lines += [f"## {md_escape(group.side)}", ""]
             if not group.quotes:
                 lines += [f"*{md_escape(group.note or 'No relevant statement was found.')}*", ""]
-            for quote in group.quotes:
-                number += 1
-                lines += [quote_markdown(quote, number), ""]
-    else:
-        for _, number, quote in _numbered(answer):
+        for number, quote in quotes:
             lines += [quote_markdown(quote, number), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -143,8 +134,3 @@ def write_exports(answer: Answer, folder: str | Path, stamp: str | None = None) 
     for path, content in files.values():
         path.write_text(content, encoding="utf-8", newline="")
     return {kind: path for kind, (path, _) in files.items()}
-
-
-def attribution_line(quote: Quote) -> str:
-    """'source · side · date · title' as plain text (used in exports' summaries and tests)."""
-    return " · ".join(attribution_parts(quote))

@@ -11,7 +11,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -268,9 +268,8 @@ def answer_html(
                 '<div class="qa-abstain"><div class="qa-abstain-title">No answer</div>'
                 f'<p class="qa-reason">{esc(answer.abstain_reason or "")}</p></div>'
             )
-        number = 0
-        if answer.grouped_by_side:
-            for group in answer.groups:
+        for group, quotes in answer.numbered_groups():
+            if group is not None:
                 colour = _colour(group.side, colours)
                 count = len(group.quotes)
                 label = f"{count} quote{'s' if count != 1 else ''}" if count else "no statement"
@@ -282,25 +281,9 @@ def answer_html(
                 if not group.quotes:
                     note = group.note or f"No relevant statement from {group.side} was found in the indexed documents."
                     parts.append(f'<p class="qa-note">{esc(note)}</p>')
-                for quote in group.quotes:
-                    number += 1
-                    parts.append(
-                        quote_html(
-                            quote,
-                            number,
-                            colours=colours,
-                            min_similarity=answer.min_similarity,
-                            mode=mode,
-                            fusion=answer.settings.fusion,
-                            compared_with="topic" if answer.topic else "question",
-                            quote_id=f"t{turn}-q{number}",
-                        )
-                    )
-                parts.append("</section>")
-        else:
-            parts.append('<section class="qa-group">')
-            for quote in answer.quotes:
-                number += 1
+            else:
+                parts.append('<section class="qa-group">')
+            for number, quote in quotes:
                 parts.append(
                     quote_html(
                         quote,
@@ -332,7 +315,6 @@ class Turn:
     answer: Answer | None = None
     error: str | None = None
     k: int | None = None
-    meta: dict = field(default_factory=dict)
 
 
 def welcome_html(

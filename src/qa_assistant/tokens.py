@@ -23,6 +23,11 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def normalize(text: str) -> str:
+    """Words only, lower-cased and accent-folded: equal for texts that differ in case, accents, punctuation, quotes."""
+    return " ".join(_WORD.findall(fold_accents(text).lower()))
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")

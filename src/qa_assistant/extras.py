@@ -1,0 +1,19 @@
+"""Optional parts of the package: the app needs the `ui` extra, `qa-assistant eval` the `eval` extra."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+from .errors import QAError
+
+EXTRAS = {"ui": ("gradio",), "eval": ("ranx", "matplotlib", "tqdm")}
+
+
+def require(extra: str) -> None:
+    """Raise QAError naming the missing packages and the install command when `extra` is not installed."""
+    missing = [name for name in EXTRAS[extra] if find_spec(name) is None]
+    if missing:
+        raise QAError(
+            f"{', '.join(missing)} not installed: this needs the '{extra}' extra; install it with "
+            f"pip install 'qa-assistant[{extra}]' (or, in a checkout: bash scripts/setup.sh)"
+        )

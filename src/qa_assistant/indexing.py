@@ -1,0 +1,128 @@
+"""Building an index from a corpus: sentences, speaker attributions, BM25, dense vectors, near-duplicate clusters.
+
+`store.py` reads and writes the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .attribution import Attribution, attribute_document
+from .bm25_index import BM25Index
+from .corpus import LoadedCorpus, load_corpus
+from .dedupe import cluster_sentences
+from .dense_index import DenseIndex
+from .embedder import DEFAULT_MODEL, Embedder
+from .errors import QAError
+from .models import Document
+from .segment import split_sentences
+from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, save_index
+
+# The context BM25 index scores each sentence together with this many sentences on each side (same document).
+CONTEXT_SENTENCES = 1
+
+
+def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
+    """For each sentence, the span from the start of the sentence `width` before it to the end of the one `width`
+    after it, never crossing into another document."""
+    n = len(sentences)
+    doc = sentences.doc_index
+    first = np.arange(n)
+    last = np.arange(n)
+    for _ in range(width):
+        previous = np.maximum(first - 1, 0)
+        first = np.where((first > 0) & (doc[previous] == doc), previous, first)
+        following = np.minimum(last + 1, n - 1)
+        last = np.where((last < n - 1) & (doc[following] == doc), following, last)
+    return sentences.start[first], sentences.end[last]
+
+
+def segment_documents(documents: list[Document]) -> SentenceTable:
+    doc_index, starts, ends = [], [], []
+    for i, doc in enumerate(documents):
+        for start, end in split_sentences(doc.text):
+            doc_index.append(i)
+            starts.append(start)
+            ends.append(end)
+    return SentenceTable(
+        doc_index=np.asarray(doc_index, dtype=np.int32),
+        start=np.asarray(starts, dtype=np.int64),
+        end=np.asarray(ends, dtype=np.int64),
+    )
+
+
+def build_index(
+    corpus: LoadedCorpus,
+    corpus_dir: Path,
+    model: str = DEFAULT_MODEL,
+    faiss_kind: str = "flat",
+    progress: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    segmenter: Callable[[list[Document]], SentenceTable] | None = None,
+) -> SentenceIndex:
+    """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows)."""
+    say = on_stage or (lambda _msg: None)
+    say(f"segmenting {len(corpus.documents)} documents")
+    sentences = (segmenter or segment_documents)(corpus.documents)
+    if len(sentences) == 0:
+        raise QAError(f"no sentences found in the documents of {corpus_dir}")
+    texts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)]
+    context_start, context_end = context_spans(sentences)
+    contexts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, context_start, context_end)]
+    say("attributing speakers")
+    attributions = attribute_sentences(corpus, sentences)
+    say(f"BM25 over {len(texts)} sentences and their contexts")
+    bm25 = BM25Index.build(texts)
+    bm25_context = BM25Index.build(contexts)
+    say(f"encoding {len(texts)} sentences with {model}")
+    embedder = Embedder(model)
+    vectors = embedder.encode(texts, progress=progress)
+    dense = DenseIndex.build(vectors, faiss_kind)
+    say("clustering near-duplicate sentences")
+    sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
+    manifest = Manifest(
+        schema_version=SCHEMA_VERSION,
+        package_version=__version__,
+        model=model,
+        dimension=embedder.dimension,
+        faiss_kind=faiss_kind,
+        corpus_dir=str(corpus_dir.resolve()),
+        corpus_fingerprint=corpus.fingerprint,
+        documents=len(corpus.documents),
+        sentences=len(sentences),
+        skipped=len(corpus.skipped),
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    return SentenceIndex(
+        manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
+    )
+
+
+def attribute_sentences(corpus: LoadedCorpus, sentences: SentenceTable) -> list[Attribution]:
+    result: list[Attribution] = []
+    bounds = np.searchsorted(sentences.doc_index, np.arange(len(corpus.documents) + 1))
+    for i, doc in enumerate(corpus.documents):
+        lo, hi = bounds[i], bounds[i + 1]
+        spans = list(zip(sentences.start[lo:hi].tolist(), sentences.end[lo:hi].tolist()))
+        result.extend(attribute_document(doc, spans, corpus.sides))
+    return result
+
+
+def build_and_save(
+    corpus_dir: str | Path,
+    index_dir: str | Path,
+    model: str = DEFAULT_MODEL,
+    faiss_kind: str = "flat",
+    progress: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> SentenceIndex:
+    corpus_dir = Path(corpus_dir)
+    corpus = load_corpus(corpus_dir)
+    index = build_index(corpus, corpus_dir, model, faiss_kind, progress, on_stage)
+    save_index(index, Path(index_dir))
+    return index
