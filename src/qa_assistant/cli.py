@@ -37,8 +37,12 @@ def attribution(quote: Quote) -> str:
 
 def format_answer(answer: Answer) -> str:
     lines: list[str] = []
+    if answer.understood is not None and answer.understood.labels():
+        lines.append("Understood: " + "; ".join(answer.understood.labels()) + " (--no-infer to ignore)")
+    lines.extend(f"Note: {note}" for note in answer.notes)
     if answer.abstained:
-        return f"No answer: {answer.abstain_reason}"
+        lines.append(f"No answer: {answer.abstain_reason}")
+        return "\n".join(lines)
 
     def add(quote: Quote, number: int) -> None:
         body = textwrap.fill(
@@ -120,8 +124,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         sides=args.side,
         publishers=args.publisher,
         doc_ids=args.doc,
+        speakers=args.speaker,
         since=args.since,
         until=args.until,
+        infer=not args.no_infer,
+        answer_unknown_names=args.answer_unknown_names,
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
@@ -199,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--doc", action="append", help="only this document id, e.g. a file name (repeatable)")
     ask.add_argument("--since", type=_date, help="published on or after YYYY-MM-DD")
     ask.add_argument("--until", type=_date, help="published on or before YYYY-MM-DD")
+    ask.add_argument("--speaker", action="append", help="only this speaker, as the index names it (repeatable)")
+    ask.add_argument(
+        "--no-infer",
+        action="store_true",
+        help="do not read a period, side or speaker from the question itself (explicit filters always win)",
+    )
+    ask.add_argument(
+        "--answer-unknown-names",
+        action="store_true",
+        help="quote what matches the rest of a question that names something no document mentions",
+    )
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=cmd_ask)
 
