@@ -252,4 +252,5 @@ def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
         log.warning("%s: row for '%s' but no such document", corpus_dir / METADATA_FILE, name)
     if not documents:
         raise QAError(f"no readable documents in {corpus_dir} (supported: {', '.join(sorted(DOCUMENT_EXTENSIONS))})")
+    sides = sides.with_sides(d.side for d in documents if d.side)
     return LoadedCorpus(documents=documents, skipped=skipped, sides=sides, fingerprint=corpus_fingerprint(corpus_dir))
