@@ -240,6 +240,8 @@ def filters_summary(answer: Answer) -> list[tuple[str, str]]:
         pairs.append(("Documents", ", ".join(f.doc_ids)))
     if answer.topic:
         pairs.append(("Topic", answer.topic))
+    if answer.understood is not None:
+        pairs.extend(("Understood", label) for label in answer.understood.labels())
     return pairs
 
 
@@ -255,12 +257,18 @@ def answer_html(
 ) -> str:
     """An answer: the filters it used, then its quotes (under a heading per side when grouped) or the abstention."""
     parts = [_chips(filters_summary(answer), k)]
+    parts.extend(f'<p class="qa-note qa-answer-note">{esc(note)}</p>' for note in answer.notes)
     mode = answer.settings.mode
+    unknown = answer.understood is not None and bool(answer.understood.unknown_names)
     if answer.abstained and not answer.grouped_by_side:
+        explanation = (
+            ""
+            if unknown
+            else "<p>No sentence in the indexed documents is relevant enough to quote, so nothing is cited.</p>"
+        )
         parts.append(
             '<div class="qa-abstain"><div class="qa-abstain-title">No answer</div>'
-            "<p>No sentence in the indexed documents is relevant enough to quote, so nothing is cited.</p>"
-            f'<p class="qa-reason">{esc(answer.abstain_reason or "")}</p></div>'
+            f'{explanation}<p class="qa-reason">{esc(answer.abstain_reason or "")}</p></div>'
         )
     else:
         if answer.abstained:
