@@ -44,7 +44,14 @@ def test_dates_and_periods_in_a_question(question, since, until, words):
 
 @pytest.mark.parametrize(
     "question",
-    ["What did each side say about Lachin?", "resolution 2334 (2016) on settlements", "2,500 refugees in 3000 tents"],
+    [
+        "What did each side say about Lachin?",
+        "resolution 2334 (2016) on settlements",
+        "2,500 refugees in 3000 tents",
+        "How many UN Security Council resolutions of 1993 recognized it?",
+        "How many civilians were hurt after the September 27, 2020 attack?",
+        "How long did the Patriotic War of 2020 last?",
+    ],
 )
 def test_no_date_is_guessed(question):
     assert date_window(question, NEWEST) is None

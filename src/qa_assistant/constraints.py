@@ -2,10 +2,12 @@
 
 "What did Azerbaijan say in July 2023?" -> 2023-07-01 .. 2023-07-31, from the words "in July 2023". Recognised:
 a year, a month and year, a full date (by the same patterns as `dates.MENTIONED_DATE`), a decade ("the 1990s"),
-each after "in", "during", "on", "of", "throughout" or alone (a month and year or a full date); "since"/"from"/
-"after" X, "before"/"until"/"till"/"up to"/"prior to" X, "between X and Y", "from X to Y"; and "this year", "last
-year", "this month", "last month", "in the last N years/months", which count from `today` — for a collection,
-the date of its newest document. Nothing else is guessed: a number that is not a plausible year is left alone.
+each after "in", "during", "on", "throughout", or alone (a month and year or a full date that no noun follows);
+"since"/"from"/"after" X, "before"/"until"/"till"/"up to"/"prior to" X, "between X and Y", "from X to Y"; and
+"this year", "last year", "this month", "last month", "in the last N years/months", which count from `today` —
+for a collection, the date of its newest document. A date that names an event ("the resolutions of 1993", "the
+September 27, 2020 attack") is not a period of the statements and is left alone, as is a number that is not a
+plausible year.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _DECADE = r"(?:the\s+)?(?:1[89]\d0s|20\d0s)"  # "the 1990s"
 _POINT = rf"(?:{_FULL_DATE}|{_MONTH_YEAR}|{_DECADE}|{_YEAR})"
 _AFTER = r"since|after|from|starting(?:\s+in)?"
 _BEFORE = r"before|until|till|up\s+to|prior\s+to|by"
-_IN = r"in|during|on|of|throughout|for"
+_IN = r"in|during|on|throughout"
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10, "twelve": 12}
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -49,7 +51,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("after", re.compile(rf"\b(?P<word>{_AFTER})\s+(?P<a>{_POINT})\b", re.I)),
     ("before", re.compile(rf"\b(?P<word>{_BEFORE})\s+(?P<a>{_POINT})\b", re.I)),
     ("in", re.compile(rf"\b(?:{_IN})\s+(?P<a>{_POINT})\b", re.I)),
-    ("bare", re.compile(rf"\b(?P<a>{_FULL_DATE}|{_MONTH_YEAR}|the\s+(?:1[89]\d0s|20\d0s))\b", re.I)),
+    # A date alone counts only where nothing ties it to a noun: not "the September 27, 2020 attack".
+    (
+        "bare",
+        re.compile(
+            rf"(?<!\bthe\s)\b(?P<a>{_FULL_DATE}|{_MONTH_YEAR})(?=\s*(?:[?!.,;:]|$|about\b|on\b|regarding\b))", re.I
+        ),
+    ),
 ]
 
 

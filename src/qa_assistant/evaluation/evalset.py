@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import QAError, validation_problems
-from ..models import Document
+from ..models import Document, Filters
 
 
 class RelevantPassage(BaseModel):
@@ -123,6 +123,7 @@ class ResolvedQuestion:
     sides: list[str]
     kind: str | None
     passages: list[ResolvedPassage]
+    filters: Filters | None = None  # what the question is asked with
 
 
 def parse_evalset(lines: list[str], name: str = "evalset", path: Path | None = None) -> EvalSet:
@@ -249,6 +250,7 @@ def resolve_evalset(
                 sides=expected,
                 kind=q.kind,
                 passages=passages,
+                filters=Filters(**q.filters.model_dump()) if q.filters else None,
             )
         )
     if problems:
