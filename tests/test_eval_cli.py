@@ -52,6 +52,10 @@ def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys
             assert metrics[key] is not None and 0.0 <= metrics[key] <= 1.0, key
         assert metrics["verbatim_rate"] == 1.0
         assert metrics["ndcg@10"] > 0.5  # the bundled corpus is small: a broken mapping would show here
+        # what a reader of the answers sees
+        for key in ("answer_recall", "answer_side_precision", "answer_side_coverage", "dates_kept"):
+            assert 0.0 < metrics[key] <= 1.0, key
+        assert metrics["short_quotes"] == 0.0
     assert data["abstention"]["calibrated"]["weighted-a0.5"]["threshold"] > 0
     assert data["info"]["abstention_sweep_mismatches"] == 0  # the threshold sweep predicts every real ask
     for name in (
@@ -101,3 +105,27 @@ def test_eval_errors(seed_index, tmp_path, capsys):
 def test_eval_rejects_bad_grids(seed_index, option, capsys):
     assert main(["eval", str(SEED_SET), "--index", str(seed_index), option, "x,y", "--no-report"]) == 2
     assert option in capsys.readouterr().err
+
+
+def test_filters_of_an_eval_question_apply_to_retrieval_and_answers(seed_index, seed_corpus, tmp_path, capsys):
+    eval_set = tmp_path / "dated.jsonl"
+    eval_set.write_text(
+        json.dumps(
+            {
+                "id": "lachin-2023",
+                "question": "the Lachin corridor",
+                "filters": {"since": "2023-01-01", "until": "2023-12-31", "sides": ["Armenia"]},
+                "relevant": [
+                    {"doc_id": "000_ce08357c7478e3f0.txt", "text": "The illegal blockade of the Lachin corridor"}
+                ],
+                "sides": ["Armenia"],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    args = ["eval", str(eval_set), "--index", str(seed_index), "--corpus", str(seed_corpus), "--modes", "bm25"]
+    assert main([*args, "--no-report", "--json", "-q"]) == 0
+    metrics = json.loads(capsys.readouterr().out)["modes"]["bm25"]
+    assert metrics["dates_kept"] == 1.0 and metrics["answer_side_coverage"] == 1.0
+    assert metrics["precision@1"] == 1.0  # only Armenian statements of 2023 are ranked

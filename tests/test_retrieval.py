@@ -59,8 +59,10 @@ def test_quotes_of_a_side_question_are_judged_by_its_topic(assistant):
     question = "What did Armenia and Azerbaijan say about the Eurovision Song Contest?"
     # The frame "What did Armenia and Azerbaijan say about" alone matches reported statements well enough to quote ...
     assert float((all_vectors @ assistant.embedder.encode([question])[0]).max()) >= DEFAULT_MIN_SIMILARITY
-    # ... so relevance is judged by the topic, and nothing in the corpus is about it.
-    off_topic = assistant.ask(question)
+    # ... so relevance is judged by the topic, and nothing in the corpus is about it (without reading the question's
+    # names: with it, "Eurovision Song Contest" is a name no document mentions, and the answer says so at once).
+    assert "No document mentions" in (assistant.ask(question).abstain_reason or "")
+    off_topic = assistant.ask(question, infer=False)
     assert off_topic.topic == "the Eurovision Song Contest"
     assert off_topic.grouped_by_side and off_topic.abstained and off_topic.quotes == []
     assert all(g.note for g in off_topic.groups)
@@ -71,9 +73,11 @@ def test_quotes_of_a_side_question_are_judged_by_its_topic(assistant):
         for i, (d, s) in enumerate(zip((index.documents[j] for j in index.sentences.doc_index), index.sentences.start))
     }
     topic_similarity = all_vectors @ assistant.embedder.encode(["Lachin"])[0]
+    assert any(not quote.topic_match for quote in lachin.quotes)
     for quote in lachin.quotes:
         assert quote.similarity >= topic_similarity[by_place[(quote.doc_id, quote.start)]] - 1e-5
-        assert quote.similarity >= DEFAULT_MIN_SIMILARITY
+        # similar enough to the topic, or holding its every word ("Lachin" alone is similar to little)
+        assert quote.similarity >= DEFAULT_MIN_SIMILARITY or (quote.topic_match and "lachin" in quote.text.lower())
 
 
 @pytest.mark.parametrize(
@@ -89,7 +93,8 @@ def test_abstention_is_decided_by_the_best_similarity_of_all_retrieved_sentences
     answer = assistant.ask(question)
     assert answer.best_similarity is not None
     assert answer.abstained == (answer.best_similarity < answer.min_similarity)
-    assert all(answer.min_similarity <= q.similarity <= answer.best_similarity + 1e-9 for q in answer.quotes)
+    assert all(q.similarity <= answer.best_similarity + 1e-9 for q in answer.quotes)
+    assert all(answer.min_similarity <= q.similarity for q in answer.quotes if not q.topic_match)
     looser = assistant.ask(question, min_similarity=answer.best_similarity - 1e-6)
     assert not looser.abstained and looser.best_similarity == pytest.approx(answer.best_similarity)
 
@@ -159,14 +164,15 @@ def test_rrf_scores_follow_the_formula(assistant):
 def test_unrelated_questions_abstain(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained and answer.quotes == []
-    assert "threshold" in answer.abstain_reason
+    assert "threshold" in answer.abstain_reason or "No document mentions" in answer.abstain_reason
 
 
 def test_threshold_is_a_setting(assistant):
     forced = assistant.ask("What is the capital of France?", min_similarity=-1.0)
     assert not forced.abstained and forced.quotes
     assert all(
-        q.similarity >= DEFAULT_MIN_SIMILARITY for q in assistant.ask("What did each side say about Lachin?").quotes
+        q.similarity >= DEFAULT_MIN_SIMILARITY or q.topic_match
+        for q in assistant.ask("What did each side say about Lachin?").quotes
     )
 
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from qa_assistant.segment import split_sentences
+from qa_assistant.segment import is_quotable, split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -23,18 +23,18 @@ def test_offsets_are_exact_and_trimmed_on_every_seed_document():
 
 
 def test_abbreviations_do_not_end_sentences():
-    text = "Mr. Smith met U.S. officials on Sept. 5 in Baku. Then he left."
-    assert texts(text) == ["Mr. Smith met U.S. officials on Sept. 5 in Baku.", "Then he left."]
+    text = "Mr. Smith met U.S. officials on Sept. 5 in Baku. Then he left the city."
+    assert texts(text) == ["Mr. Smith met U.S. officials on Sept. 5 in Baku.", "Then he left the city."]
 
 
 def test_multi_sentence_quotation_stays_one_passage():
     text = (
         "“Women, children and the sick will receive help. They will be given drinking water and food,” "
-        "said the ministry. Another sentence follows."
+        "said the ministry. Another sentence follows here."
     )
     got = texts(text)
     assert got[0].startswith("“Women") and got[0].endswith("said the ministry.")
-    assert got[1] == "Another sentence follows."
+    assert got[1] == "Another sentence follows here."
 
 
 def test_quotation_boundary_between_two_quotes_splits():
@@ -46,13 +46,95 @@ def test_quotation_boundary_between_two_quotes_splits():
 
 
 def test_paragraphs_and_header_lines_are_separate_units():
-    text = "Title line\n\nJuly 29, 2023 09:19\nBody sentence one. Body two.\n"
-    assert texts(text) == ["Title line", "July 29, 2023 09:19", "Body sentence one.", "Body two."]
+    text = (
+        "Foreign Ministry: any steps against the territorial integrity of the state will be resolutely suppressed\n\n"
+        "July 29, 2023 09:19\nBody sentence number one. Body sentence number two.\n"
+    )
+    assert texts(text) == [
+        "Foreign Ministry: any steps against the territorial integrity of the state will be resolutely suppressed",
+        "July 29, 2023 09:19",
+        "Body sentence number one.",
+        "Body sentence number two.",
+    ]
 
 
 def test_hard_wrapped_lines_are_joined():
-    text = "This sentence is wrapped\nacross two lines. Next one.\n"
-    assert texts(text) == ["This sentence is wrapped\nacross two lines.", "Next one."]
+    text = "This sentence is wrapped\nacross two lines. The next one is here.\n"
+    assert texts(text) == ["This sentence is wrapped\nacross two lines.", "The next one is here."]
+
+
+# Lines as PDF extraction leaves them in UN General Debate speeches (CUB_73_2018, CPV_73_2018, PAK_73_2018,
+# AFG_30_1975): paragraphs on one line each, cut mid-sentence at page breaks and at column ends.
+CUB_73_2018 = (
+    "These facts are not the result  of  socialism,  as  the President of the United States said in this Hall\n"
+    " \n"
+    "yesterday (see A/73/PV.6). They are consequences of capitalism, especially imperialism and neoliberalism.\n"
+)
+CPV_73_2018 = (
+    "We will celebrate the seventieth anniversary of the Universal Declaration of Human Rights on 10 December. "
+    "Forced population movements are violating rights on an unprecedented scale. The 2030\n"
+    "Agenda for Sustainable Development promises to leave no one behind.\n"
+)
+PAGE_BREAK_CAPITAL = (
+    "Thailand also hosted the ASEAN-China Workshop on Marine\n \nEnvironmental Protection in the South China Sea.\n"
+)
+KASHMIR = "Kashmir is the key to peace between\nIndia and Pakistan, and it must be resolved.\n"
+NUMBERED = (
+    "114.\t Mr. President, it is a pleasure for the delegation of Afghanistan to see you elected.\n"
+    "115.\tAllow me to express our appreciation to the outgoing President.\n"
+)
+
+
+def test_sentence_cut_at_a_page_break_is_one_sentence():
+    got = texts(CUB_73_2018)
+    assert got[0].startswith("These facts") and got[0].endswith("yesterday (see A/73/PV.6).")
+    assert "\n \n" in got[0]  # the quote is the source text; only a display collapses the white space
+    assert got[1].startswith("They are consequences")
+
+
+def test_long_line_wrapped_before_a_capital_is_joined():
+    got = texts(CPV_73_2018)
+    assert got[-1] == "The 2030\nAgenda for Sustainable Development promises to leave no one behind."
+    assert texts(PAGE_BREAK_CAPITAL) == [PAGE_BREAK_CAPITAL.strip()]
+
+
+def test_line_ending_in_a_function_word_continues():
+    assert texts(KASHMIR) == [KASHMIR.strip()]
+
+
+def test_empty_line_ends_a_paragraph_even_without_punctuation():
+    text = "Kashmir is the key to peace in the whole of South Asia for decades\n\nPakistan desires peace with India.\n"
+    assert texts(text) == [
+        "Kashmir is the key to peace in the whole of South Asia for decades",
+        text.split("\n\n")[1].strip(),
+    ]
+
+
+def test_paragraph_numbers_are_not_quoted():
+    assert texts(NUMBERED) == [
+        "Mr. President, it is a pleasure for the delegation of Afghanistan to see you elected.",
+        "Allow me to express our appreciation to the outgoing President.",
+    ]
+
+
+def test_fragments_are_never_a_sentence_of_their_own():
+    text = "Therefore. Pakistan desires peace with all its neighbours. India, that is Bharat.\n"
+    got = texts(text)
+    assert got == ["Therefore. Pakistan desires peace with all its neighbours.", "India, that is Bharat."]
+    assert texts("India.\n\nBharat.\n") == ["India.", "Bharat."]  # units of their own: kept as context
+    assert (
+        not is_quotable("India.") and not is_quotable("July 29, 2023 09:19") and is_quotable("India, that is Bharat.")
+    )
+    assert texts("He spoke at length on the matter. Thank you.\n") == ["He spoke at length on the matter. Thank you."]
+
+
+def test_offsets_stay_exact_on_messy_text():
+    for text in (CUB_73_2018, CPV_73_2018, PAGE_BREAK_CAPITAL, KASHMIR, NUMBERED):
+        previous_end = 0
+        for start, end in split_sentences(text):
+            assert previous_end <= start < end <= len(text)
+            assert text[start:end] == text[start:end].strip()
+            previous_end = end
 
 
 def test_unbalanced_quote_does_not_swallow_the_next_paragraph():

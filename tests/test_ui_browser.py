@@ -425,3 +425,25 @@ def test_unrelated_question_gets_an_explicit_no_answer(page):
     expect(turn.locator(".qa-abstain")).to_contain_text("No answer")
     assert turn.locator(".qa-quote").count() == 0
     shot(page, "11-no-answer")
+
+
+def test_what_the_question_says_is_shown_and_can_be_turned_off(page):
+    turn = ask(page, "What did Azerbaijan say in July 2023?")
+    text = chips(turn)
+    assert "Understood" in text and "in July 2023" in text and "side: Azerbaijan" in text
+    dates = turn.locator(".qa-quote .qa-date").all_inner_texts()
+    assert dates and all(d.startswith("2023-07") for d in dates)
+    shot(page, "12-understood-chip")
+
+    page.locator("#qa-infer input").uncheck()
+    turn = ask(page, "What did Azerbaijan say in July 2023?")
+    assert "Understood" not in chips(turn)
+    dates = turn.locator(".qa-quote .qa-date").all_inner_texts()
+    assert any(not d.startswith("2023-07") for d in dates)
+
+
+def test_a_name_no_document_mentions_is_said_plainly(page):
+    turn = ask(page, "What did the president of Turkey say about the offensive?")
+    expect(turn.locator(".qa-abstain")).to_contain_text("No document mentions “Turkey”")
+    assert turn.locator(".qa-quote").count() == 0
+    shot(page, "13-unknown-name")

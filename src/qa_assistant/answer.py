@@ -7,18 +7,21 @@ import time
 
 import numpy as np
 
-from .models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings
+from .models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings, Understood
 from .question import QuestionReader
 from .quotes import QuoteMaker
 from .retriever import Retriever
+from .segment import is_quotable
 from .store import SentenceIndex
+from .tokens import tokenize
 
 # Quotes whose embedding cosine similarity to the question is below this are not cited; when none is
 # left the assistant abstains. Calibrated for the default model on eval/seed.jsonl (see eval/results/).
 DEFAULT_MIN_SIMILARITY = 0.33
 # Minimum number of quotes asked of each side when a question asks about sides.
 MIN_QUOTES_PER_SIDE = 2
-# Per side, the quota of quotes is filled from the first SIDE_DEPTH x quota hits that are similar enough.
+# Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
+# then the places left up to k, side by side in turn.
 SIDE_DEPTH = 3
 
 
@@ -40,14 +43,18 @@ class AnswerBuilder:
         allowed: np.ndarray | None,
         shown: set[int],
         limit: int | None = None,
+        topic_words: set[str] | None = None,
     ) -> tuple[list[Quote], float]:
-        """One quote per near-duplicate cluster among the hits similar enough to the question, in rank order and at
-        most `limit`; and the best similarity among all the hits."""
+        """One quote per near-duplicate cluster among the hits similar enough to the question — or, for a topic,
+        holding every one of its `topic_words` (BM25 tokens): a sentence about "Lachin" is often not similar to the
+        bare word — in rank order and at most `limit`; and the best similarity among all the hits."""
         if not hits:
             return [], -1.0
         quotes: list[Quote] = []
         best = -1.0
         for hit in hits:
+            if not is_quotable(self.index.sentence_text(hit.sentence_id)):
+                continue  # a heading or a fragment ("India.") sits close to anything and says nothing
             members = self.quotes.cluster_of(hit.sentence_id)
             chosen = self.quotes.primary(members, allowed)
             similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
@@ -56,10 +63,15 @@ class AnswerBuilder:
                     similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
                 )
             best = max(best, similarity)
-            if similarity < min_similarity or chosen in shown or (limit is not None and len(quotes) >= limit):
+            on_topic = bool(topic_words) and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
+            if (similarity < min_similarity and not on_topic) or chosen in shown:
+                continue
+            if limit is not None and len(quotes) >= limit:
                 continue
             shown.add(chosen)
-            quotes.append(self.quotes.quote(hit, chosen, similarity, [m for m in members if m != chosen]))
+            quote = self.quotes.quote(hit, chosen, similarity, [m for m in members if m != chosen])
+            quote.topic_match = on_topic and similarity < min_similarity
+            quotes.append(quote)
         return quotes, best
 
     def answer(
@@ -70,39 +82,44 @@ class AnswerBuilder:
         filters: Filters,
         min_similarity: float,
         timings: Timings,
+        infer: bool = True,
+        answer_unknown_names: bool = False,
     ) -> Answer:
-        target_sides, topic = self.questions.sides_and_topic(question, filters)
-        query = topic or question
-        shown: set[int] = set()
-        started = time.perf_counter()
-        query_vector = self.retriever.encode_query(query)
-        timings.encode_ms += (time.perf_counter() - started) * 1000
+        """The answer to `question`. With `infer`, the period and speaker written in the question become filters
+        (explicit `filters` win) and a name no document mentions makes the answer abstain, unless
+        `answer_unknown_names` asks to quote what matches the rest of the question."""
+        understood: Understood | None = None
+        searched = question
+        if infer:
+            understood, filters = self.questions.understand(question, filters)
+            searched = understood.searched
         answer = Answer(
             question=question,
-            topic=topic,
             settings=settings,
             filters=filters,
             min_similarity=min_similarity,
             timings=timings,
+            understood=understood,
         )
-        best = -1.0
+        if understood is not None and understood.unknown_names:
+            names = ", ".join(f"“{name}”" for name in understood.unknown_names)
+            if not answer_unknown_names:
+                answer.abstained = True
+                answer.abstain_reason = f"No document mentions {names}."
+                return answer
+            answer.notes.append(f"No document mentions {names}; the quotes match the rest of the question.")
+        target_sides, topic = self.questions.sides_and_topic(searched, filters)
+        answer.topic = topic
+        query = topic or searched
+        shown: set[int] = set()
+        started = time.perf_counter()
+        query_vector = self.retriever.encode_query(query)
+        timings.encode_ms += (time.perf_counter() - started) * 1000
         if target_sides:
             answer.grouped_by_side = True
-            quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
-            for side in target_sides:
-                side_filters = filters.model_copy(update={"sides": [side]})
-                # A side has few statements in the top ranks: look further down for its quota of relevant ones.
-                hits = self.retriever.search(query, quota * SIDE_DEPTH, settings, side_filters, query_vector, timings)
-                allowed = self.retriever.mask(side_filters)
-                quotes, side_best = self.relevant_quotes(
-                    hits, query_vector, min_similarity, allowed, shown, limit=quota
-                )
-                best = max(best, side_best)
-                note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
-                answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
-                answer.quotes.extend(quotes)
+            best = self.side_groups(answer, query, query_vector, target_sides, k, settings, filters, min_similarity)
         else:
-            hits = self.retriever.search(question, k, settings, filters, query_vector, timings)
+            hits = self.retriever.search(searched, k, settings, filters, query_vector, timings)
             answer.quotes, best = self.relevant_quotes(
                 hits, query_vector, min_similarity, self.retriever.mask(filters), shown
             )
@@ -116,3 +133,43 @@ class AnswerBuilder:
                 else "No passage in the indexed documents matches the question and filters."
             )
         return answer
+
+    def side_groups(
+        self,
+        answer: Answer,
+        query: str,
+        query_vector: np.ndarray,
+        target_sides: list[str],
+        k: int,
+        settings: SearchSettings,
+        filters: Filters,
+        min_similarity: float,
+    ) -> float:
+        """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
+        k from the sides' further relevant quotes, side by side in turn. Returns the best similarity seen."""
+        quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
+        topic_words = set(tokenize(query, query=True)) if answer.topic else None
+        shown: set[int] = set()
+        relevant: dict[str, list[Quote]] = {}
+        best = -1.0
+        for side in target_sides:
+            side_filters = filters.model_copy(update={"sides": [side]})
+            # A side has few statements in the top ranks: look further down for its relevant ones.
+            hits = self.retriever.search(query, k * SIDE_DEPTH, settings, side_filters, query_vector, answer.timings)
+            quotes, side_best = self.relevant_quotes(
+                hits, query_vector, min_similarity, self.retriever.mask(side_filters), shown, topic_words=topic_words
+            )
+            relevant[side], best = quotes, max(best, side_best)
+        taken = {side: min(quota, len(quotes)) for side, quotes in relevant.items()}
+        room = k - sum(taken.values())
+        while room > 0 and any(taken[side] < len(relevant[side]) for side in target_sides):
+            for side in target_sides:
+                if room > 0 and taken[side] < len(relevant[side]):
+                    taken[side] += 1
+                    room -= 1
+        for side in target_sides:
+            quotes = relevant[side][: taken[side]]
+            note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
+            answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
+            answer.quotes.extend(quotes)
+        return best

@@ -24,6 +24,7 @@ def _filters(
     sides: list[str] | str | None = None,
     publishers: list[str] | str | None = None,
     doc_ids: list[str] | None = None,
+    speakers: list[str] | str | None = None,
     since: dt.date | str | None = None,
     until: dt.date | str | None = None,
     filters: Filters | None = None,
@@ -32,7 +33,12 @@ def _filters(
         as_list = lambda v: [v] if isinstance(v, str) else v  # noqa: E731
         try:
             filters = Filters(
-                sides=as_list(sides), publishers=as_list(publishers), doc_ids=doc_ids, since=since, until=until
+                sides=as_list(sides),
+                publishers=as_list(publishers),
+                doc_ids=doc_ids,
+                speakers=as_list(speakers),
+                since=since,
+                until=until,
             )
         except ValidationError as exc:
             raise QAError(f"bad filter ({'; '.join(validation_problems(exc))}); dates are YYYY-MM-DD") from None
@@ -146,9 +152,17 @@ class Assistant:
         k: int = 6,
         settings: SearchSettings | None = None,
         min_similarity: float | None = None,
+        infer: bool = True,
+        answer_unknown_names: bool = False,
         **options: Any,
     ) -> Answer:
         """Quotes that answer `question`, grouped by side when it asks about sides; abstains when nothing is relevant.
+
+        With `infer` (default), what the question writes about its period ("in July 2023", "since 2020", "last
+        year"), its speaker ("What did the Armenian foreign ministry say …", one side, a publisher) becomes filters
+        where no explicit filter of that kind is given (`Answer.understood` says what was read), and a name that no
+        document mentions makes the answer abstain — unless `answer_unknown_names`, which quotes what matches the
+        rest of the question and says so in `Answer.notes`.
 
         Settings: settings=SearchSettings(...), and/or any of its fields as keywords (mode=, fusion=, rrf_k=,
         alpha=, bm25_context=, candidates=), which override it.
@@ -163,7 +177,9 @@ class Assistant:
         settings, filter_args = _settings(settings, options)
         threshold = self.min_similarity if min_similarity is None else min_similarity
         question, note = cut_question(question.strip())  # bounded: see limits.py
-        answer = self.answers.answer(question, k, settings, _filters(**filter_args), threshold, timings)
+        answer = self.answers.answer(
+            question, k, settings, _filters(**filter_args), threshold, timings, infer, answer_unknown_names
+        )
         answer.k = k
         if note:
             answer.notes.append(note)

@@ -202,10 +202,24 @@ _CONTINUATION = re.compile(
 _DASH_ASIDE = re.compile(r"\s[–—-]\s[^–—\n]{1,80}?\s[–—-]\s")
 
 
+# A sentence whose text names no speaker speaks with the document's voice: the `speaker` of its metadata, else the
+# issuing body that its title names ("Azerbaijan's MFA releases statement …" carried by an agency), else the publisher.
+DOCUMENT_VOICE = frozenset({"metadata", "title", "publisher"})
+_ISSUES_STATEMENT = re.compile(
+    r"^\s*(?P<body>[A-Z][^:;,.!?]{1,80}?)\s+(?:releases|released|issues|issued|publishes|published|makes|made|"
+    r"adopts|adopted)\s+(?:an?\s+|the\s+)?(?:joint\s+)?(?:statement|communiqu[eé]|press\s+release|declaration)\b"
+)
+# "Foreign Ministry: Any steps against …": a headline that opens with the office speaking.
+_OFFICE_SAYS = re.compile(
+    r"^\s*(?P<body>(?:[A-Z][\w’'-]*\s+){0,4}(?:Ministry|Minister|MFA|MoD|Government|President|Presidency|Office|"
+    r"Spokesperson|Spokesman|Spokeswoman))\s*:\s"
+)
+
+
 class Attribution(BaseModel):
     speaker: str | None
     side: str | None
-    source: str  # "quote", "named", "according", "continuation", "publisher"
+    source: str  # "quote", "named", "according", "continuation", or a DOCUMENT_VOICE: "metadata", "title", "publisher"
     cue_start: int | None = None  # offsets into Document.text
     cue_end: int | None = None
     confidence: float
@@ -371,11 +385,34 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
     return best
 
 
+def issuing_body(title: str | None) -> str | None:
+    """The body that a title says issued the statement: "Azerbaijan’s MFA releases statement on …" -> "MFA of
+    Azerbaijan", "Foreign Ministry: Any steps …" -> "Foreign Ministry"; None when the title says no such thing."""
+    match = _ISSUES_STATEMENT.match(title or "") or _OFFICE_SAYS.match(title or "")
+    if not match:
+        return None
+    body = " ".join(match.group("body").split())
+    owner = re.fullmatch(r"(?P<owner>.+?)['’]s\s+(?P<office>.+)", body)
+    return f"{owner.group('office')} of {owner.group('owner')}" if owner else body
+
+
+def document_voice(doc: Document, sides: SideConfig) -> Attribution:
+    """Who speaks in a sentence of `doc` whose text names nobody (see DOCUMENT_VOICE)."""
+    body = issuing_body(doc.title)
+    if doc.speaker:
+        speaker, source = doc.speaker, "metadata"
+    elif body and body != doc.publisher:
+        speaker, source = body, "title"
+    else:
+        return Attribution(speaker=doc.publisher, side=doc.side, source="publisher", confidence=0.7)
+    return Attribution(speaker=speaker, side=sides.side_named_in(speaker) or doc.side, source=source, confidence=0.7)
+
+
 def attribute_document(doc: Document, spans: list[tuple[int, int]], sides: SideConfig) -> list[Attribution]:
     """One attribution per sentence span of `doc`, in order."""
     result: list[Attribution] = []
     current: Attribution | None = None  # the last speaker named in this document
-    publisher = Attribution(speaker=doc.publisher, side=doc.side, source="publisher", confidence=0.7)
+    publisher = document_voice(doc, sides)
     for start, end in spans:
         sentence = doc.text[start:end]
         cue = find_cue(sentence, doc.publisher)

@@ -36,12 +36,18 @@ def attribution(quote: Quote) -> str:
 
 
 def format_answer(answer: Answer) -> str:
-    lines: list[str] = [f"Note: {note}" for note in answer.notes]
+    lines: list[str] = []
+    if answer.understood is not None and answer.understood.labels():
+        lines.append("Understood: " + "; ".join(answer.understood.labels()) + " (--no-infer to ignore)")
+    lines.extend(f"Note: {note}" for note in answer.notes)
     if answer.abstained:
-        return "\n".join([*lines, f"No answer: {answer.abstain_reason}"])
+        lines.append(f"No answer: {answer.abstain_reason}")
+        return "\n".join(lines)
 
     def add(quote: Quote, number: int) -> None:
-        body = textwrap.fill(f"“{quote.text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    ")
+        body = textwrap.fill(
+            f"“{quote.display_text}”", width=100, initial_indent=f"{number:>2}. ", subsequent_indent="    "
+        )
         lines.append(body)
         lines.append(f"    {attribution(quote)}")
         lines.append(f"    {quote.link}")
@@ -85,6 +91,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def index_report(index, index_dir) -> str:
     """What was indexed, what metadata is missing, and what was skipped and why."""
+    from .attribution import DOCUMENT_VOICE
+
     docs = index.documents
     lines = [f"indexed {len(docs)} documents, {index.manifest.sentences} sentences into {index_dir}"]
     for field in ("date", "side", "publisher"):
@@ -96,7 +104,7 @@ def index_report(index, index_dir) -> str:
     extracted = [d.id for d in docs if d.date_source == "dateline"]
     if extracted:
         lines.append(f"dates read from the dateline: {len(extracted)}")
-    speakers = sum(1 for a in index.attributions if a.source != "publisher")
+    speakers = sum(1 for a in index.attributions if a.source not in DOCUMENT_VOICE)
     clusters = index.sentences.cluster
     duplicates = 0 if clusters is None else int((clusters != range(len(clusters))).sum())
     lines.append(f"sentences with an in-text speaker: {speakers}; near-duplicate sentences: {duplicates}")
@@ -121,8 +129,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         sides=args.side,
         publishers=args.publisher,
         doc_ids=args.doc,
+        speakers=args.speaker,
         since=args.since,
         until=args.until,
+        infer=not args.no_infer,
+        answer_unknown_names=args.answer_unknown_names,
     )
     print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
     return 0
@@ -254,6 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--doc", action="append", help="only this document id, e.g. a file name (repeatable)")
     ask.add_argument("--since", type=_date, help="published on or after YYYY-MM-DD")
     ask.add_argument("--until", type=_date, help="published on or before YYYY-MM-DD")
+    ask.add_argument("--speaker", action="append", help="only this speaker, as the index names it (repeatable)")
+    ask.add_argument(
+        "--no-infer",
+        action="store_true",
+        help="do not read a period, side or speaker from the question itself (explicit filters always win)",
+    )
+    ask.add_argument(
+        "--answer-unknown-names",
+        action="store_true",
+        help="quote what matches the rest of a question that names something no document mentions",
+    )
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument(
         "--encoder",
@@ -339,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)"
     )
+    ev.add_argument("--ask-k", type=int, default=6, help="quotes per answer when scoring the answers (default 6)")
     ev.add_argument("--report", default=None, help="report folder (default: eval/results/DATASET)")
     ev.add_argument("--no-report", action="store_true", help="do not write a report folder")
     ev.add_argument("--runs", action="store_true", help="also write TREC run files and qrels into the report's runs/")

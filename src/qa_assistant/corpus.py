@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 METADATA_FILE = "metadata.csv"
 SIDES_FILE = "sides.json"
 BOILERPLATE_FILE = "boilerplate.json"
-METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url")
+METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url", "speaker")
 TEXT_EXTENSIONS = {".txt", ".md", ".markdown"}
 HTML_EXTENSIONS = {".html", ".htm"}
 JSONL_EXTENSIONS = {".jsonl"}
@@ -39,6 +39,7 @@ class DocumentMetadata(BaseModel):
     side: str | None = None
     date: dt.date | None = None
     url: str | None = None
+    speaker: str | None = None  # who speaks in the document when its text names nobody
 
 
 class SkippedFile(BaseModel):
@@ -160,6 +161,7 @@ def make_document(
         date=date,
         date_source=how,
         url=meta.url,
+        speaker=meta.speaker,
         text=cleaned.text,
         mentioned_dates=mentioned_dates(cleaned.text),
         source_map=cleaned.source_map if verbatim else None,
@@ -188,6 +190,7 @@ class JsonlDocument(BaseModel):
     side: str | None = None
     date: dt.date | None = None
     url: str | None = None
+    speaker: str | None = None
 
 
 def load_jsonl(
@@ -249,4 +252,5 @@ def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
         log.warning("%s: row for '%s' but no such document", corpus_dir / METADATA_FILE, name)
     if not documents:
         raise QAError(f"no readable documents in {corpus_dir} (supported: {', '.join(sorted(DOCUMENT_EXTENSIONS))})")
+    sides = sides.with_sides(d.side for d in documents if d.side)
     return LoadedCorpus(documents=documents, skipped=skipped, sides=sides, fingerprint=corpus_fingerprint(corpus_dir))

@@ -32,6 +32,7 @@ class Document(BaseModel):
     date: dt.date | None = Field(None, description="publication date; unknown stays None")
     date_source: str | None = Field(None, description="where the date came from: sidecar, dateline or jsonl")
     url: str | None = None
+    speaker: str | None = Field(None, description="who speaks when the text names nobody (metadata `speaker`)")
     text: str
     mentioned_dates: list[dt.date] = Field(
         default_factory=list, description="full dates written in the text (event dates)"
@@ -59,9 +60,48 @@ class Filters(BaseModel):
     doc_ids: list[str] | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    speakers: list[str] | None = Field(None, description="speaker names of the index (the sentence's attribution)")
 
     def is_empty(self) -> bool:
-        return not (self.sides or self.publishers or self.doc_ids or self.since or self.until)
+        return not (self.sides or self.publishers or self.doc_ids or self.since or self.until or self.speakers)
+
+
+class Understood(BaseModel):
+    """What a question says about itself, read from its words: when ("in July 2023"), who speaks ("the Armenian
+    foreign ministry"), and names no document mentions. Applied as filters, except where an explicit filter of the
+    same kind was given (listed in `overridden`)."""
+
+    searched: str = Field(description="the question as searched: the words of a period taken out")
+    period: str | None = Field(None, description="the words that gave a date window, e.g. 'in July 2023'")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    who: str | None = Field(None, description="the words that named who speaks, e.g. 'the Armenian foreign ministry'")
+    sides: list[str] = Field(default_factory=list, description="the one side named as the speaker")
+    speakers: list[str] = Field(default_factory=list, description="speakers of the index that those words name")
+    publishers: list[str] = Field(default_factory=list, description="publishers named as the speaker")
+    unknown_names: list[str] = Field(default_factory=list, description="names in the question no document mentions")
+    overridden: list[str] = Field(default_factory=list, description="what explicit filters replaced: dates, sides…")
+
+    def labels(self) -> list[str]:
+        """Short descriptions of what was understood, for a chip or a line."""
+        labels = []
+        if self.period:
+            span = f"{self.since or '…'} – {self.until or '…'}"
+            labels.append(f"“{self.period}” = {span}" + (" (your dates win)" if "dates" in self.overridden else ""))
+        if self.sides:
+            labels.append(
+                "side: " + ", ".join(self.sides) + (" (your sides win)" if "sides" in self.overridden else "")
+            )
+        if self.speakers:
+            shown = ", ".join(self.speakers[:3]) + (
+                f" and {len(self.speakers) - 3} more" if len(self.speakers) > 3 else ""
+            )
+            labels.append(f"speaker: {shown}")
+        if self.publishers:
+            labels.append("publisher: " + ", ".join(self.publishers))
+        if self.unknown_names:
+            labels.append("not in any document: " + ", ".join(self.unknown_names))
+        return labels
 
 
 class SearchSettings(BaseModel):
@@ -133,7 +173,10 @@ class Quote(BaseModel):
         None, description="who is quoted: named in the text, carried over from the last named speaker, or the publisher"
     )
     speaker_side: str | None = Field(None, description="the speaker's side; answers group by it")
-    speaker_source: str | None = Field(None, description="quote, named, according, continuation or publisher")
+    speaker_source: str | None = Field(
+        None,
+        description="quote, named, according, continuation; or metadata, title, publisher (no speaker in the text)",
+    )
     cue: str | None = Field(
         None, description="the words that attribute the sentence, e.g. 'said the Azeri Ministry of Defense'"
     )
@@ -149,8 +192,16 @@ class Quote(BaseModel):
     dense_score: float | None = None
     dense_rank: int | None = None
     similarity: float = Field(description="cosine similarity of question and sentence embeddings, used to abstain")
+    topic_match: bool = Field(
+        False, description="quoted below the similarity threshold because it holds every word of the asked topic"
+    )
     context_before: str | None = None
     context_after: str | None = None
+
+    @property
+    def display_text(self) -> str:
+        """The quote for reading: `text` with each run of white space (line breaks of the source) as one space."""
+        return " ".join(self.text.split())
 
 
 class SideGroup(BaseModel):
@@ -193,6 +244,10 @@ class Answer(BaseModel):
         description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain",
     )
     timings: Timings = Field(default_factory=Timings)
+    understood: Understood | None = Field(None, description="what was read from the question; None with infer off")
+    notes: list[str] = Field(
+        default_factory=list, description="what the reader should know about how the question was handled"
+    )
 
     def numbered_groups(self) -> list[tuple[SideGroup | None, list[tuple[int, Quote]]]]:
         """The quotes in display order, numbered from 1 across the answer: one entry per side group (the group is
@@ -207,7 +262,3 @@ class Answer(BaseModel):
                 rows.append((number, quote))
             numbered.append((group, rows))
         return numbered
-
-    notes: list[str] = Field(
-        default_factory=list, description="what the reader should know about how the question was handled"
-    )

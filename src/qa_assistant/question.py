@@ -1,11 +1,14 @@
-"""Reading a question: which sides it asks to hear from, and the topic of a question about what the sides said."""
+"""Reading a question: which sides it asks to hear from, the topic of a question about what the sides said, and
+the constraints it writes itself (its period, who speaks, names no document mentions)."""
 
 from __future__ import annotations
 
 import re
 
-from .models import Filters
+from .constraints import asked_speaker, date_window, unknown_names, without
+from .models import Filters, Understood
 from .store import SentenceIndex
+from .tokens import tokenize
 
 _EACH_SIDE = re.compile(
     r"\b(each|both|all|either|every|the two|different|opposing|two)\s+(side|sides|party|parties|camp|camps)\b",
@@ -64,6 +67,49 @@ class QuestionReader:
     def __init__(self, index: SentenceIndex):
         self.index = index
         self.sides_present = sorted({a.side for a in index.attributions if a.side})
+        self.speakers = sorted({a.speaker for a in index.attributions if a.speaker})
+        self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
+        dates = [d.date for d in index.documents if d.date]
+        self.newest = max(dates) if dates else None  # "last year" counts from the newest document
+
+    def known(self, word: str) -> bool:
+        """Whether every BM25 token of `word` occurs in some document."""
+        vocabulary = self.index.bm25.model.vocab_dict
+        return all(token in vocabulary for token in tokenize(word))
+
+    def understand(self, question: str, filters: Filters) -> tuple[Understood, Filters]:
+        """What `question` says about its period and its speaker, and `filters` with that applied where no explicit
+        filter of the same kind was given."""
+        understood = Understood(searched=question)
+        updates: dict[str, object] = {}
+        window = date_window(question, self.newest)
+        if window is not None:
+            understood.period, understood.since, understood.until = window.words, window.since, window.until
+            understood.searched = without(question, window.start, window.end) or question
+            if filters.since or filters.until:
+                understood.overridden.append("dates")
+            else:
+                updates.update(since=window.since, until=window.until)
+        asked = asked_speaker(question, self.index.sides, self.speakers, self.publishers)
+        if asked is not None:
+            understood.who = asked.words
+            understood.speakers, understood.publishers = asked.speakers, asked.publishers
+            if len(asked.sides) == 1:  # two or more sides named: a question about sides, answered side by side
+                understood.sides = asked.sides
+                if filters.sides:
+                    understood.overridden.append("sides")
+                else:
+                    updates["sides"] = asked.sides
+            for kind in ("speakers", "publishers"):
+                if getattr(asked, kind):
+                    if getattr(filters, kind):
+                        understood.overridden.append(kind)
+                    else:
+                        updates[kind] = getattr(asked, kind)
+        understood.unknown_names = unknown_names(
+            understood.searched, self.known, lambda name: bool(self.index.sides.sides_mentioned(name))
+        )
+        return understood, filters.model_copy(update=updates)
 
     def sides_and_topic(self, question: str, filters: Filters | None = None) -> tuple[list[str] | None, str | None]:
         """The sides a question asks to hear from (None: not a question about sides) and, for a question about

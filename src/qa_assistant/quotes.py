@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 
+from .attribution import DOCUMENT_VOICE
 from .models import Document, Hit, OtherSource, Quote
 from .store import SentenceIndex
 
@@ -39,7 +40,7 @@ class QuoteMaker:
 
         def key(m: int) -> tuple:
             attribution = self.index.attributions[m]
-            own = attribution.source == "publisher"
+            own = attribution.source in DOCUMENT_VOICE
             return (*_date_key(self.index.document_of(m)), not own, m)
 
         return min(candidates, key=key)

@@ -31,6 +31,7 @@ class Retriever:
         self.sentence_side = np.array(
             [(sentence_side(index, i) or "").lower() for i in range(len(index.attributions))], dtype=object
         )
+        self.sentence_speaker = np.array([(a.speaker or "").lower() for a in index.attributions], dtype=object)
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Which sentences pass `filters` (None: all)."""
@@ -53,6 +54,9 @@ class Retriever:
         sides = _lower_set(filters.sides)
         if sides is not None:
             mask &= np.isin(self.sentence_side, list(sides))
+        speakers = _lower_set(filters.speakers)
+        if speakers is not None:
+            mask &= np.isin(self.sentence_speaker, list(speakers))
         return mask
 
     def bm25_search(

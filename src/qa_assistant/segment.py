@@ -1,8 +1,12 @@
 """Sentence segmentation with exact character offsets.
 
-Text is cut into units at paragraph breaks and at line breaks (except hard wraps, where a line ends
-without sentence punctuation and the next starts in lower case); each unit is split by pysbd; sentences
-are then re-joined while a quotation is still open, so a multi-sentence quotation stays one passage.
+Text is cut into units (paragraphs): a line is a unit of its own unless it continues the line before it, which
+ended mid-sentence (hard wraps and page breaks of text extracted from PDF); each unit is split by pysbd; sentences
+are then re-joined while a quotation is still open, so a multi-sentence quotation stays one passage, and a fragment
+of fewer than `MIN_WORDS` words ("Therefore.", "India.") is joined to its neighbour in the unit. A unit that short
+as a whole (a heading, a title) stays a sentence for retrieval, but `is_quotable` says no: it is never quoted.
+
+A sentence may contain line breaks; it is always `text[start:end]`, and only a display collapses the white space.
 
 Bounds: pysbd's time grows with the square of its input's length, so a unit longer than MAX_UNIT_CHARS is first
 cut into windows (after the last sentence end, else at the last space, before the limit); a unit with no sentence
@@ -33,22 +37,55 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+# A sentence, or a fragment joined to its neighbour, has at least this many words.
+MIN_WORDS = 4
+# A line at least this long that ends without sentence punctuation is a wrapped paragraph, not a heading.
+WRAPPED_LINE_CHARS = 100
+# A line ending in one of these words ends mid-sentence, however short it is.
+CONTINUING_WORDS = frozenset(
+    "a an the of and or nor but to for in on at by with from into upon that which who whose whom as is are was were "
+    "be been has have had its their our his her this these those between than not".split()
+)
+_WORD = re.compile(r"\w+")
+_PARAGRAPH_START = re.compile(r"[ \t]|[-*•–]\s|\d+[.)]\s|#")
+
+
+def _word_count(piece: str) -> int:
+    return sum(1 for word in _WORD.findall(piece) if any(ch.isalpha() for ch in word))
+
+
+def _continues(previous_line: str, line: str, gap: str) -> bool:
+    """Whether `line` continues the sentence that `previous_line` left open; `gap` is the text between them.
+
+    A line in lower case, or after a word that cannot end a sentence, continues it. Otherwise an empty line between
+    them ends the paragraph, a line of only spaces (what PDF extraction leaves at a page break) does not, and a
+    line that follows at once continues a long line (a wrapped paragraph, not a heading)."""
+    previous = previous_line.rstrip()
+    if not previous or previous[-1] in SENTENCE_END or _PARAGRAPH_START.match(line):
+        return False
+    if line[:1].islower() or previous.rsplit(None, 1)[-1].lower() in CONTINUING_WORDS:
+        return True
+    between = gap.split("\n")[1:-1]
+    if any(not part.strip("\r") for part in between):
+        return False
+    return bool(between) or len(previous) >= WRAPPED_LINE_CHARS
+
+
 def _line_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the units to segment: lines, with hard-wrapped lines joined."""
+    """Spans of the units to segment: lines, with a line that continues an unfinished sentence joined to it (also
+    across lines of only spaces, which PDF extraction leaves at page breaks)."""
     spans: list[tuple[int, int]] = []
+    previous_line = ""
     for match in re.finditer(r"[^\n]+", text):
         start, end = match.span()
         line = text[start:end]
         if not line.strip():
             continue
-        if spans:
-            prev_start, prev_end = spans[-1]
-            prev = text[max(prev_start, prev_end - 200) : prev_end].rstrip()  # its end is enough: linear time
-            gap = text[prev_end:start]
-            if gap.count("\n") == 1 and prev and prev[-1] not in SENTENCE_END and line.lstrip()[:1].islower():
-                spans[-1] = (prev_start, end)
-                continue
-        spans.append((start, end))
+        if spans and _continues(previous_line, line, text[spans[-1][1] : start]):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        previous_line = line
     return spans
 
 
@@ -147,6 +184,34 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _join_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join each sentence of fewer than MIN_WORDS words to the one after it in the unit (to the one before it when
+    it comes last), after dropping leading pieces with no word at all (a paragraph number such as "114."). A unit
+    too short as a whole stays one sentence: it is context (a heading, a title), and answers never quote it."""
+    while len(spans) > 1 and _word_count(text[spans[0][0] : spans[0][1]]) == 0:
+        spans = spans[1:]
+    result: list[tuple[int, int]] = []
+    pending: int | None = None  # start of short pieces waiting for the next sentence
+    for start, end in spans:
+        if pending is not None:
+            start, pending = pending, None
+        if _word_count(text[start:end]) < MIN_WORDS:
+            pending = start
+            continue
+        result.append((start, end))
+    if pending is not None:
+        if result:
+            result[-1] = (result[-1][0], spans[-1][1])
+        else:
+            result.append((pending, spans[-1][1]))
+    return result
+
+
+def is_quotable(sentence: str) -> bool:
+    """Whether a sentence says enough to be quoted on its own (a heading or "India." does not)."""
+    return _word_count(sentence) >= MIN_WORDS
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence of `text`, trimmed of surrounding white space."""
     result: list[tuple[int, int]] = []
@@ -156,7 +221,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             continue
         for start, end in _cut(text, unit_start, unit_end, MAX_UNIT_CHARS, _LAST_SENTENCE_END):
             spans = _attach_fragments(text, _pysbd_spans(text, start, end))
-            result.extend(_split_quote_boundaries(text, _merge_open_quotations(text, spans)))
+            spans = _split_quote_boundaries(text, _merge_open_quotations(text, spans))
+            result.extend(_join_short(text, [(s, e) for s, e in spans if text[s:e].strip()]))
     capped = []
     for start, end in result:
         for piece in _cut(text, start, end, MAX_SENTENCE_CHARS):

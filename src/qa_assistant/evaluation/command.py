@@ -71,6 +71,7 @@ def run_eval(args: argparse.Namespace) -> int:
             depth=args.depth or 100,
             candidates=args.candidates or 100,
             min_similarity=args.min_similarity,
+            ask_k=args.ask_k,
             progress=progress,
             say=say,
             encoder=args.encoder,

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import QAError, validation_problems
-from ..models import Document
+from ..models import Document, Filters
 
 
 class RelevantPassage(BaseModel):
@@ -47,6 +48,16 @@ class RelevantPassage(BaseModel):
         return self
 
 
+class QuestionFilters(BaseModel):
+    """Filters the question is asked with (as `ask --since/--until/--side` would give them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: date | None = Field(None, description="only documents dated on or after this day (YYYY-MM-DD)")
+    until: date | None = Field(None, description="only documents dated on or before this day (YYYY-MM-DD)")
+    sides: list[str] | None = Field(None, description="only statements of these sides")
+
+
 class EvalQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +68,7 @@ class EvalQuestion(BaseModel):
     answerable: bool = True
     kind: str | None = Field(None, description="free label, e.g. keyword, paraphrase, per-side, number")
     note: str | None = None
+    filters: QuestionFilters | None = Field(None, description="filters the question is asked with")
 
     @model_validator(mode="after")
     def _consistent(self) -> EvalQuestion:
@@ -111,6 +123,7 @@ class ResolvedQuestion:
     sides: list[str]
     kind: str | None
     passages: list[ResolvedPassage]
+    filters: Filters | None = None  # what the question is asked with
 
 
 def parse_evalset(lines: list[str], name: str = "evalset", path: Path | None = None) -> EvalSet:
@@ -237,6 +250,7 @@ def resolve_evalset(
                 sides=expected,
                 kind=q.kind,
                 passages=passages,
+                filters=Filters(**q.filters.model_dump()) if q.filters else None,
             )
         )
     if problems:

@@ -21,11 +21,13 @@ from .runner import (
     AGGREGATIONS,
     DEFAULT_MAXSUM_WEIGHT,
     TOP2_WEIGHT,
+    AnswerQuality,
     AskOutcome,
     Ranking,
     RetrievalConfig,
     abstentions,
     aggregate_documents,
+    answer_quality,
     ask_outcomes,
     config_grid,
     passage_ranking,
@@ -39,6 +41,12 @@ SIDE_COVERAGE = "side_coverage@10"
 ABSTENTION = "abstention_accuracy"
 ABSTENTION_BALANCED = "abstention_balanced"
 VERBATIM = "verbatim_rate"
+ANSWER_RECALL = "answer_recall"
+ANSWER_SIDE_PRECISION = "answer_side_precision"
+ANSWER_SIDE_COVERAGE = "answer_side_coverage"
+DATES_KEPT = "dates_kept"
+SHORT_QUOTES = "short_quotes"
+ANSWER_METRICS = [ANSWER_RECALL, ANSWER_SIDE_PRECISION, ANSWER_SIDE_COVERAGE, DATES_KEPT, SHORT_QUOTES]
 SWEEP = [round(0.05 * i, 2) for i in range(0, 17)]  # 0.00 .. 0.80
 
 
@@ -239,7 +247,24 @@ def score_answers(
         row = mode.per_query.setdefault(qid, {})
         row["best_similarity"] = o.best_similarity
         row["abstains"] = decisions[qid]
+    score_answer_quality(mode, answer_quality(assistant, questions, mode.config, threshold, ask_k, candidates))
     return best, mismatches
+
+
+def score_answer_quality(mode: ModeResult, quality: dict[str, AnswerQuality]) -> None:
+    """Score step (what a reader sees): recall of the relevant passages in the quotes, quotes from the named
+    sides, named sides covered, quotes inside the question's period, share of quotes too short to say anything."""
+    values = quality.values()
+    mode.metrics[ANSWER_RECALL] = M.mean(q.recall for q in values if q.recall is not None)
+    mode.metrics[ANSWER_SIDE_PRECISION] = M.mean(q.side_precision for q in values if q.side_precision is not None)
+    mode.metrics[ANSWER_SIDE_COVERAGE] = M.mean(q.side_coverage for q in values if q.side_coverage is not None)
+    dated = sum(q.dated_quotes for q in values)
+    mode.metrics[DATES_KEPT] = sum(q.dates_kept for q in values) / dated if dated else float("nan")
+    quotes = sum(q.quotes for q in values)
+    mode.metrics[SHORT_QUOTES] = sum(q.short_quotes for q in values) / quotes if quotes else float("nan")
+    for qid, q in quality.items():
+        row = mode.per_query.setdefault(qid, {})
+        row.update(answer_recall=q.recall, answer_side_precision=q.side_precision, quotes=q.quotes)
 
 
 def calibrate_abstention(
@@ -299,7 +324,8 @@ def evaluate_evalset(
     # run: what `ask` searches is the question, or the topic of a question about what the sides said
     depth = min(depth, len(index.sentences))
     queries = {q.id: assistant.answers.questions.sides_and_topic(q.question)[1] or q.question for q in answerable}
-    runs = search_runs(assistant.retriever, queries, configs, depth, candidates, progress, "retrieval")
+    filters = {q.id: q.filters for q in questions if q.filters}
+    runs = search_runs(assistant.retriever, queries, configs, depth, candidates, progress, "retrieval", filters)
     # score
     modes: dict[str, ModeResult] = {}
     best_similarity: dict[str, dict[str, float]] = {}
@@ -343,7 +369,7 @@ def evaluate_evalset(
         default_mode=product_default().name,
         queries={q.id: q.question for q in questions},
         qrels={q: r for q, r in qrels.items() if r},
-        columns=[*M.RANKING_METRICS, SIDE_COVERAGE, ABSTENTION, ABSTENTION_BALANCED, VERBATIM],
+        columns=[*M.RANKING_METRICS, SIDE_COVERAGE, ABSTENTION, ABSTENTION_BALANCED, VERBATIM, *ANSWER_METRICS],
         info=info,
         abstention=_abstention_result(threshold, truth, best_similarity, calibrated),
         labels={q.id: q.kind or "" for q in questions},

@@ -21,7 +21,20 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import CURVE_KS, quiet_ranx
-from .pipeline import ABSTENTION, ABSTENTION_BALANCED, PRIMARY_METRIC, SIDE_COVERAGE, VERBATIM, EvalResult, ModeResult
+from .pipeline import (
+    ABSTENTION,
+    ABSTENTION_BALANCED,
+    ANSWER_RECALL,
+    ANSWER_SIDE_COVERAGE,
+    ANSWER_SIDE_PRECISION,
+    DATES_KEPT,
+    PRIMARY_METRIC,
+    SHORT_QUOTES,
+    SIDE_COVERAGE,
+    VERBATIM,
+    EvalResult,
+    ModeResult,
+)
 
 HEADERS = {
     "ndcg@10": "nDCG@10",
@@ -34,6 +47,11 @@ HEADERS = {
     ABSTENTION: "Abstain acc",
     ABSTENTION_BALANCED: "Abstain bal",
     VERBATIM: "Verbatim",
+    ANSWER_RECALL: "Ans R",
+    ANSWER_SIDE_PRECISION: "Ans side prec",
+    ANSWER_SIDE_COVERAGE: "Ans side cov",
+    DATES_KEPT: "Dates kept",
+    SHORT_QUOTES: "Short quotes",
 }
 
 

@@ -30,11 +30,13 @@ from ..models import (
     DEFAULT_BM25_CONTEXT,
     DEFAULT_CANDIDATES,
     DEFAULT_RRF_K,
+    Filters,
     FusionMethod,
     RetrievalMode,
     SearchSettings,
 )
 from ..retriever import Retriever
+from ..segment import is_quotable
 from ..sides import sentence_side
 from ..store import SentenceIndex
 from .evalset import ResolvedQuestion
@@ -166,14 +168,17 @@ def search_runs(
     candidates: int,
     progress: bool = False,
     desc: str = "searching",
+    filters: dict[str, Filters] | None = None,
 ) -> dict[str, dict[str, Ranking]]:
-    """config name -> query id -> the top `depth` units for that query under that configuration."""
+    """config name -> query id -> the top `depth` units for that query under that configuration (and the query's
+    `filters`, when it has some)."""
     vectors = encode_queries(retriever, queries, progress=False)
     runs: dict[str, dict[str, Ranking]] = {c.name: {} for c in configs}
     with _progress(len(queries) * len(configs), desc, progress) as bar:
         for qid, text in queries.items():
             for config in configs:
-                hits = retriever.search(text, depth, config.settings(candidates), None, query_vector=vectors[qid])
+                where = (filters or {}).get(qid)
+                hits = retriever.search(text, depth, config.settings(candidates), where, query_vector=vectors[qid])
                 runs[config.name][qid] = Ranking(
                     np.fromiter((h.sentence_id for h in hits), dtype=np.int64, count=len(hits)),
                     np.fromiter((h.score for h in hits), dtype=np.float64, count=len(hits)),
@@ -318,7 +323,9 @@ def ask_outcomes(
     thresholds = list(thresholds)
     outcomes = {}
     for q in questions:
-        answer = assistant.ask(q.question, k=k, settings=config.settings(candidates), min_similarity=-1.0)
+        answer = assistant.ask(
+            q.question, k=k, settings=config.settings(candidates), min_similarity=-1.0, filters=q.filters
+        )
         verbatim = 0
         for quote in answer.quotes:
             doc = documents.get(quote.doc_id)
@@ -345,6 +352,66 @@ def abstentions(
 ) -> dict[str, bool]:
     """Whether `Assistant.ask` abstains on each question at `threshold`."""
     return {
-        q.id: assistant.ask(q.question, k=k, settings=config.settings(candidates), min_similarity=threshold).abstained
+        q.id: assistant.ask(
+            q.question, k=k, settings=config.settings(candidates), min_similarity=threshold, filters=q.filters
+        ).abstained
         for q in questions
     }
+
+
+@dataclass
+class AnswerQuality:
+    """What a reader of the real answers (at the threshold in use) sees, per question."""
+
+    recall: float | None  # share of the relevant passages some quote overlaps (answerable questions)
+    side_precision: float | None  # share of quotes from a side the question names (speaker's or document's side)
+    side_coverage: float | None  # share of the sides expected to have spoken with a quote
+    dated_quotes: int  # quotes of a question that has a period (a filter or written in it)
+    dates_kept: int  # of those, quotes dated inside the period
+    quotes: int
+    short_quotes: int  # quotes of fewer than MIN_WORDS words
+
+
+def answer_quality(
+    assistant,
+    questions: list[ResolvedQuestion],
+    config: RetrievalConfig,
+    threshold: float,
+    k: int = 6,
+    candidates: int = 100,
+) -> dict[str, AnswerQuality]:
+    """Each question asked as a user would (`ask` at `threshold`), and what its answer got right."""
+    result = {}
+    for q in questions:
+        answer = assistant.ask(
+            q.question, k=k, settings=config.settings(candidates), min_similarity=threshold, filters=q.filters
+        )
+        quotes = answer.quotes
+        covered = {
+            p.id
+            for p in q.passages
+            for quote in quotes
+            if quote.doc_id == p.doc_id and quote.start < p.end and p.start < quote.end
+        }
+        asked = set(answer.understood.sides) if answer.understood else set()
+        grouped = {group.side for group in answer.groups}  # "each side", or two or more sides named
+        named = {s.lower() for s in asked | grouped}
+        spoke = {s.lower() for s in q.sides}
+        on_side = [
+            (quote.speaker_side or "").lower() in named or (quote.side or "").lower() in named for quote in quotes
+        ]
+        since, until = answer.filters.since, answer.filters.until
+        dated = quotes if (since or until) else []
+        kept = [x for x in dated if x.date and (not since or x.date >= since) and (not until or x.date <= until)]
+        result[q.id] = AnswerQuality(
+            recall=len(covered) / len(q.passages) if q.answerable and q.passages else None,
+            side_precision=sum(on_side) / len(quotes) if named and quotes else None,
+            side_coverage=(
+                len({(quote.speaker_side or "").lower() for quote in quotes} & spoke) / len(spoke) if spoke else None
+            ),
+            dated_quotes=len(dated),
+            dates_kept=len(kept),
+            quotes=len(quotes),
+            short_quotes=sum(not is_quotable(quote.text) for quote in quotes),
+        )
+    return result

@@ -79,7 +79,7 @@ class ChatUI:
     def transcript(self, turns: list[render.Turn]) -> str:
         return render.transcript_html(turns, self.assistant.documents, self.colours, self.examples)
 
-    def ask(self, question, turns, sides, publishers, since, until, mode, k):
+    def ask(self, question, turns, sides, publishers, since, until, mode, k, infer=True):
         """Answer `question` with the current filters; returns the new transcript, history and exports."""
         question = (question or "").strip()
         if not question:
@@ -98,6 +98,7 @@ class ChatUI:
                 publishers=list(publishers or []) or None,
                 since=first,
                 until=last,
+                infer=bool(infer),
             )
         except QAError as exc:
             turns.append(render.Turn(question=question, error=str(exc)))
@@ -118,10 +119,10 @@ class ChatUI:
             buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in kinds]
         return self.transcript(turns), turns, "", *buttons, caption
 
-    def ask_example(self, turns, sides, publishers, since, until, mode, k, evt: gr.EventData):
+    def ask_example(self, turns, sides, publishers, since, until, mode, k, infer, evt: gr.EventData):
         """An example question clicked in the welcome card, asked with the current filters."""
         question = str((getattr(evt, "_data", None) or {}).get("question") or "")
-        return self.ask(question, turns, sides, publishers, since, until, mode, k)
+        return self.ask(question, turns, sides, publishers, since, until, mode, k, infer)
 
     def show_document(self, evt: gr.EventData) -> str:
         """The document of a clicked quote, with the quoted characters highlighted."""
@@ -192,6 +193,12 @@ class ChatUI:
                         info="How candidate sentences are found",
                     )
                     k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of quotes", elem_id="qa-k")
+                    infer = gr.Checkbox(
+                        value=True,
+                        label="Read dates, sides and speakers from the question",
+                        info="“in July 2023”, “What did Azerbaijan say …”; the filters above win",
+                        elem_id="qa-infer",
+                    )
                     reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
                 with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
                     transcript = gr.HTML(
@@ -246,14 +253,14 @@ class ChatUI:
                         elem_id="qa-document",
                     )
 
-            filters = [sides, publishers, since, until, mode, k]
+            filters = [sides, publishers, since, until, mode, k, infer]
             outputs = [transcript, turns, question, md, csv, js, caption]
             ask.click(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
             question.submit(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
             transcript.ask_example(self.ask_example, [turns, *filters], outputs, show_progress="minimal")
             transcript.show_doc(self.show_document, None, document, show_progress="hidden")
             clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption])
-            reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K), None, filters)
+            reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True), None, filters)
         return demo
 
 

@@ -133,6 +133,8 @@ SPEAKER_SOURCES = {
     "named": "a speaker named in the sentence",
     "according": "“according to …” in the sentence",
     "continuation": "the previous speaker (continued)",
+    "metadata": "the document's speaker (metadata; no speaker in the sentence)",
+    "title": "the issuing body named in the title (no speaker in the sentence)",
     "publisher": "the publisher (no speaker in the text)",
 }
 
@@ -205,7 +207,7 @@ def quote_html(
         f'data-end="{quote.end}" style="--side-colour:{colour}">'
         f'<div class="qa-num">{number}</div>'
         f'<div class="qa-main">'
-        f'<blockquote class="qa-text">“<span class="qa-text-body">{esc(quote.text)}</span>”</blockquote>'
+        f'<blockquote class="qa-text">“<span class="qa-text-body">{esc(quote.display_text)}</span>”</blockquote>'
         f'<div class="qa-attr">'
         f'<span class="qa-who">{esc(source)}</span><span class="qa-sep">·</span>'
         f'<span class="qa-side-tag">{esc(side)}</span><span class="qa-sep">·</span>'
@@ -238,6 +240,8 @@ def filters_summary(answer: Answer) -> list[tuple[str, str]]:
         pairs.append(("Documents", ", ".join(f.doc_ids)))
     if answer.topic:
         pairs.append(("Topic", answer.topic))
+    if answer.understood is not None:
+        pairs.extend(("Understood", label) for label in answer.understood.labels())
     return pairs
 
 
@@ -255,11 +259,16 @@ def answer_html(
     parts = [_chips(filters_summary(answer), k)]
     parts.extend(f'<p class="qa-note">{esc(note)}</p>' for note in answer.notes)
     mode = answer.settings.mode
+    unknown = answer.understood is not None and bool(answer.understood.unknown_names)
     if answer.abstained and not answer.grouped_by_side:
+        explanation = (
+            ""
+            if unknown
+            else "<p>No sentence in the indexed documents is relevant enough to quote, so nothing is cited.</p>"
+        )
         parts.append(
             '<div class="qa-abstain"><div class="qa-abstain-title">No answer</div>'
-            "<p>No sentence in the indexed documents is relevant enough to quote, so nothing is cited.</p>"
-            f'<p class="qa-reason">{esc(answer.abstain_reason or "")}</p></div>'
+            f'{explanation}<p class="qa-reason">{esc(answer.abstain_reason or "")}</p></div>'
         )
     else:
         if answer.abstained:
@@ -436,7 +445,7 @@ def quote_markdown(quote: Quote, number: int | None = None) -> str:
     source, side, date, title = attribution_parts(quote)
     head = f"{number}. " if number is not None else ""
     lines = [
-        _md_blockquote(quote.text),
+        _md_blockquote(quote.display_text),
         "",
         f"{head}— **{md_escape(source)}** · {md_escape(side)} · {md_escape(date)} · *{md_escape(title)}*",
         "",
