@@ -63,7 +63,7 @@ class AnswerBuilder:
                     similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
                 )
             best = max(best, similarity)
-            on_topic = bool(topic_words) and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
+            on_topic = topic_words is not None and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
             if (similarity < min_similarity and not on_topic) or chosen in shown:
                 continue
             if limit is not None and len(quotes) >= limit:

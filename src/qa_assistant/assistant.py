@@ -86,7 +86,7 @@ class Assistant:
         on_stage: Callable[[str], None] | None = None,
         encoder: str = DEFAULT_ENCODER,
         vectors: str = "float32",
-        **kwargs,
+        **kwargs: Any,
     ) -> Assistant:
         """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it.
 
@@ -104,7 +104,7 @@ class Assistant:
         check: bool = True,
         verify: bool = False,
         encoder: str | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> Assistant:
         """Open an index; raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
         when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable,

@@ -9,8 +9,10 @@ scalar-quantized flat indexes); the others are read into memory.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -26,7 +28,7 @@ _SQ_TYPES = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuant
 
 
 @contextmanager
-def single_thread():
+def single_thread() -> Iterator[None]:
     """One query is fastest on one thread: OpenMP's thread start-up and barriers cost more than they give,
     and far more when other work holds the cores (measured 40 ms vs 10 ms at 100k vectors)."""
     previous = faiss.omp_get_max_threads()
@@ -124,7 +126,7 @@ class DenseIndex:
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentence ids and cosine similarities of the `k` nearest sentences (within `mask`)."""
-        params = None
+        params: Any = None  # faiss's SearchParameters kinds (the SWIG stubs do not know their keywords)
         if mask is not None:
             allowed = int(mask.sum())
             if allowed == 0:
@@ -133,13 +135,16 @@ class DenseIndex:
             bitmap = np.packbits(mask.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # bitmap, selector live to the end
             if isinstance(self.index, faiss.IndexHNSW):
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.index.hnsw.efSearch)
+                params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+                params.sel = selector
+                params.efSearch = self.index.hnsw.efSearch
             elif isinstance(self.index, faiss.IndexIVF):
                 params = faiss.SearchParametersIVF()
                 params.sel = selector
                 params.nprobe = self.index.nprobe
             else:
-                params = faiss.SearchParameters(sel=selector)
+                params = faiss.SearchParameters()
+                params.sel = selector
         k = min(k, self.size)
         with single_thread():
             scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)

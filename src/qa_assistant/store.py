@@ -111,7 +111,7 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
             doc_index=index.sentences.doc_index,
             start=index.sentences.start,
             end=index.sentences.end,
-            cluster=index.sentences.cluster,
+            cluster=index.sentences.cluster if index.sentences.cluster is not None else np.arange(len(index.sentences)),
         )
         with (tmp / "attributions.jsonl").open("w", encoding="utf-8") as handle:
             for attribution in index.attributions:

@@ -113,6 +113,7 @@ class ChatUI:
             f"<span>{n} quote{'s' if n != 1 else ''}</span></div>"
         )
         kinds = ("md", "csv", "json")
+        buttons: list[str | gr.DownloadButton]
         if enabled:  # a plain value: a component update costs Gradio a config rebuild on every answer
             buttons = [str(files[kind]) for kind in kinds]
         else:
@@ -132,9 +133,11 @@ class ChatUI:
             doc = self.assistant.document(str(doc_id))
         except QAError as exc:
             return render.document_placeholder(str(exc))
+        start: int | None
+        end: int | None
         try:
-            start, end = int(data.get("start")), int(data.get("end"))
-        except (TypeError, ValueError):
+            start, end = int(data["start"]), int(data["end"])
+        except (KeyError, TypeError, ValueError):
             start = end = None
         self._views += 1
         return render.document_html(doc, start, end, nonce=self._views)
