@@ -3,6 +3,7 @@
     python eval/datasets/ungdc.py --out ungdc                       # every session (9,989 speeches)
     python eval/datasets/ungdc.py --out ungdc-7374 --sessions 73,74  # a subset: sessions, or ranges like 70-74
     python eval/datasets/ungdc.py --out ungdc-2010s --years 2010-2019
+    python eval/datasets/ungdc.py --out ungdc-dev --split dev        # the dev split of eval/ungdc.jsonl
     qa-assistant index ungdc --index ungdc-index
 
 The folder gets one text file per speech (`ISO_SESSION_YEAR.txt`, the text as in the archive, re-encoded to
@@ -16,6 +17,7 @@ its common short names). Conventions:
 - date: <year>-09-15 for every speech of a session. The archive gives the session and year only, not the day;
   the General Debate opens in the second half of September in almost every year, so a date filter by year
   (--since 2001-01-01 --until 2001-12-31) selects the right sessions.
+Splits (--split): "dev" is sessions 72, 73 and 74 (2017-2019), the speeches eval/ungdc.jsonl is judged on.
 The folder is written next to its target and renamed into place, so an interrupted run leaves no half corpus.
 Needs openpyxl (pip install -e ".[eval]").
 """
@@ -42,6 +44,7 @@ DEFAULT_ARCHIVE = SHARED / "ungdc-1946-2019.tar.gz"
 DEFAULT_SPEAKERS = SHARED / "Speakers_by_session.xlsx"
 PUBLISHER = "United Nations General Assembly"
 DATE_CONVENTION = "{year}-09-15"
+SPLITS = {"dev": "72,73,74"}  # --split NAME = --sessions SPLITS[NAME]
 MEMBER = re.compile(r"(?:^|/)Session (\d+) - (\d{4})/([A-Z]{2,4})_(\d+)_(\d{4})\.txt$")
 
 
@@ -234,9 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", default=str(DEFAULT_ARCHIVE), help=f"the tarball (default {DEFAULT_ARCHIVE})")
     parser.add_argument("--speakers", default=str(DEFAULT_SPEAKERS), help="Speakers_by_session.xlsx")
     parser.add_argument("--sessions", help="only these sessions, e.g. 73,74 or 70-74")
+    parser.add_argument("--split", choices=sorted(SPLITS), help="a named split: dev = sessions 72-74 (2017-2019)")
     parser.add_argument("--years", help="only these years, e.g. 2019 or 2010-2019")
     parser.add_argument("--countries", help="only these ISO codes, e.g. USA,RUS,IRN")
     args = parser.parse_args(argv)
+    if args.split:
+        if args.sessions:
+            parser.error("give --split or --sessions, not both")
+        args.sessions = SPLITS[args.split]
     try:
         counts = prepare(
             Path(args.archive),
