@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -47,6 +48,16 @@ class RelevantPassage(BaseModel):
         return self
 
 
+class QuestionFilters(BaseModel):
+    """Filters the question is asked with (as `ask --since/--until/--side` would give them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: date | None = Field(None, description="only documents dated on or after this day (YYYY-MM-DD)")
+    until: date | None = Field(None, description="only documents dated on or before this day (YYYY-MM-DD)")
+    sides: list[str] | None = Field(None, description="only statements of these sides")
+
+
 class EvalQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +68,7 @@ class EvalQuestion(BaseModel):
     answerable: bool = True
     kind: str | None = Field(None, description="free label, e.g. keyword, paraphrase, per-side, number")
     note: str | None = None
+    filters: QuestionFilters | None = Field(None, description="filters the question is asked with")
 
     @model_validator(mode="after")
     def _consistent(self) -> EvalQuestion:
