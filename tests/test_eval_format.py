@@ -72,6 +72,38 @@ def test_every_bad_line_is_reported_with_its_number():
     assert "set.jsonl:1:" not in message
 
 
+def test_filters_are_optional_and_checked():
+    evalset = parse_evalset(
+        [
+            line(
+                id="q1",
+                question="What did each side say?",
+                relevant=[{"doc_id": "a.txt", "text": "closed in December"}],
+                filters={"since": "2018-01-01", "until": "2018-12-31", "sides": ["Morocco", "Algeria"]},
+            ),
+            line(id="q2", question="Only a start?", answerable=False, filters={"since": "2019-01-01"}),
+        ]
+    )
+    q1, q2 = (item.question for item in evalset.items)
+    assert (
+        q1.filters is not None and str(q1.filters.since) == "2018-01-01" and q1.filters.sides == ["Morocco", "Algeria"]
+    )
+    assert q2.filters is not None and q2.filters.until is None and q2.filters.sides is None
+    with pytest.raises(QAError) as info:
+        parse_evalset(
+            [
+                line(id="ok", question="fine?", answerable=False),
+                line(id="d", question="bad date?", answerable=False, filters={"since": "2018-13-01"}),
+                line(id="t", question="typo?", answerable=False, filters={"side": ["Cuba"]}),
+            ],
+            name="set.jsonl",
+        )
+    message = str(info.value)
+    assert "set.jsonl:2:" in message and "since" in message
+    assert "set.jsonl:3:" in message and "side" in message
+    assert "set.jsonl:1:" not in message
+
+
 def test_empty_file_is_an_error(tmp_path):
     path = tmp_path / "empty.jsonl"
     path.write_text("\n\n", encoding="utf-8")
