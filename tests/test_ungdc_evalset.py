@@ -19,7 +19,7 @@ PREPARER = ROOT / "eval" / "datasets" / "ungdc.py"
 EVALSET = ROOT / "eval" / "ungdc.jsonl"
 ARCHIVE = ROOT.parent / "shared" / "ungdc" / "ungdc-1946-2019.tar.gz"
 
-pytestmark = pytest.mark.skipif(
+needs_archive = pytest.mark.skipif(
     not ARCHIVE.is_file(), reason=f"the UN General Debate archive is not at {ARCHIVE} (see eval/datasets/ungdc.py)"
 )
 
@@ -35,6 +35,7 @@ def dev_corpus(tmp_path_factory):
     return evalset, load_corpus(out)
 
 
+@needs_archive
 def test_every_passage_is_found_once_in_a_speech_of_the_dev_split(dev_corpus):
     evalset, corpus = dev_corpus
     assert not corpus.skipped
