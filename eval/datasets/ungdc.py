@@ -7,8 +7,9 @@
     qa-assistant index ungdc --index ungdc-index
 
 The folder gets one text file per speech (`ISO_SESSION_YEAR.txt`, the text as in the archive, re-encoded to
-UTF-8 where needed), `metadata.csv` (title, publisher, side, date) and `sides.json` (every member state with
+UTF-8 where needed), `metadata.csv` (title, publisher, side, date, speaker) and `sides.json` (every member state with
 its common short names). Conventions:
+- speaker: "<name>, <post>" from the spreadsheet (who speaks in every sentence that names nobody else);
 - title: "<state>, General Debate, session <N> (<year>) — <speaker>, <post>" (speaker and post from the
   spreadsheet when it has them);
 - publisher: "United Nations General Assembly" (the speeches are its verbatim records);
@@ -125,6 +126,13 @@ def decode(data: bytes) -> tuple[str, bool]:
         return data.decode("cp1252", errors="replace"), True
 
 
+def speaker_of(speaker: Speaker | None) -> str:
+    """The `speaker` column: "<name>, <post>" (empty when the spreadsheet names nobody: the state then speaks)."""
+    if not speaker or not speaker.name:
+        return ""
+    return speaker.name + (f", {speaker.post}" if speaker.post else "")
+
+
 def title_of(side: str, session: int, year: int, speaker: Speaker | None) -> str:
     title = f"{side}, General Debate, session {session} ({year})"
     if speaker and speaker.name:
@@ -205,13 +213,14 @@ def prepare(
                         "side": side,
                         "date": DATE_CONVENTION.format(year=year),
                         "url": "",
+                        "speaker": speaker_of(speaker),
                     }
                 )
         if not rows:
             raise PrepareError(f"no speech in {archive} matches the selection (sessions, years, countries)")
         rows.sort(key=lambda r: r["file"])
         with (tmp / "metadata.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["file", "title", "publisher", "side", "date", "url"])
+            writer = csv.DictWriter(handle, fieldnames=["file", "title", "publisher", "side", "date", "url", "speaker"])
             writer.writeheader()
             writer.writerows(rows)
         (tmp / "sides.json").write_text(json.dumps(sides_config(), indent=2, ensure_ascii=False), encoding="utf-8")
