@@ -124,6 +124,8 @@ def test_preparer_selects_sessions_and_years(archive, tmp_path):
     assert sorted(read_rows(tmp_path / "a")) == ["EU_74_2019.txt", "IRN_74_2019.txt", "USA_73_2018.txt"]
     assert prepare(archive, tmp_path / "b", "--years", "1991").returncode == 0
     assert sorted(read_rows(tmp_path / "b")) == ["RUS_46_1991.txt"]
+    assert prepare(archive, tmp_path / "dev", "--split", "dev").returncode == 0  # sessions 72-74
+    assert sorted(read_rows(tmp_path / "dev")) == ["EU_74_2019.txt", "IRN_74_2019.txt", "USA_73_2018.txt"]
 
 
 def test_preparer_errors_are_one_line_and_keep_the_old_folder(archive, tmp_path):

@@ -3,11 +3,13 @@
     python eval/datasets/ungdc.py --out ungdc                       # every session (9,989 speeches)
     python eval/datasets/ungdc.py --out ungdc-7374 --sessions 73,74  # a subset: sessions, or ranges like 70-74
     python eval/datasets/ungdc.py --out ungdc-2010s --years 2010-2019
+    python eval/datasets/ungdc.py --out ungdc-dev --split dev        # the dev split of eval/ungdc.jsonl
     qa-assistant index ungdc --index ungdc-index
 
 The folder gets one text file per speech (`ISO_SESSION_YEAR.txt`, the text as in the archive, re-encoded to
-UTF-8 where needed), `metadata.csv` (title, publisher, side, date) and `sides.json` (every member state with
+UTF-8 where needed), `metadata.csv` (title, publisher, side, date, speaker) and `sides.json` (every member state with
 its common short names). Conventions:
+- speaker: "<name>, <post>" from the spreadsheet (who speaks in every sentence that names nobody else);
 - title: "<state>, General Debate, session <N> (<year>) — <speaker>, <post>" (speaker and post from the
   spreadsheet when it has them);
 - publisher: "United Nations General Assembly" (the speeches are its verbatim records);
@@ -16,6 +18,7 @@ its common short names). Conventions:
 - date: <year>-09-15 for every speech of a session. The archive gives the session and year only, not the day;
   the General Debate opens in the second half of September in almost every year, so a date filter by year
   (--since 2001-01-01 --until 2001-12-31) selects the right sessions.
+Splits (--split): "dev" is sessions 72, 73 and 74 (2017-2019), the speeches eval/ungdc.jsonl is judged on.
 The folder is written next to its target and renamed into place, so an interrupted run leaves no half corpus.
 Needs openpyxl (pip install -e ".[eval]").
 """
@@ -42,6 +45,7 @@ DEFAULT_ARCHIVE = SHARED / "ungdc-1946-2019.tar.gz"
 DEFAULT_SPEAKERS = SHARED / "Speakers_by_session.xlsx"
 PUBLISHER = "United Nations General Assembly"
 DATE_CONVENTION = "{year}-09-15"
+SPLITS = {"dev": "72,73,74"}  # --split NAME = --sessions SPLITS[NAME]
 MEMBER = re.compile(r"(?:^|/)Session (\d+) - (\d{4})/([A-Z]{2,4})_(\d+)_(\d{4})\.txt$")
 
 
@@ -120,6 +124,13 @@ def decode(data: bytes) -> tuple[str, bool]:
         return data.decode("utf-8-sig"), False
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace"), True
+
+
+def speaker_of(speaker: Speaker | None) -> str:
+    """The `speaker` column: "<name>, <post>" (empty when the spreadsheet names nobody: the state then speaks)."""
+    if not speaker or not speaker.name:
+        return ""
+    return speaker.name + (f", {speaker.post}" if speaker.post else "")
 
 
 def title_of(side: str, session: int, year: int, speaker: Speaker | None) -> str:
@@ -202,13 +213,14 @@ def prepare(
                         "side": side,
                         "date": DATE_CONVENTION.format(year=year),
                         "url": "",
+                        "speaker": speaker_of(speaker),
                     }
                 )
         if not rows:
             raise PrepareError(f"no speech in {archive} matches the selection (sessions, years, countries)")
         rows.sort(key=lambda r: r["file"])
         with (tmp / "metadata.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["file", "title", "publisher", "side", "date", "url"])
+            writer = csv.DictWriter(handle, fieldnames=["file", "title", "publisher", "side", "date", "url", "speaker"])
             writer.writeheader()
             writer.writerows(rows)
         (tmp / "sides.json").write_text(json.dumps(sides_config(), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -234,9 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", default=str(DEFAULT_ARCHIVE), help=f"the tarball (default {DEFAULT_ARCHIVE})")
     parser.add_argument("--speakers", default=str(DEFAULT_SPEAKERS), help="Speakers_by_session.xlsx")
     parser.add_argument("--sessions", help="only these sessions, e.g. 73,74 or 70-74")
+    parser.add_argument("--split", choices=sorted(SPLITS), help="a named split: dev = sessions 72-74 (2017-2019)")
     parser.add_argument("--years", help="only these years, e.g. 2019 or 2010-2019")
     parser.add_argument("--countries", help="only these ISO codes, e.g. USA,RUS,IRN")
     args = parser.parse_args(argv)
+    if args.split:
+        if args.sessions:
+            parser.error("give --split or --sessions, not both")
+        args.sessions = SPLITS[args.split]
     try:
         counts = prepare(
             Path(args.archive),
