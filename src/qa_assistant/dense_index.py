@@ -23,7 +23,8 @@ HNSW_M = 32
 HNSW_EF_SEARCH = 128
 IVF_PROBE_SHARE = 1 / 16  # an IVF search visits this share of the cells (at least IVF_MIN_PROBES)
 IVF_MIN_PROBES = 16
-IVF_TRAIN_PER_CELL = 64  # k-means training sample: this many vectors per cell
+IVF_TRAIN_PER_CELL = 32  # k-means training sample: this many vectors per cell
+IVF_TRAIN_ITERATIONS = 10  # FAISS defaults to 25, at 2.5 times the training time
 _SQ_TYPES = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
 
 
@@ -76,7 +77,10 @@ def build_faiss(vectors: np.ndarray, kind: str = "flat", storage: str = "float32
     if not index.is_trained:
         sample = vectors
         if kind == "ivf":
-            limit = faiss.extract_index_ivf(index).nlist * IVF_TRAIN_PER_CELL
+            ivf = faiss.extract_index_ivf(index)
+            ivf.cp.niter = IVF_TRAIN_ITERATIONS
+            ivf.cp.min_points_per_centroid = IVF_TRAIN_PER_CELL // 2
+            limit = ivf.nlist * IVF_TRAIN_PER_CELL
             if len(vectors) > limit:
                 rows = np.random.default_rng(seed).choice(len(vectors), limit, replace=False)
                 sample = vectors[np.sort(rows)]
