@@ -122,3 +122,24 @@ def test_a_name_no_document_mentions_is_unknown(assistant):
     assert unknown_names("Who won the Eurovision Song Contest?", known, covered) == ["Eurovision Song Contest"]
     assert unknown_names("What did Baku say about the Lachin corridor?", known, covered) == []
     assert unknown_names("What did the Azerbaijani leader tell the UN General Assembly?", known, covered) == []
+
+
+def test_a_name_only_the_metadata_knows_is_not_unknown(tmp_path):
+    from qa_assistant import Assistant
+
+    (tmp_path / "JPN_73_2018.txt").write_text(
+        "The abductions of Japanese citizens by North Korea remain unresolved. We will never give up on them.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "metadata.csv").write_text(
+        'file,title,publisher,side,date,speaker\nJPN_73_2018.txt,"Japan, General Debate, session 73 (2018)",'
+        'United Nations General Assembly,Japan,2018-09-15,"Mr. Shinzo Abe, Prime Minister"\n',
+        encoding="utf-8",
+    )
+    assistant = Assistant.build(tmp_path, tmp_path / "index")
+    answer = assistant.ask("What did Shinzo Abe say about the abductions?")
+    assert answer.understood is not None and answer.understood.unknown_names == []
+    assert not answer.abstained and answer.quotes[0].speaker == "Mr. Shinzo Abe, Prime Minister"
+    assert assistant.ask("What did Angela Merkel say about the abductions?").understood.unknown_names == [
+        "Angela Merkel"
+    ]

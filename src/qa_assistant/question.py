@@ -71,11 +71,14 @@ class QuestionReader:
         self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
         dates = [d.date for d in index.documents if d.date]
         self.newest = max(dates) if dates else None  # "last year" counts from the newest document
+        # Names the metadata knows though no text says them: a speech rarely names its own speaker.
+        named = [*self.speakers, *self.publishers, *(d.title or "" for d in index.documents)]
+        self.metadata_tokens = set(tokenize(" ".join(named)))
 
     def known(self, word: str) -> bool:
-        """Whether every BM25 token of `word` occurs in some document."""
+        """Whether every BM25 token of `word` occurs in some document's text or metadata (speakers, titles)."""
         vocabulary = self.index.bm25.model.vocab_dict
-        return all(token in vocabulary for token in tokenize(word))
+        return all(token in vocabulary or token in self.metadata_tokens for token in tokenize(word))
 
     def understand(self, question: str, filters: Filters) -> tuple[Understood, Filters]:
         """What `question` says about its period and its speaker, and `filters` with that applied where no explicit
