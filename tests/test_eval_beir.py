@@ -10,8 +10,8 @@ import pytest
 from qa_assistant.cli import main
 from qa_assistant.errors import QAError
 from qa_assistant.evaluation.beir import beir_index, cache_path, load_beir
-from qa_assistant.evaluation.pipeline import evaluate_beir
 from qa_assistant.evaluation.report import write_report
+from qa_assistant.evaluation.run_beir import evaluate_beir
 
 CORPUS = [
     {

@@ -28,99 +28,20 @@ REPORTING_VERBS = (
     "argued argues announced pointed"
 ).split()
 _VERB = r"(?:" + "|".join(sorted(set(REPORTING_VERBS), key=len, reverse=True)) + r")"
-_AUX = {
-    "has",
-    "had",
-    "have",
-    "also",
-    "repeatedly",
-    "previously",
-    "again",
-    "once",
-    "further",
-    "earlier",
-    "later",
-    "already",
-    "strongly",
-    "firmly",
-    "openly",
-    "then",
-    "clearly",
-    "officially",
-    "publicly",
-    "reportedly",
-    "is",
-    "was",
-}
-PRONOUNS = {
-    "he",
-    "she",
-    "it",
-    "they",
-    "ministry",
-    "minister",
-    "statement",
-    "spokesperson",
-    "spokesman",
-    "spokeswoman",
-    "department",
-    "office",
-    "government",
-}
+_AUX = frozenset(
+    "has had have also repeatedly previously again once further earlier later already strongly firmly openly then "
+    "clearly officially publicly reportedly is was".split()
+)
+PRONOUNS = frozenset(
+    "he she it they ministry minister statement spokesperson spokesman spokeswoman department office government".split()
+)
 # Lower-case words that may stand inside a speaker's name ("Ministry of the Interior", "self-proclaimed republic").
-_NAME_GLUE = {
-    "of",
-    "the",
-    "for",
-    "de",
-    "self-proclaimed",
-    "republic",
-    "side",
-    "authorities",
-    "ministry",
-    "government",
-    "foreign",
-    "affairs",
-    "defense",
-    "defence",
-    "minister",
-    "spokesperson",
-    "office",
-    "army",
-    "forces",
-    "press",
-    "service",
-    "leadership",
-    "command",
-    "embassy",
-    "president",
-    "prime",
-    "interior",
-    "presidential",
-    "aide",
-    "adviser",
-    "advisor",
-    "separatist",
-    "facto",
-    "official",
-    "officials",
-    "leader",
-    "secretary",
-    "chief",
-    "head",
-    "commander",
-    "envoy",
-    "representative",
-    "ombudsman",
-    "mayor",
-    "governor",
-    "resident",
-    "residents",
-    "witness",
-    "witnesses",
-    "spokesman",
-    "spokeswoman",
-}
+_NAME_GLUE = frozenset(
+    "of the for de self-proclaimed republic side authorities ministry government foreign affairs defense defence "
+    "minister spokesperson office army forces press service leadership command embassy president prime interior "
+    "presidential aide adviser advisor separatist facto official officials leader secretary chief head commander "
+    "envoy representative ombudsman mayor governor resident residents witness witnesses spokesman spokeswoman".split()
+)
 _SEATED = {"authorities", "officials", "government", "embassy", "leadership"}  # "the authorities in Stepanakert"
 # Capitalized words that open a sentence or clause but never a speaker's name.
 _NOT_NAMES = {

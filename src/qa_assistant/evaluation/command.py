@@ -46,8 +46,9 @@ def _choices(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...
 
 def run_eval(args: argparse.Namespace) -> int:
     from .beir import GRANULARITIES
-    from .pipeline import evaluate_beir, evaluate_evalset
     from .report import format_table, write_report
+    from .run_beir import evaluate_beir
+    from .run_evalset import evaluate_evalset
     from .runner import AGGREGATIONS
 
     if bool(args.set) == bool(args.beir):

@@ -13,15 +13,16 @@ A report folder holds:
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from .metrics import CURVE_KS, quiet_ranx
-from .pipeline import (
+from .metrics import quiet_ranx
+from .per_query import per_query_markdown, write_per_query_csv
+from .plots import plot_abstention, plot_ndcg, plot_recall
+from .results import (
     ABSTENTION,
     ABSTENTION_BALANCED,
     ANSWER_RECALL,
@@ -33,7 +34,8 @@ from .pipeline import (
     SIDE_COVERAGE,
     VERBATIM,
     EvalResult,
-    ModeResult,
+    _marks,
+    _threshold,
 )
 
 HEADERS = {
@@ -59,21 +61,6 @@ def _fmt(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.3f}"
-
-
-def _threshold(value: float) -> str:
-    """0.43, or 0.4345 when the exact value matters."""
-    text = f"{value:.4f}".rstrip("0")
-    return text + "0" * max(0, 4 - len(text))
-
-
-def _marks(result: EvalResult, name: str) -> str:
-    marks = ""
-    if name == result.default_mode:
-        marks += "*"
-    if name == result.best_mode:
-        marks += "+"
-    return marks
 
 
 def table_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
@@ -162,328 +149,6 @@ def markdown_table(result: EvalResult) -> str:
         extra = [f"{test[0]:+.3f}", "<0.001" if test[1] < 0.001 else f"{test[1]:.3f}"] if test else ["", ""]
         out.append("| " + " | ".join([f"`{r[0]}`", *r[1:], *extra]) + " |")
     return "\n".join(out)
-
-
-# ---------------------------------------------------------------- which modes to show in plots and drill-downs
-
-
-def key_modes(result: EvalResult, limit: int = 9) -> list[str]:
-    """All modes when few; otherwise bm25, dense, the default, the best RRF and weighted, per granularity."""
-    names = list(result.modes)
-    if len(names) <= limit:
-        return names
-    chosen: list[str] = []
-
-    def add(name: str | None) -> None:
-        if name and name in result.modes and name not in chosen:
-            chosen.append(name)
-
-    def best(predicate) -> str | None:
-        pool = [m for m in result.modes.values() if predicate(m)]
-        return max(pool, key=lambda m: m.metrics.get(PRIMARY_METRIC, -1)).name if pool else None
-
-    for prefix in ("", "doc:"):
-        add(f"{prefix}bm25")
-        add(f"{prefix}dense")
-        if not prefix:
-            add(result.default_mode)
-        gran = "document" if prefix else "sentence"
-        add(
-            best(
-                lambda m, g=gran: (
-                    m.granularity == g
-                    and m.aggregation in (None, "max")
-                    and m.config.fusion == "rrf"
-                    and m.config.mode == "hybrid"
-                )
-            )
-        )
-        add(
-            best(
-                lambda m, g=gran: (
-                    m.granularity == g
-                    and m.aggregation in (None, "max")
-                    and m.config.fusion == "weighted"
-                    and m.config.mode == "hybrid"
-                )
-            )
-        )
-    add(best(lambda m: m.granularity == "sentence" and m.aggregation not in (None, "max")))
-    add(best(lambda m: m.granularity == "window"))
-    return chosen[: limit + 2]
-
-
-# ---------------------------------------------------------------- plots
-
-
-def _family_color(mode: ModeResult) -> str:
-    if mode.config.mode == "bm25":
-        return "#4C72B0"
-    if mode.config.mode == "dense":
-        return "#DD8452"
-    return "#55A868" if mode.config.fusion == "rrf" else "#C44E52"
-
-
-def plot_ndcg(result: EvalResult, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    modes = sorted(result.modes.values(), key=lambda m: m.metrics.get(PRIMARY_METRIC, 0))
-    height = max(3.0, 0.26 * len(modes) + 1.4)
-    fig, ax = plt.subplots(figsize=(10, height))
-    values = [m.metrics.get(PRIMARY_METRIC, 0) for m in modes]
-    bars = ax.barh(range(len(modes)), values, color=[_family_color(m) for m in modes])
-    for bar, mode in zip(bars, modes):
-        if mode.granularity == "document":
-            bar.set_hatch("///")
-            bar.set_alpha(0.6)
-        elif mode.granularity == "window":
-            bar.set_hatch("xx")
-            bar.set_alpha(0.8)
-        elif mode.aggregation not in (None, "max"):
-            bar.set_hatch("..")
-    ax.set_yticks(range(len(modes)))
-    ax.set_yticklabels([f"{m.name}{_marks(result, m.name)}" for m in modes], fontsize=9)
-    low = max(0.0, math.floor((min(values + [1.0]) - 0.05) * 20) / 20)  # axis from a round value below the worst
-    high = min(1.0, max(values + [0.1]) + (max(values + [0.1]) - low) * 0.12)
-    ax.set_xlim(low, high)
-    for i, v in enumerate(values):
-        ax.text(v + (high - low) * 0.006, i, f"{v:.3f}", va="center", fontsize=8)
-    ax.set_ylim(-0.6, len(modes) - 0.4)
-    ax.set_xlabel("nDCG@10" + (f" (axis starts at {low:.2f})" if low > 0 else ""))
-    ax.set_title(f"{result.dataset}: nDCG@10 per mode (* current default, + best)", fontsize=11)
-    handles = [
-        Patch(color="#4C72B0", label="BM25"),
-        Patch(color="#DD8452", label="dense"),
-        Patch(color="#55A868", label="hybrid RRF"),
-        Patch(color="#C44E52", label="hybrid weighted"),
-    ]
-    if any(m.granularity == "document" for m in modes):
-        handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="whole-document index"))
-    if any(m.granularity == "window" for m in modes):
-        handles.append(Patch(facecolor="white", edgecolor="black", hatch="xx", label="3-sentence windows"))
-    if any(m.aggregation not in (None, "max") for m in modes):
-        handles.append(Patch(facecolor="white", edgecolor="black", hatch="..", label="other aggregation"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_recall(result: EvalResult, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8.5, 5.2))
-    tab10 = plt.get_cmap("tab10")
-    colors = [tab10(i) for i in range(tab10.N)] + ["black", "gold", "navy"]
-    lowest = 1.0
-    for i, name in enumerate(key_modes(result)):
-        mode = result.modes[name]
-        ks = sorted(mode.curve)
-        style = {"document": "--", "window": "-."}.get(
-            mode.granularity, ":" if mode.aggregation not in (None, "max") else "-"
-        )
-        width = 2.4 if name in (result.default_mode, result.best_mode) else 1.4
-        lowest = min([lowest, *(mode.curve[k] for k in ks)])
-        ax.plot(
-            ks,
-            [mode.curve[k] for k in ks],
-            style,
-            marker="o",
-            markersize=3,
-            linewidth=width,
-            label=f"{name}{_marks(result, name)}",
-            color=colors[i % len(colors)],
-        )
-    ax.set_xscale("log")
-    ax.set_xticks(list(CURVE_KS))
-    ax.set_xticklabels([str(k) for k in CURVE_KS])
-    ax.set_xlabel("k (documents)" if result.kind == "beir" else "k (sentences)")
-    ax.set_ylabel("recall@k")
-    ax.set_ylim(max(0.0, math.floor(lowest * 10) / 10 - 0.05), 1.01)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(f"{result.dataset}: recall at k", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_abstention(result: EvalResult, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    a = result.abstention
-    assert a is not None
-    shown = [m for m in (result.default_mode, result.best_mode) if m in a.best_similarity]
-    shown = list(dict.fromkeys(shown)) or list(a.best_similarity)[:1]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
-    thresholds = [i / 100 for i in range(0, 81)]
-    from .metrics import abstention_at
-
-    for name in shown:
-        points = [abstention_at(a.best_similarity[name], a.answerable, t) for t in thresholds]
-        if result.kind == "evalset":
-            left.plot(thresholds, [p.accuracy for p in points], label=f"{name}: accuracy")
-            left.plot(thresholds, [p.balanced_accuracy for p in points], "--", label=f"{name}: balanced accuracy")
-        else:
-            left.plot(thresholds, [p.answered for p in points], label=f"{name}: share answered")
-    left.axvline(a.threshold_in_use, color="grey", linestyle=":", label=f"in use {a.threshold_in_use:.2f}")
-    for name in shown:
-        if name in a.calibrated:
-            left.axvline(
-                a.calibrated[name].threshold,
-                color="black",
-                linestyle="-.",
-                label=f"calibrated ({name}) {_threshold(a.calibrated[name].threshold)}",
-            )
-            break
-    left.set_xlabel("abstention threshold (cosine similarity)")
-    left.set_ylim(0, 1.02)
-    left.grid(alpha=0.3)
-    left.legend(fontsize=7, loc="lower left")
-    left.set_title(
-        "abstention accuracy vs threshold" if result.kind == "evalset" else "answerable queries answered vs threshold",
-        fontsize=10,
-    )
-    name = shown[0]
-    values = a.best_similarity[name]
-    if result.kind == "evalset":
-        groups = [
-            ("answerable", [v for q, v in values.items() if a.answerable[q]]),
-            ("unanswerable", [v for q, v in values.items() if not a.answerable[q]]),
-        ]
-        for i, (label, vals) in enumerate(groups):
-            jitter = [i + 0.08 * ((j * 7919) % 11 - 5) / 5 for j in range(len(vals))]
-            right.scatter(vals, jitter, s=18, alpha=0.7, label=f"{label} ({len(vals)})")
-        right.set_yticks([0, 1])
-        right.set_yticklabels(["answerable", "unanswerable"])
-        right.set_ylim(-0.6, 1.6)
-    else:
-        right.hist([v for v in values.values() if math.isfinite(v)], bins=40, color="#4C72B0")
-        right.set_ylabel("queries")
-    right.axvline(a.threshold_in_use, color="grey", linestyle=":")
-    if name in a.calibrated:
-        right.axvline(a.calibrated[name].threshold, color="black", linestyle="-.")
-    right.set_xlabel(f"best quote similarity ({name})")
-    right.grid(alpha=0.3)
-    right.set_title("best quote similarity per question", fontsize=10)
-    fig.suptitle(f"{result.dataset}: abstention", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-# ---------------------------------------------------------------- drill-down
-
-
-def _rank_text(rank: int | None, depth: int) -> str:
-    return str(rank) if rank is not None else f">{depth}"
-
-
-def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
-    modes = key_modes(result)
-    depth = result.info.get("documents_per_query") or result.info.get("depth", 100)
-    unit = "document" if result.kind == "beir" else "passage"
-    lines = [f"# {result.dataset}: per-query drill-down", ""]
-    lines.append(
-        f"Rank of the first relevant {unit} per mode (`>{depth}`: not retrieved within {depth}). "
-        f"Modes shown: {', '.join(f'`{m}`' for m in modes)}. All modes are in `per_query.csv`."
-    )
-    lines.append("")
-    lines.append("## Questions each mode misses (no relevant item in the top 10)")
-    lines.append("")
-    limit = max_rows or 10**9
-    for name in modes:
-        mode = result.modes[name]
-        missed = [
-            (q, row)
-            for q, row in mode.per_query.items()
-            if q in result.qrels and (row.get("first_rank") is None or row["first_rank"] > 10)
-        ]
-        lines.append(f"### `{name}` misses {len(missed)} of {len(result.qrels)}")
-        lines.append("")
-        for q, row in missed[:limit]:
-            lines.append(f"- `{q}` (first relevant at {_rank_text(row.get('first_rank'), depth)}): {result.queries[q]}")
-        if len(missed) > limit:
-            lines.append(f"- … {len(missed) - limit} more in per_query.csv")
-        lines.append("")
-    lines.append("## First relevant rank per question")
-    lines.append("")
-    judged = list(result.qrels)
-    if max_rows and len(judged) > max_rows:
-
-        def spread(q: str) -> int:
-            hits = [(result.modes[m].per_query.get(q, {}).get("first_rank") or 10**6) <= 10 for m in modes]
-            return sum(hits)
-
-        disagreeing = [q for q in judged if 0 < spread(q) < len(modes)]
-        lines.append(
-            f"Only the {min(max_rows, len(disagreeing))} first of the {len(disagreeing)} queries that some of these modes answer in the top 10 and others miss."
-        )
-        lines.append("")
-        judged = disagreeing[:max_rows]
-    lines.append("| id | question | " + " | ".join(f"`{m}`" for m in modes) + " |")
-    lines.append("|---|---|" + "---:|" * len(modes))
-    for q in judged:
-        cells = [_rank_text(result.modes[m].per_query.get(q, {}).get("first_rank"), depth) for m in modes]
-        text = result.queries[q].replace("|", "\\|")
-        if len(text) > 90:
-            text = text[:87] + "…"
-        kind = f" ({result.labels[q]})" if result.labels.get(q) else ""
-        lines.append(f"| `{q}`{kind} | {text} | " + " | ".join(cells) + " |")
-    lines.append("")
-    a = result.abstention
-    if a is not None and result.kind == "evalset":
-        name = result.best_mode
-        t_cal = a.calibrated[name].threshold
-        lines.append(f"## Abstention per question (`{name}`)")
-        lines.append("")
-        lines.append(
-            f"Best quote similarity of `ask` (k={result.info.get('ask_k')}); abstains when below the threshold. "
-            f"Threshold in use {_threshold(a.threshold_in_use)}, calibrated {_threshold(t_cal)}."
-        )
-        lines.append("")
-        lines.append("| id | answerable | best similarity | abstains at in-use | abstains at calibrated | question |")
-        lines.append("|---|---|---:|---|---|---|")
-        for q, best in sorted(a.best_similarity[name].items(), key=lambda item: item[1]):
-            in_use = _abstention_cell(best < a.threshold_in_use, a.answerable[q])
-            calibrated = _abstention_cell(best < t_cal, a.answerable[q])
-            answerable = "yes" if a.answerable[q] else "no"
-            lines.append(f"| `{q}` | {answerable} | {best:.3f} | {in_use} | {calibrated} | {result.queries[q]} |")
-        lines.append("")
-        lines.append("✗ marks a wrong outcome.")
-    return "\n".join(lines) + "\n"
-
-
-def write_per_query_csv(result: EvalResult, path: Path) -> None:
-    columns = [
-        "query_id",
-        "mode",
-        "first_rank",
-        "ndcg@10",
-        "recall@10",
-        "recall@100",
-        "side_coverage@10",
-        "best_similarity",
-        "abstains",
-    ]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for name, mode in result.modes.items():
-            for q, row in mode.per_query.items():
-                values = [q, name] + [row.get(c) for c in columns[2:]]
-                writer.writerow(["" if v is None else (f"{v:.4f}" if isinstance(v, float) else v) for v in values])
 
 
 # ---------------------------------------------------------------- TREC files
@@ -632,8 +297,3 @@ def write_report(result: EvalResult, directory: str | Path, runs: bool = False) 
     if runs:
         write_trec(result, directory / "runs")
     return directory
-
-
-def _abstention_cell(abstains: bool, answerable: bool) -> str:
-    """The cell "abstains" or "answers", marked ✗ when that is wrong for the question."""
-    return ("abstains" if abstains else "answers") + (" ✗" if abstains == answerable else "")

@@ -1,0 +1,165 @@
+"""Answers as a user gets them: every question put to `Assistant.ask`, and what its quotes got right.
+
+* `ask_outcomes`: each question asked with no threshold (its best quote similarity, its quotes and how many are
+  verbatim), then at the given thresholds for the real abstention decision; `abstentions` at one threshold.
+* `answer_quality`: each question asked at the threshold in use, scored as a reader sees the answer (relevant
+  passages quoted, quotes from the named sides, quotes inside the question's period, short quotes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..corpus import read_text_file
+from ..segment import is_quotable
+from .evalset import ResolvedQuestion
+from .runner import RetrievalConfig
+
+
+@dataclass
+class AskOutcome:
+    """What `Assistant.ask` did for one question."""
+
+    best_similarity: float  # best quote similarity when asked with no threshold (every hit quoted)
+    quotes: int
+    verbatim: int  # quotes equal to the document text at their offsets (and to the source file, when known)
+    abstained_at: dict[float, bool] = field(default_factory=dict)  # real `ask` outcome at each given threshold
+
+
+def quote_is_verbatim(quote, doc, source: str | None) -> bool:
+    """`quote.text` is the document text at its offsets, and the source file's text at its source offsets."""
+    if doc is None or doc.text[quote.start : quote.end] != quote.text:
+        return False
+    start, end = getattr(quote, "source_start", None), getattr(quote, "source_end", None)
+    if source is not None and start is not None and end is not None:
+        return source[start:end] == quote.text
+    return True
+
+
+def _source_text(corpus_dir: Path | None, path: str | None, cache: dict[str, str | None]) -> str | None:
+    """The decoded text of a plain-text source file (None when unavailable)."""
+    if corpus_dir is None or not path or Path(path).suffix.lower() not in {".txt", ".md", ".markdown"}:
+        return None
+    if path not in cache:
+        try:
+            cache[path] = read_text_file(corpus_dir / path)
+        except (OSError, ValueError):
+            cache[path] = None
+    return cache[path]
+
+
+def ask_outcomes(
+    assistant,
+    questions: list[ResolvedQuestion],
+    config: RetrievalConfig,
+    k: int = 6,
+    candidates: int = 100,
+    corpus_dir: Path | None = None,
+    thresholds: Iterable[float] = (),
+) -> dict[str, AskOutcome]:
+    """Ask every question with no threshold (``min_similarity=-1``: every retrieved hit is quoted once),
+    then once more at each of `thresholds` for the real abstention decision.
+
+    Retrieval does not depend on the threshold, which only drops quotes, so an answer abstains at t exactly
+    when `Answer.best_similarity` (over every retrieved hit, quoted or not) is below t; that is how threshold
+    sweeps are computed. The real asks at `thresholds` check it.
+    """
+    documents = {d.id: d for d in assistant.documents}
+    files: dict[str, str | None] = {}
+    thresholds = list(thresholds)
+    outcomes = {}
+    for q in questions:
+        answer = assistant.ask(
+            q.question, k=k, settings=config.settings(candidates), min_similarity=-1.0, filters=q.filters
+        )
+        verbatim = 0
+        for quote in answer.quotes:
+            doc = documents.get(quote.doc_id)
+            verbatim += quote_is_verbatim(quote, doc, _source_text(corpus_dir, doc.path if doc else None, files))
+        outcome = AskOutcome(
+            best_similarity=answer.best_similarity if answer.best_similarity is not None else float("-inf"),
+            quotes=len(answer.quotes),
+            verbatim=verbatim,
+        )
+        outcomes[q.id] = outcome
+    for t in thresholds:
+        for qid, abstained in abstentions(assistant, questions, config, t, k, candidates).items():
+            outcomes[qid].abstained_at[t] = abstained
+    return outcomes
+
+
+def abstentions(
+    assistant,
+    questions: list[ResolvedQuestion],
+    config: RetrievalConfig,
+    threshold: float,
+    k: int = 6,
+    candidates: int = 100,
+) -> dict[str, bool]:
+    """Whether `Assistant.ask` abstains on each question at `threshold`."""
+    return {
+        q.id: assistant.ask(
+            q.question, k=k, settings=config.settings(candidates), min_similarity=threshold, filters=q.filters
+        ).abstained
+        for q in questions
+    }
+
+
+@dataclass
+class AnswerQuality:
+    """What a reader of the real answers (at the threshold in use) sees, per question."""
+
+    recall: float | None  # share of the relevant passages some quote overlaps (answerable questions)
+    side_precision: float | None  # share of quotes from a side the question names (speaker's or document's side)
+    side_coverage: float | None  # share of the sides expected to have spoken with a quote
+    dated_quotes: int  # quotes of a question that has a period (a filter or written in it)
+    dates_kept: int  # of those, quotes dated inside the period
+    quotes: int
+    short_quotes: int  # quotes of fewer than MIN_WORDS words
+
+
+def answer_quality(
+    assistant,
+    questions: list[ResolvedQuestion],
+    config: RetrievalConfig,
+    threshold: float,
+    k: int = 6,
+    candidates: int = 100,
+) -> dict[str, AnswerQuality]:
+    """Each question asked as a user would (`ask` at `threshold`), and what its answer got right."""
+    result = {}
+    for q in questions:
+        answer = assistant.ask(
+            q.question, k=k, settings=config.settings(candidates), min_similarity=threshold, filters=q.filters
+        )
+        quotes = answer.quotes
+        covered = {
+            p.id
+            for p in q.passages
+            for quote in quotes
+            if quote.doc_id == p.doc_id and quote.start < p.end and p.start < quote.end
+        }
+        asked = set(answer.understood.sides) if answer.understood else set()
+        grouped = {group.side for group in answer.groups}  # "each side", or two or more sides named
+        named = {s.lower() for s in asked | grouped}
+        spoke = {s.lower() for s in q.sides}
+        on_side = [
+            (quote.speaker_side or "").lower() in named or (quote.side or "").lower() in named for quote in quotes
+        ]
+        since, until = answer.filters.since, answer.filters.until
+        dated = quotes if (since or until) else []
+        kept = [x for x in dated if x.date and (not since or x.date >= since) and (not until or x.date <= until)]
+        result[q.id] = AnswerQuality(
+            recall=len(covered) / len(q.passages) if q.answerable and q.passages else None,
+            side_precision=sum(on_side) / len(quotes) if named and quotes else None,
+            side_coverage=(
+                len({(quote.speaker_side or "").lower() for quote in quotes} & spoke) / len(spoke) if spoke else None
+            ),
+            dated_quotes=len(dated),
+            dates_kept=len(kept),
+            quotes=len(quotes),
+            short_quotes=sum(not is_quotable(quote.text) for quote in quotes),
+        )
+    return result
