@@ -11,7 +11,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from qa_assistant import Answer, Document, Quote, SideGroup
-from qa_assistant.ui import render
+from qa_assistant.ui import document as document_panel
+from qa_assistant.ui import markdown, render
 
 EVIL = '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=1"> [click](http://example.com) **bold** &amp;'
 
@@ -310,7 +311,7 @@ def test_document_view_marks_exactly_the_quoted_characters():
         url="javascript:alert(1)",
         text=text,
     )
-    markup = render.document_html(doc, start, end, nonce=3)
+    markup = document_panel.document_html(doc, start, end, nonce=3)
     parsed = assert_inert(markup)
     assert not any(t == "a" for t, _ in parsed.tags)  # a javascript: URL is not made a link
     marked = re.search(r'<mark id="qa-hit" class="qa-hit">(.*?)</mark>', markup, re.S).group(1)
@@ -324,7 +325,7 @@ def test_document_view_marks_exactly_the_quoted_characters():
 @pytest.mark.parametrize("start,end", [(5, 2), (-1, 4), (0, 10_000), (None, None)])
 def test_document_view_without_valid_offsets_highlights_nothing(start, end):
     doc = Document(id="d.txt", path="d.txt", text="Some text here.", url="https://example.org/a?b=<c>")
-    markup = render.document_html(doc, start, end)
+    markup = document_panel.document_html(doc, start, end)
     parsed = assert_inert(markup)
     assert "<mark" not in markup
     links = [a for t, a in parsed.tags if t == "a"]
@@ -352,7 +353,7 @@ TRICKY = [
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_markdown_escape_renders_back_to_the_same_text(text):
-    rendered = MarkdownIt("commonmark").render(render.md_escape(text))
+    rendered = MarkdownIt("commonmark").render(markdown.md_escape(text))
     assert "<a " not in rendered and "<img" not in rendered and "<script" not in rendered
     assert "<em>" not in rendered and "<strong>" not in rendered and "<code>" not in rendered
     assert "<h1>" not in rendered and "<li>" not in rendered
@@ -362,8 +363,8 @@ def test_markdown_escape_renders_back_to_the_same_text(text):
 
 def test_quote_markdown_quotes_attributes_and_locates_the_sentence():
     quote = make_quote(text=EVIL, publisher="[Evil](http://evil.example)", url="https://example.org/statement")
-    markdown = render.quote_markdown(quote, 2)
-    rendered = MarkdownIt("commonmark").render(markdown)
+    source = markdown.quote_markdown(quote, 2)
+    rendered = MarkdownIt("commonmark").render(source)
     assert "<script" not in rendered and "<img" not in rendered
     hrefs = re.findall(r'href="([^"]+)"', rendered)
     assert hrefs == ["https://example.org/statement"]  # only the document's own URL is a link

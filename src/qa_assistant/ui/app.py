@@ -20,6 +20,7 @@ import gradio as gr  # noqa: E402
 
 from ..assistant import Assistant  # noqa: E402
 from ..errors import QAError  # noqa: E402
+from . import document as document_panel  # noqa: E402
 from . import render  # noqa: E402
 from .export import write_exports  # noqa: E402
 from .style import CSS, DOCUMENT_JS, TRANSCRIPT_JS  # noqa: E402
@@ -132,7 +133,7 @@ class ChatUI:
         try:
             doc = self.assistant.document(str(doc_id))
         except QAError as exc:
-            return render.document_placeholder(str(exc))
+            return document_panel.document_placeholder(str(exc))
         start: int | None
         end: int | None
         try:
@@ -140,11 +141,11 @@ class ChatUI:
         except (KeyError, TypeError, ValueError):
             start = end = None
         self._views += 1
-        return render.document_html(doc, start, end, nonce=self._views)
+        return document_panel.document_html(doc, start, end, nonce=self._views)
 
     def clear(self):
         empty = [gr.DownloadButton(value=None, interactive=False) for _ in range(3)]
-        return self.transcript([]), [], render.document_placeholder(), *empty, _EXPORT_IDLE
+        return self.transcript([]), [], document_panel.document_placeholder(), *empty, _EXPORT_IDLE
 
     # -------------------------------------------------------------------------------------- layout
 
@@ -250,7 +251,7 @@ class ChatUI:
                         )
                 with gr.Column(scale=4, min_width=340, elem_id="qa-doc-col"):
                     document = gr.HTML(
-                        render.document_placeholder(),
+                        document_panel.document_placeholder(),
                         apply_default_css=False,
                         js_on_load=DOCUMENT_JS,
                         elem_id="qa-document",

@@ -11,7 +11,8 @@ import secrets
 from pathlib import Path
 
 from ..models import Answer, Quote
-from .render import filters_summary, md_escape, quote_markdown
+from .markdown import md_escape, quote_markdown
+from .render import filters_summary
 
 # CSV columns in this order first; any other field of `Quote` (present or added later) follows.
 CSV_FIRST = [

@@ -1,4 +1,4 @@
-"""Answers and documents as HTML for the chat UI, and quotes as Markdown.
+"""Answers as HTML for the chat UI (the document panel: `document.py`; quotes as Markdown: `markdown.py`).
 
 Everything that comes from a document, its metadata or the user's question is untrusted: it is
 escaped here (``html.escape`` for HTML, backslash escapes for Markdown) so markup inside it is shown
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -163,6 +162,8 @@ def scores_html(
         (fused_label, _num(quote.score, 4)),
         (f"Similarity to {compared_with}", f"{quote.similarity:.3f}{threshold}"),
     ]
+    if _field(quote, "topic_match"):
+        rows.append(("Quoted because", "it holds every word of the topic (similarity below the threshold)"))
     source = _field(quote, "speaker_source")
     if source:
         rows.append(("Speaker from", SPEAKER_SOURCES.get(source, source)))
@@ -380,81 +381,3 @@ def transcript_html(
         out.append("</div></section>")
     out.append("</div></div>")
     return "".join(out)
-
-
-def document_html(doc: Document, start: int | None = None, end: int | None = None, nonce: int = 0) -> str:
-    """The full document, escaped, with characters [start, end) wrapped in <mark id="qa-hit">."""
-    text = doc.text
-    highlighted = start is not None and end is not None and 0 <= start < end <= len(text)
-    meta = [doc.publisher or "unknown publisher", doc.side or "side unknown", fmt_date(doc.date)]
-    link = safe_url(doc.url)
-    source = (
-        f'<a href="{esc(link)}" target="_blank" rel="noopener noreferrer nofollow">{esc(link)}</a>'
-        if link
-        else f"<code>{esc(doc.url or doc.path)}</code>"
-    )
-    where = f"Highlighted: characters {start}–{end} of {len(text)}" if highlighted else f"{len(text)} characters"
-    if highlighted:
-        body = f'{esc(text[:start])}<mark id="qa-hit" class="qa-hit">{esc(text[start:end])}</mark>{esc(text[end:])}'
-    else:
-        body = esc(text)
-    return (
-        f'<div class="qa-doc" data-doc="{esc(doc.id)}" data-nonce="{int(nonce)}">'
-        f'<div class="qa-doc-head"><div class="qa-panel-label">Document</div><h3 class="qa-doc-title">{esc(doc.title or doc.path)}</h3>'
-        f'<div class="qa-doc-meta">{" · ".join(esc(m) for m in meta)}</div>'
-        f'<div class="qa-doc-src">{source} <span class="qa-doc-where">{esc(where)}</span></div></div>'
-        f'<div class="qa-doc-text">{body}</div></div>'
-    )
-
-
-def document_placeholder(message: str | None = None) -> str:
-    text = message or "Choose “Show in document” under a quote to read it in its source, highlighted."
-    return (
-        '<div class="qa-doc qa-doc-empty"><div class="qa-doc-head"><div class="qa-panel-label">Document</div></div>'
-        f'<div class="qa-doc-empty-msg">{esc(text)}</div></div>'
-    )
-
-
-# ------------------------------------------------------------------------------------------ Markdown
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~&])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+)([.)]?)", re.MULTILINE)
-
-
-def md_escape(value: object) -> str:
-    """Text -> Markdown that renders as that same text: no links, emphasis, HTML or entities."""
-    text = _MD_SPECIAL.sub(r"\\\1", "" if value is None else str(value))
-    return _MD_LINE_START.sub(_escape_line_start, text)
-
-
-def _escape_line_start(match: re.Match) -> str:
-    """'- x', '+ x', '= x' -> backslash before the mark; '1. x' / '1) x' -> backslash before the dot."""
-    indent, mark, dot = match.groups()
-    if mark.isdigit():
-        return f"{indent}{mark}\\{dot}" if dot else match.group(0)
-    return f"{indent}\\{mark}{dot}"
-
-
-def _md_blockquote(text: str) -> str:
-    lines = md_escape(f"“{text}”").split("\n")
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
-
-
-def quote_markdown(quote: Quote, number: int | None = None) -> str:
-    """A quote as Markdown: the sentence as a block quote, attribution, title, link and offsets."""
-    source, side, date, title = attribution_parts(quote)
-    head = f"{number}. " if number is not None else ""
-    lines = [
-        _md_blockquote(quote.display_text),
-        "",
-        f"{head}— **{md_escape(source)}** · {md_escape(side)} · {md_escape(date)} · *{md_escape(title)}*",
-        "",
-        f"- Source: {md_escape(quote.link)}",
-        f"- Offsets: document {md_escape(quote.doc_id)}, characters {quote.start}–{quote.end}",
-    ]
-    if quote.url and safe_url(quote.url):
-        lines.append(f"- URL: <{quote.url.replace('>', '%3E').replace('<', '%3C').replace(' ', '%20')}>")
-    others = also_in(quote)
-    if others:
-        lines.append("- Also in: " + "; ".join(md_escape(describe_source(o)) for o in others))
-    return "\n".join(lines)
