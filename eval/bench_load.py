@@ -98,7 +98,8 @@ def app_client(url: str, timeout: float):
     def ask(question: str) -> str | None:
         nonlocal join
         body = {
-            "data": [question, None, [], [], "", "", "hybrid", 6],
+            # question, conversation, sides, publishers, from, to, mode, quotes, "read the question" box
+            "data": [question, None, [], [], "", "", "hybrid", 6, True],
             "event_data": None,
             "fn_index": fn_index,
             "trigger_id": trigger,
