@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sample_questions import QUESTIONS  # eval/sample_questions.py, beside this script
+
 from qa_assistant import Assistant
 from qa_assistant.corpus import LoadedCorpus, load_corpus
 from qa_assistant.indexing import build_index
@@ -26,16 +28,6 @@ from qa_assistant.models import Document
 from qa_assistant.store import load_index, save_index
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = [
-    "What did each side say about Lachin?",
-    "How many civilians were wounded?",
-    "Who is responsible for the aggression against Nagorno-Karabakh?",
-    "landmine victims since November 2020",
-    "Russian peacekeeping contingent",
-    "humanitarian corridors evacuation of civilians",
-    "What did Armenia say about the blockade?",
-    "ceasefire violations on the border",
-]
 
 
 def synthetic_corpus(n_sentences: int, seed: int = 7) -> LoadedCorpus:

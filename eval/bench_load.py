@@ -29,16 +29,8 @@ import uuid
 from collections import Counter
 from urllib.parse import urlparse
 
-QUESTIONS = [
-    "What did each side say about Lachin?",
-    "How many civilians were wounded?",
-    "Who is responsible for the aggression against Nagorno-Karabakh?",
-    "landmine victims since November 2020",
-    "Russian peacekeeping contingent",
-    "humanitarian corridors evacuation of civilians",
-    "What did Armenia say about the blockade?",
-    "ceasefire violations on the border",
-]
+from sample_questions import QUESTIONS  # eval/sample_questions.py, beside this script
+
 MAX_CLIENTS = 200
 MAX_SECONDS = 600
 

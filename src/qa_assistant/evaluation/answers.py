@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..corpus import read_text_file
+from ..models import Answer
 from ..segment import is_quotable
 from .evalset import ResolvedQuestion
 from .runner import RetrievalConfig
@@ -50,6 +51,19 @@ def _source_text(corpus_dir: Path | None, path: str | None, cache: dict[str, str
     return cache[path]
 
 
+def ask(
+    assistant, question: ResolvedQuestion, config: RetrievalConfig, threshold: float, k: int, candidates: int
+) -> Answer:
+    """`question` asked as a user would: `config`'s settings, its own filters, at `threshold`."""
+    return assistant.ask(
+        question.question,
+        k=k,
+        settings=config.settings(candidates),
+        min_similarity=threshold,
+        filters=question.filters,
+    )
+
+
 def ask_outcomes(
     assistant,
     questions: list[ResolvedQuestion],
@@ -71,9 +85,7 @@ def ask_outcomes(
     thresholds = list(thresholds)
     outcomes = {}
     for q in questions:
-        answer = assistant.ask(
-            q.question, k=k, settings=config.settings(candidates), min_similarity=-1.0, filters=q.filters
-        )
+        answer = ask(assistant, q, config, -1.0, k, candidates)
         verbatim = 0
         for quote in answer.quotes:
             doc = documents.get(quote.doc_id)
@@ -99,12 +111,7 @@ def abstentions(
     candidates: int = 100,
 ) -> dict[str, bool]:
     """Whether `Assistant.ask` abstains on each question at `threshold`."""
-    return {
-        q.id: assistant.ask(
-            q.question, k=k, settings=config.settings(candidates), min_similarity=threshold, filters=q.filters
-        ).abstained
-        for q in questions
-    }
+    return {q.id: ask(assistant, q, config, threshold, k, candidates).abstained for q in questions}
 
 
 @dataclass
@@ -131,9 +138,7 @@ def answer_quality(
     """Each question asked as a user would (`ask` at `threshold`), and what its answer got right."""
     result = {}
     for q in questions:
-        answer = assistant.ask(
-            q.question, k=k, settings=config.settings(candidates), min_similarity=threshold, filters=q.filters
-        )
+        answer = ask(assistant, q, config, threshold, k, candidates)
         quotes = answer.quotes
         covered = {
             p.id
