@@ -17,6 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from .dates import _MONTHS, parse_date
@@ -211,11 +212,12 @@ class AskedSpeaker:
     words: str
 
 
-def _office_tokens(text: str) -> set[str]:
+@lru_cache(maxsize=200_000)  # every speaker name of an index is compared with each question
+def _office_tokens(text: str) -> frozenset[str]:
     folded = " ".join(text.lower().replace("’", "'").split())
     for pattern, token in _OFFICES:
         folded = pattern.sub(f" {token} ", folded)
-    return {word for word in re.findall(r"[\w-]+", folded) if word not in _FILLER}
+    return frozenset(word for word in re.findall(r"[\w-]+", folded) if word not in _FILLER)
 
 
 def who_is_asked(question: str) -> str | None:
