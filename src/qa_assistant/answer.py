@@ -148,7 +148,7 @@ class AnswerBuilder:
         """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
         k from the sides' further relevant quotes, side by side in turn. Returns the best similarity seen."""
         quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
-        topic_words = set(tokenize(query, query=True)) if answer.topic else None
+        topic_words = (set(tokenize(query, query=True)) or None) if answer.topic else None  # no words: no rule
         shown: set[int] = set()
         relevant: dict[str, list[Quote]] = {}
         best = -1.0
