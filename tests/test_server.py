@@ -45,6 +45,21 @@ def test_ask_returns_the_answer_json_of_the_cli(client, assistant):
         assert quote.text == assistant.document(quote.doc_id).text[quote.start : quote.end]
 
 
+def test_ask_takes_every_option_of_the_cli(client, assistant):
+    body = {"question": "What did Azerbaijan say in July 2023?", "k": 4, "candidates": 50, "mode": "bm25"}
+    inferred = Answer.model_validate_json(client.post("/ask", json=body).text)
+    assert inferred.understood is not None and inferred.filters.since is not None
+    assert inferred.settings.candidates == 50 and inferred.settings.mode == "bm25"
+    plain = Answer.model_validate_json(client.post("/ask", json={**body, "no_infer": True}).text)
+    assert plain.understood is None and plain.filters.since is None
+    unknown = {"question": "What did the president of Turkey say?", "answer_unknown_names": True}
+    answer = Answer.model_validate_json(client.post("/ask", json=unknown).text)
+    assert not answer.abstained and any("Turkey" in note for note in answer.notes)
+    speaker = {"question": "Lachin", "speaker": "Ministry of Foreign Affairs of Armenia"}
+    answer = Answer.model_validate_json(client.post("/ask", json=speaker).text)
+    assert answer.quotes and {q.speaker for q in answer.quotes} == {"Ministry of Foreign Affairs of Armenia"}
+
+
 @pytest.mark.parametrize(
     "body, status, message",
     [

@@ -22,34 +22,32 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from starlette.exceptions import HTTPException
 
 from .assistant import Assistant
 from .errors import QAError
-from .models import DEFAULT_ALPHA, DEFAULT_BM25_CONTEXT, DEFAULT_FUSION, DEFAULT_RRF_K, FusionMethod, RetrievalMode
+from .models import SearchSettings
 
 MAX_BODY_BYTES = 1 << 20  # a request body above 1 MiB is refused (413); questions themselves are cut, see README
 
 
-class AskRequest(BaseModel):
-    """The body of POST /ask: the options of `qa-assistant ask`."""
+class AskRequest(SearchSettings):
+    """The body of POST /ask: the options of `qa-assistant ask` (the search settings are `SearchSettings`' own)."""
 
     model_config = ConfigDict(extra="forbid")
 
     question: str
     k: int = 6
-    mode: RetrievalMode = "hybrid"
-    fusion: FusionMethod = DEFAULT_FUSION
-    rrf_k: int = DEFAULT_RRF_K
-    alpha: float = DEFAULT_ALPHA
-    bm25_context: float = DEFAULT_BM25_CONTEXT
     min_similarity: float | None = None
     side: list[str] | str | None = Field(None, description="only these sides")
     publisher: list[str] | str | None = None
     doc: list[str] | str | None = None
+    speaker: list[str] | str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    no_infer: bool = Field(False, description="do not read a period, side or speaker from the question itself")
+    answer_unknown_names: bool = False
 
     @field_validator("since", "until", mode="before")
     @classmethod
@@ -120,17 +118,16 @@ def create_api(assistant: Assistant, workers: int = 4, index_dir: str | Path | N
         return assistant.ask(
             request.question,
             k=request.k,
-            mode=request.mode,
-            fusion=request.fusion,
-            rrf_k=request.rrf_k,
-            alpha=request.alpha,
-            bm25_context=request.bm25_context,
+            settings=SearchSettings.model_validate(request.model_dump(include=set(SearchSettings.model_fields))),
             min_similarity=request.min_similarity,
             sides=_as_list(request.side),
             publishers=_as_list(request.publisher),
             doc_ids=_as_list(request.doc),
+            speakers=_as_list(request.speaker),
             since=request.since,
             until=request.until,
+            infer=not request.no_infer,
+            answer_unknown_names=request.answer_unknown_names,
         ).model_dump_json()
 
     @app.post("/ask")
