@@ -125,6 +125,7 @@ class AnswerQuality:
     dates_kept: int  # of those, quotes dated inside the period
     quotes: int
     short_quotes: int  # quotes of fewer than MIN_WORDS words
+    abstained: bool
 
 
 def answer_quality(
@@ -166,5 +167,6 @@ def answer_quality(
             dates_kept=len(kept),
             quotes=len(quotes),
             short_quotes=sum(not is_quotable(quote.text) for quote in quotes),
+            abstained=answer.abstained,
         )
     return result

@@ -79,8 +79,9 @@ def score_answers(
     corpus: Path,
     threshold: float,
 ) -> tuple[dict[str, float], int]:
-    """Score step (answers): every question asked with `mode`'s configuration; abstention at `threshold` and the
-    verbatim rate. Returns each question's best similarity and how many real asks the sweep mispredicts."""
+    """Score step (answers): every question asked with `mode`'s configuration; abstention at `threshold`, the
+    verbatim rate and what a reader sees. Returns each question's best similarity and how many real asks the sweep
+    mispredicts."""
     outcomes = ask_outcomes(
         assistant,
         questions,
@@ -88,10 +89,10 @@ def score_answers(
         k=ask_k,
         candidates=candidates,
         corpus_dir=corpus if corpus.is_dir() else None,
-        thresholds=[threshold],
     )
+    quality = answer_quality(assistant, questions, mode.config, threshold, ask_k, candidates)  # the real asks
     best = {qid: o.best_similarity for qid, o in outcomes.items()}
-    decisions = {qid: o.abstained_at[threshold] for qid, o in outcomes.items()}
+    decisions = {qid: q.abstained for qid, q in quality.items()}
     mismatches = sum(decisions[qid] != (o.best_similarity < threshold) for qid, o in outcomes.items())
     point = M.abstention_point(decisions, {q.id: q.answerable for q in questions}, threshold)
     mode.metrics[ABSTENTION] = point.accuracy
@@ -101,7 +102,7 @@ def score_answers(
         row = mode.per_query.setdefault(qid, {})
         row["best_similarity"] = o.best_similarity
         row["abstains"] = decisions[qid]
-    score_answer_quality(mode, answer_quality(assistant, questions, mode.config, threshold, ask_k, candidates))
+    score_answer_quality(mode, quality)
     return best, mismatches
 
 
