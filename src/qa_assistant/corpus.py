@@ -52,6 +52,7 @@ class LoadedCorpus(BaseModel):
     skipped: list[SkippedFile]
     sides: SideConfig
     fingerprint: str
+    file_hashes: dict[str, str] = {}  # relative path -> SHA-256 of every file of the corpus folder
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -63,13 +64,21 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def corpus_fingerprint(corpus_dir: Path) -> str:
+def corpus_file_hashes(corpus_dir: Path) -> dict[str, str]:
+    """Every file's relative path and the SHA-256 of its bytes, in path order."""
+    return {
+        path.relative_to(corpus_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in corpus_files(corpus_dir)
+    }
+
+
+def corpus_fingerprint(corpus_dir: Path, hashes: dict[str, str] | None = None) -> str:
     """A hash of every file's relative path and bytes: changes when any document or sidecar changes."""
     digest = hashlib.sha256()
-    for path in corpus_files(corpus_dir):
-        digest.update(path.relative_to(corpus_dir).as_posix().encode())
+    for relative, sha in (corpus_file_hashes(corpus_dir) if hashes is None else hashes).items():
+        digest.update(relative.encode())
         digest.update(b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(bytes.fromhex(sha))
     return digest.hexdigest()
 
 
@@ -253,4 +262,11 @@ def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
     if not documents:
         raise QAError(f"no readable documents in {corpus_dir} (supported: {', '.join(sorted(DOCUMENT_EXTENSIONS))})")
     sides = sides.with_sides(d.side for d in documents if d.side)
-    return LoadedCorpus(documents=documents, skipped=skipped, sides=sides, fingerprint=corpus_fingerprint(corpus_dir))
+    hashes = corpus_file_hashes(corpus_dir)
+    return LoadedCorpus(
+        documents=documents,
+        skipped=skipped,
+        sides=sides,
+        fingerprint=corpus_fingerprint(corpus_dir, hashes),
+        file_hashes=hashes,
+    )

@@ -21,7 +21,8 @@ from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError
 from .models import Document
 from .segment import split_sentences
-from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, save_index
+from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, read_manifest, save_index
+from .vector_cache import VectorCache, cache_dir_for
 
 # The context BM25 index scores each sentence together with this many sentences on each side (same document).
 CONTEXT_SENTENCES = 1
@@ -66,8 +67,10 @@ def build_index(
     segmenter: Callable[[list[Document]], SentenceTable] | None = None,
     encoder: str = DEFAULT_ENCODER,
     vector_storage: str = "float32",
+    vector_cache: VectorCache | None = None,
 ) -> SentenceIndex:
-    """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows)."""
+    """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows).
+    With `vector_cache`, only sentences it does not hold are encoded, and they are added to it as they are."""
     say = on_stage or (lambda _msg: None)
     say(f"segmenting {len(corpus.documents)} documents")
     sentences = (segmenter or segment_documents)(corpus.documents)
@@ -83,7 +86,11 @@ def build_index(
     bm25_context = BM25Index.build(contexts)
     say(f"encoding {len(texts)} sentences with {model} ({encoder})")
     embedder = Embedder(model, encoder)
-    vectors = embedder.encode(texts, progress=progress)
+    if vector_cache is None:
+        vectors = embedder.encode(texts, progress=progress)
+    else:
+        vectors, reused = vector_cache.encode(embedder, texts, progress=progress, say=say)
+        say(f"{reused} of {len(texts)} sentence vectors came from the vector cache")
     dense = DenseIndex.build(vectors, faiss_kind, vector_storage)
     say("clustering near-duplicate sentences")
     sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
@@ -101,6 +108,7 @@ def build_index(
         sentences=len(sentences),
         skipped=len(corpus.skipped),
         created_at=dt.datetime.now(dt.UTC),
+        corpus_files=corpus.file_hashes,
     )
     return SentenceIndex(
         manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
@@ -127,10 +135,38 @@ def build_and_save(
     encoder: str = DEFAULT_ENCODER,
     vector_storage: str = "float32",
 ) -> SentenceIndex:
+    """Index `corpus_dir` into `index_dir`, replacing it atomically. Sentence vectors come from the vector cache
+    beside the index where they can (`vector_cache.py`): after files were added, changed or removed, only the new
+    sentences are encoded, and a build killed half way goes on from the chunks it had saved."""
     corpus_dir = Path(corpus_dir)
     corpus = load_corpus(corpus_dir)
+    if on_stage is not None:
+        on_stage(corpus_changes(Path(index_dir), corpus.file_hashes))
+    cache = VectorCache(cache_dir_for(index_dir), model, encoder)
     index = build_index(
-        corpus, corpus_dir, model, faiss_kind, progress, on_stage, encoder=encoder, vector_storage=vector_storage
+        corpus,
+        corpus_dir,
+        model,
+        faiss_kind,
+        progress,
+        on_stage,
+        encoder=encoder,
+        vector_storage=vector_storage,
+        vector_cache=cache,
     )
     save_index(index, Path(index_dir))
     return index
+
+
+def corpus_changes(index_dir: Path, hashes: dict[str, str]) -> str:
+    """What changed in the corpus since the index in `index_dir` was built, in one line."""
+    try:
+        before = read_manifest(index_dir).corpus_files
+    except QAError:
+        before = {}
+    if not before:
+        return f"{len(hashes)} corpus files, no earlier build to compare with"
+    added = sum(1 for path in hashes if path not in before)
+    removed = sum(1 for path in before if path not in hashes)
+    changed = sum(1 for path, sha in hashes.items() if path in before and before[path] != sha)
+    return f"since the last build: {added} files added, {changed} changed, {removed} removed"

@@ -55,6 +55,7 @@ class Manifest(BaseModel):
     skipped: int
     created_at: dt.datetime
     files: dict[str, FileEntry] | None = None  # size and SHA-256 of every other file, by relative path
+    corpus_files: dict[str, str] = {}  # SHA-256 of every file of the corpus, by relative path (what changed since)
 
 
 @dataclass

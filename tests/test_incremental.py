@@ -1,0 +1,99 @@
+"""Rebuilding an index after the corpus changed encodes only new sentences (the vector cache beside the index), a
+build killed half way keeps what it had encoded, and the answers equal those of a fresh build."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from qa_assistant import Assistant
+from qa_assistant import vector_cache as vc
+from qa_assistant.embedder import Embedder
+from qa_assistant.indexing import build_and_save
+from qa_assistant.store import load_index
+
+QUESTIONS = [
+    "What did each side say about Lachin?",
+    "How many civilians were wounded?",
+    "landmine victims since November 2020",
+    "What did Armenia say about the blockade?",
+]
+NEW_DOC = (
+    "The ministry said on Monday that the new checkpoint on the Lachin road was opened for humanitarian convoys.\n"
+    "Aid workers reported that trucks carrying flour and medicine crossed the bridge without delay.\n"
+)
+
+
+class Killed(BaseException):
+    """Stands for the process being killed (pytest stops the run on a real KeyboardInterrupt)."""
+
+
+def _stages(corpus, index):
+    said: list[str] = []
+    built = build_and_save(corpus, index, on_stage=said.append)
+    return built, said
+
+
+@pytest.mark.slow
+def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_corpus, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    first, said = _stages(corpus, tmp_path / "index")
+    assert any("0 of" in s and "vector cache" in s for s in said)  # the first build encodes everything
+
+    files = sorted(p for p in corpus.glob("*.txt"))
+    (corpus / "zz_new.txt").write_text(NEW_DOC, encoding="utf-8")  # added
+    files[1].unlink()  # removed
+    text = files[2].read_text(encoding="utf-8")
+    files[2].write_text(text + "\nThe statement was repeated by the spokesperson on the following day.\n", "utf-8")
+    updated, said = _stages(corpus, tmp_path / "index")
+    assert "since the last build: 1 files added, 1 changed, 1 removed" in said
+    reused = next(s for s in said if "vector cache" in s and " of " in s and "came from" in s)
+    count, total = (int(x) for x in reused.split(" sentence vectors")[0].split(" of "))
+    new_sentences = total - count
+    assert total == len(updated.sentences) and 0 < new_sentences <= 4  # the new document and the added line
+
+    fresh_dir = tmp_path / "fresh" / "index"  # its own folder: its own, empty, vector cache
+    fresh = Assistant.build(corpus, fresh_dir)
+    incremental = Assistant.load(tmp_path / "index", corpus_dir=corpus)
+    for question in QUESTIONS:
+        a, b = incremental.ask(question, k=8), fresh.ask(question, k=8)
+        assert [(q.doc_id, q.start, q.end) for q in a.quotes] == [(q.doc_id, q.start, q.end) for q in b.quotes]
+        assert [q.similarity for q in a.quotes] == pytest.approx([q.similarity for q in b.quotes], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_a_killed_build_keeps_the_old_index_and_its_encoded_chunks(seed_corpus, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    index = tmp_path / "index"
+    build_and_save(corpus, index)
+    before = Assistant.load(index, check=False).ask(QUESTIONS[0]).model_dump(exclude={"timings"})
+    shutil.rmtree(vc.cache_dir_for(index))  # as if every sentence were new: the next build encodes all of them
+    (corpus / "zz_new.txt").write_text(NEW_DOC, encoding="utf-8")
+
+    monkeypatch.setattr(vc, "MIN_CHUNK", 4)  # 4 sentences a chunk: many chunks for this small corpus
+    original = Embedder.encode
+    calls = {"n": 0}
+
+    def killed_half_way(self, texts, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 12:
+            raise Killed  # the build is killed here
+        return original(self, texts, **kwargs)
+
+    monkeypatch.setattr(Embedder, "encode", killed_half_way)
+    with pytest.raises(Killed):
+        build_and_save(corpus, index)
+    monkeypatch.setattr(Embedder, "encode", original)
+    # the previous index is untouched and answers as before
+    after = Assistant.load(index, check=False).ask(QUESTIONS[0]).model_dump(exclude={"timings"})
+    assert after == before
+
+    said: list[str] = []
+    rebuilt = build_and_save(corpus, index, on_stage=said.append)
+    reused = next(s for s in said if "came from the vector cache" in s)
+    count = int(reused.split(" of ")[0])
+    assert count == 12 * 4  # the 12 chunks saved before the kill are not encoded again
+    assert len(load_index(index).sentences) == len(rebuilt.sentences)
