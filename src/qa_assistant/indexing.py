@@ -84,9 +84,9 @@ def build_index(
     say(f"BM25 over {len(texts)} sentences and their contexts")
     bm25 = BM25Index.build(texts)
     bm25_context = BM25Index.build(contexts)
-    say(f"encoding {len(texts)} sentences with {model} ({encoder})")
     embedder = Embedder(model, encoder)
     if vector_cache is None:
+        say(f"encoding {len(texts)} sentences with {model} ({encoder})")
         vectors = embedder.encode(texts, progress=progress)
     else:
         vectors, reused = vector_cache.encode(embedder, texts, progress=progress, say=say)

@@ -109,7 +109,7 @@ class VectorCache:
                 reused += 1
         todo = list(missing)
         if say and todo:
-            say(f"encoding {len(todo)} new sentences ({reused} of {len(texts)} from the vector cache)")
+            say(f"encoding {len(todo)} new sentences with {embedder.name} ({embedder.encoder})")
         chunk = max(MIN_CHUNK, min(MAX_CHUNK, len(todo) // 50 or MIN_CHUNK))
         number = self._next_number()
         for lo in range(0, len(todo), chunk):
