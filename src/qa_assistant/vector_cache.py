@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def cache_dir_for(index_dir: str | Path) -> Path:
 
 
 def text_keys(texts: list[str]) -> np.ndarray:
-    return np.array([hashlib.sha256(t.encode("utf-8")).digest() for t in texts], dtype="S32")
+    return np.array([hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest() for t in texts], dtype="S32")
 
 
 class VectorCache:
@@ -64,7 +65,7 @@ class VectorCache:
                     k, v = arrays["keys"], arrays["vectors"]
                 if k.dtype != np.dtype("S32") or v.ndim != 2 or len(k) != len(v):
                     raise ValueError("unexpected arrays")
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
                 path.unlink(missing_ok=True)
                 continue
             keys.append(k)
