@@ -49,6 +49,7 @@ def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_
     files[2].write_text(text + "\nThe statement was repeated by the spokesperson on the following day.\n", "utf-8")
     updated, said = _stages(corpus, tmp_path / "index")
     assert "since the last build: 1 files added, 1 changed, 1 removed" in said
+    assert f"segmenting 2 documents ({len(files) - 2} kept from the last build)" in said  # the new and the changed
     reused = next(s for s in said if "vector cache" in s and " of " in s and "came from" in s)
     count, total = (int(x) for x in reused.split(" sentence vectors")[0].split(" of "))
     new_sentences = total - count
@@ -57,6 +58,12 @@ def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_
     fresh_dir = tmp_path / "fresh" / "index"  # its own folder: its own, empty, vector cache
     fresh = Assistant.build(corpus, fresh_dir)
     incremental = Assistant.load(tmp_path / "index", corpus_dir=corpus)
+    # the same index, file for file: documents, sentences, clusters, attributions
+    a_index, b_index = incremental.index, fresh.index
+    assert [d.model_dump() for d in a_index.documents] == [d.model_dump() for d in b_index.documents]
+    for column in ("doc_index", "start", "end", "cluster"):
+        assert getattr(a_index.sentences, column).tolist() == getattr(b_index.sentences, column).tolist(), column
+    assert a_index.attributions == b_index.attributions
     for question in QUESTIONS:
         a, b = incremental.ask(question, k=8), fresh.ask(question, k=8)
         assert [(q.doc_id, q.start, q.end) for q in a.quotes] == [(q.doc_id, q.start, q.end) for q in b.quotes]
@@ -97,3 +104,38 @@ def test_a_killed_build_keeps_the_old_index_and_its_encoded_chunks(seed_corpus, 
     count = int(reused.split(" of ")[0])
     assert count == 12 * 4  # the 12 chunks saved before the kill are not encoded again
     assert len(load_index(index).sentences) == len(rebuilt.sentences)
+
+
+def test_an_unchanged_corpus_keeps_the_index_and_a_changed_metadata_row_remakes_only_its_document(
+    seed_corpus, tmp_path
+):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seed_corpus, corpus)
+    index = tmp_path / "index"
+    build_and_save(corpus, index)
+    manifest = (index / "manifest.json").read_bytes()
+
+    said: list[str] = []
+    build_and_save(corpus, index, on_stage=said.append)
+    assert said == [f"the index in {index} is up to date with {corpus}: nothing to do"]
+    assert (index / "manifest.json").read_bytes() == manifest  # not rewritten
+
+    # a new title in metadata.csv for one document: that document is made again, the others are kept
+    metadata = (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    header = metadata[0].split(",")
+    row = metadata[1].split(",")
+    row[header.index("title")] = "A corrected title"
+    metadata[1] = ",".join(row)
+    (corpus / "metadata.csv").write_text("\n".join(metadata) + "\n", encoding="utf-8")
+    said.clear()
+    updated = build_and_save(corpus, index, on_stage=said.append)
+    documents = len(updated.documents)
+    assert f"segmenting 1 documents ({documents - 1} kept from the last build)" in said
+    assert any(d.title == "A corrected title" for d in updated.documents)
+    fresh = build_and_save(corpus, tmp_path / "fresh" / "index")
+    assert [d.model_dump() for d in updated.documents] == [d.model_dump() for d in fresh.documents]
+    assert updated.sentences.cluster.tolist() == fresh.sentences.cluster.tolist()
+
+    said.clear()
+    build_and_save(corpus, index, on_stage=said.append, force=True)  # --force: everything from scratch
+    assert f"segmenting {documents} documents" in said

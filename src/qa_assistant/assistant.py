@@ -86,13 +86,23 @@ class Assistant:
         on_stage: Callable[[str], None] | None = None,
         encoder: str = DEFAULT_ENCODER,
         vectors: str = "float32",
+        force: bool = False,
         **kwargs: Any,
     ) -> Assistant:
-        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it.
+        """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it. An index
+        already there is updated incrementally, or kept as it is when the corpus did not change (`force`: rebuild).
 
         `encoder`: torch, onnx or onnx-int8 (see embedder.py); `vectors`: float32, float16 or int8 storage."""
         index = build_and_save(
-            corpus_dir, index_dir, model, faiss_kind, progress, on_stage, encoder=encoder, vector_storage=vectors
+            corpus_dir,
+            index_dir,
+            model,
+            faiss_kind,
+            progress,
+            on_stage,
+            encoder=encoder,
+            vector_storage=vectors,
+            force=force,
         )
         return cls(index, **kwargs)
 

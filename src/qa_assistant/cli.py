@@ -84,6 +84,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             on_stage=None if args.quiet else say,
             encoder=args.encoder,
             vector_storage=args.vectors,
+            force=args.force,
         )
     print(index_report(index, args.index))
     return 0
@@ -221,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="torch",
         choices=["torch", "onnx", "onnx-int8"],
         help="how sentences are encoded: PyTorch, ONNX Runtime, or ONNX Runtime with int8 weights (default torch)",
+    )
+    index.add_argument(
+        "--force",
+        action="store_true",
+        help="build from scratch: neither skip an up-to-date index nor reuse its documents (vectors still cached)",
     )
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     index.add_argument(

@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from . import __version__
 from .clean import BoilerplateRules, clean_text, load_rules
 from .dates import mentioned_dates, parse_date
 from .errors import QAError, validation_problems
@@ -53,6 +55,14 @@ class LoadedCorpus(BaseModel):
     sides: SideConfig
     fingerprint: str
     file_hashes: dict[str, str] = {}  # relative path -> SHA-256 of every file of the corpus folder
+    # relative path of each document file -> a hash of everything its documents are made from (`source_key`)
+    source_keys: dict[str, str] = {}
+    reused_files: list[str] = []  # document files whose documents were taken from an earlier build
+
+
+# The documents of one corpus file, taken from an earlier build: called with the file's relative path and its
+# source key; returns its documents when that build made them from the same source key, else None.
+ReuseDocuments = Callable[[str, str], list[Document] | None]
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -223,11 +233,26 @@ def load_jsonl(
     return documents, skipped
 
 
-def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
-    """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal."""
+def source_key(file_sha: str, meta: DocumentMetadata | None, config_key: str) -> str:
+    """A hash of everything a file's documents are made from: its bytes, its metadata row, the corpus's side and
+    boilerplate files, and the version of the code that reads them. Equal keys give equal documents."""
+    row = meta.model_dump_json() if meta is not None else ""
+    return hashlib.sha256(f"{file_sha}\0{row}\0{config_key}".encode()).hexdigest()
+
+
+def _config_key(hashes: dict[str, str]) -> str:
+    parts = [__version__] + [hashes.get(name, "") for name in (SIDES_FILE, BOILERPLATE_FILE)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def load_corpus(corpus_dir: str | Path, reuse: ReuseDocuments | None = None) -> LoadedCorpus:
+    """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal.
+    With `reuse`, a file whose source key an earlier build had is not read again: its documents come from there."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html/.jsonl files)")
+    hashes = corpus_file_hashes(corpus_dir)
+    config_key = _config_key(hashes)
     metadata = load_metadata(corpus_dir)
     sides = load_sides(corpus_dir)
     rules_path = corpus_dir / BOILERPLATE_FILE
@@ -237,13 +262,21 @@ def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
         raise QAError(f"{rules_path}: not a valid rule file ({exc})") from None
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
-    for path in corpus_files(corpus_dir):
-        rel = path.relative_to(corpus_dir).as_posix()
+    keys: dict[str, str] = {}
+    reused_files: list[str] = []
+    for rel in hashes:
+        path = corpus_dir / rel
         if rel in CONFIG_FILES:
             continue
         suffix = path.suffix.lower()
         if suffix not in DOCUMENT_EXTENSIONS:
             skipped.append(SkippedFile(path=rel, reason=f"unsupported extension '{path.suffix}'"))
+            continue
+        keys[rel] = source_key(hashes[rel], metadata.get(rel), config_key)
+        earlier = reuse(rel, keys[rel]) if reuse is not None else None
+        if earlier:
+            documents.extend(earlier)
+            reused_files.append(rel)
             continue
         try:
             if suffix in JSONL_EXTENSIONS:
@@ -262,11 +295,12 @@ def load_corpus(corpus_dir: str | Path) -> LoadedCorpus:
     if not documents:
         raise QAError(f"no readable documents in {corpus_dir} (supported: {', '.join(sorted(DOCUMENT_EXTENSIONS))})")
     sides = sides.with_sides(d.side for d in documents if d.side)
-    hashes = corpus_file_hashes(corpus_dir)
     return LoadedCorpus(
         documents=documents,
         skipped=skipped,
         sides=sides,
         fingerprint=corpus_fingerprint(corpus_dir, hashes),
         file_hashes=hashes,
+        source_keys=keys,
+        reused_files=reused_files,
     )

@@ -138,3 +138,69 @@ def cluster_sentences(texts: list[str], doc_index: np.ndarray, vectors: np.ndarr
         _link(members[a], members[b], doc_index, groups)
         _link(members[b], members[a], doc_index, groups)
     return np.array([groups.find(i) for i in range(n)], dtype=np.int64)
+
+
+def _labels(parent: np.ndarray) -> np.ndarray:
+    """Cluster id of each node of a union-find forest: the smallest node id of its tree."""
+    roots = parent.copy()
+    while True:
+        above = roots[roots]
+        if np.array_equal(above, roots):
+            break
+        roots = above
+    smallest = np.full(len(roots), len(roots), dtype=np.int64)
+    np.minimum.at(smallest, roots, np.arange(len(roots), dtype=np.int64))
+    return smallest[roots]
+
+
+def extend_clusters(
+    texts: list[str],
+    doc_index: np.ndarray,
+    vectors: np.ndarray,
+    earlier_row: np.ndarray,
+    earlier_cluster: np.ndarray,
+    k: int = 4 * NEIGHBOURS,
+) -> np.ndarray:
+    """Clusters after an incremental rebuild, in time that grows with the number of new sentences.
+
+    Sentences kept from the earlier build (`earlier_row[i]` >= 0: their id there) keep their clusters
+    (`earlier_cluster`); each new sentence (-1) is compared with its `k` nearest vectors among all sentences and
+    joins the cluster of every one of another document that passes the test of `cluster_sentences` (cosine and
+    shared tokens). More neighbours than a full clustering looks at make up for the earlier sentences' neighbour
+    lists, which are not searched again. A cluster held together only by sentences of removed documents stays
+    together."""
+    n = len(texts)
+    parent = np.arange(n, dtype=np.int64)
+    kept = np.flatnonzero(earlier_row >= 0)
+    if len(kept):
+        labels = earlier_cluster[earlier_row[kept]]
+        unique, first = np.unique(labels, return_index=True)
+        parent[kept] = kept[first][np.searchsorted(unique, labels)]  # the first kept member of each old cluster
+    new = np.flatnonzero(earlier_row < 0)
+    if len(new) == 0 or n < 2:
+        return _labels(parent)
+    groups = _UnionFind(n)
+    groups.parent = parent
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    queries = np.ascontiguousarray(vectors[new], dtype=np.float32)
+    tokens: dict[int, set[str]] = {}
+
+    def token_set(i: int) -> set[str]:
+        if i not in tokens:
+            tokens[i] = set(tokenize(texts[i]))
+        return tokens[i]
+
+    for lo in range(0, len(new), SEARCH_BATCH):
+        scores, ids = index.search(queries[lo : lo + SEARCH_BATCH], min(k + 1, n))
+        for row, found, similar in zip(new[lo : lo + SEARCH_BATCH].tolist(), ids.tolist(), scores.tolist()):
+            for j, score in zip(found, similar):
+                if j < 0 or score < NEAR_DUPLICATE_COSINE:
+                    break
+                if j == row or doc_index[j] == doc_index[row]:
+                    continue
+                if normalize(texts[row]) == normalize(texts[j]) or _shared(token_set(row), token_set(j)) >= (
+                    MIN_SHARED_TOKENS
+                ):
+                    groups.union(row, j)
+    return _labels(groups.parent)

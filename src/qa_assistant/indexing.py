@@ -14,14 +14,15 @@ import numpy as np
 from . import __version__
 from .attribution import Attribution, attribute_document
 from .bm25_index import BM25Index
-from .corpus import LoadedCorpus, load_corpus
-from .dedupe import cluster_sentences
+from .corpus import LoadedCorpus, corpus_file_hashes, load_corpus
+from .dedupe import cluster_sentences, extend_clusters
 from .dense_index import DenseIndex
 from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError
 from .models import Document
+from .reuse import EarlierBuild
 from .segment import split_sentences
-from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, read_manifest, save_index
+from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, load_index, read_manifest, save_index
 from .vector_cache import VectorCache, cache_dir_for
 
 # The context BM25 index scores each sentence together with this many sentences on each side (same document).
@@ -44,17 +45,35 @@ def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> t
 
 
 def segment_documents(documents: list[Document]) -> SentenceTable:
-    doc_index, starts, ends = [], [], []
+    return segment_reusing(documents, None)[0]
+
+
+def segment_reusing(documents: list[Document], earlier: EarlierBuild | None) -> tuple[SentenceTable, np.ndarray]:
+    """The sentences of `documents`, and for each its id in the earlier build (-1: segmented now). A document
+    taken from the earlier build keeps its sentences; the others are split by `split_sentences`."""
+    doc_index, starts, ends, earlier_rows = [], [], [], []
     for i, doc in enumerate(documents):
-        for start, end in split_sentences(doc.text):
-            doc_index.append(i)
-            starts.append(start)
-            ends.append(end)
-    return SentenceTable(
-        doc_index=np.asarray(doc_index, dtype=np.int32),
-        start=np.asarray(starts, dtype=np.int64),
-        end=np.asarray(ends, dtype=np.int64),
+        rows = earlier.sentence_rows(doc) if earlier is not None else None
+        if rows is not None and earlier is not None:
+            table = earlier.sentences
+            doc_index.append(np.full(len(rows), i, dtype=np.int32))
+            starts.append(table.start[rows])
+            ends.append(table.end[rows])
+            earlier_rows.append(rows.astype(np.int64))
+            continue
+        spans = split_sentences(doc.text)
+        doc_index.append(np.full(len(spans), i, dtype=np.int32))
+        starts.append(np.array([s for s, _ in spans], dtype=np.int64))
+        ends.append(np.array([e for _, e in spans], dtype=np.int64))
+        earlier_rows.append(np.full(len(spans), -1, dtype=np.int64))
+
+    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
+
+    table = SentenceTable(
+        doc_index=joined(doc_index, np.int32), start=joined(starts, np.int64), end=joined(ends, np.int64)
     )
+    return table, joined(earlier_rows, np.int64)
 
 
 def build_index(
@@ -68,19 +87,29 @@ def build_index(
     encoder: str = DEFAULT_ENCODER,
     vector_storage: str = "float32",
     vector_cache: VectorCache | None = None,
+    earlier: EarlierBuild | None = None,
 ) -> SentenceIndex:
     """Index `corpus`: one unit per sentence, or per unit that `segmenter` cuts (evaluation: whole documents, windows).
-    With `vector_cache`, only sentences it does not hold are encoded, and they are added to it as they are."""
+    With `vector_cache`, only sentences it does not hold are encoded, and they are added to it as they are.
+    With `earlier` (the index being replaced, see `reuse.py`), documents taken from it keep their sentences,
+    attributions and clusters."""
     say = on_stage or (lambda _msg: None)
-    say(f"segmenting {len(corpus.documents)} documents")
-    sentences = (segmenter or segment_documents)(corpus.documents)
+    if segmenter is not None:
+        earlier = None
+    fresh = len(corpus.documents) - (len(earlier.taken) if earlier is not None else 0)
+    say(f"segmenting {fresh} documents" + (f" ({len(earlier.taken)} kept from the last build)" if earlier else ""))
+    if segmenter is not None:
+        sentences, earlier_rows = segmenter(corpus.documents), np.empty(0, dtype=np.int64)
+    else:
+        sentences, earlier_rows = segment_reusing(corpus.documents, earlier)
     if len(sentences) == 0:
         raise QAError(f"no sentences found in the documents of {corpus_dir}")
     texts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)]
     context_start, context_end = context_spans(sentences)
     contexts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, context_start, context_end)]
     say("attributing speakers")
-    attributions = attribute_sentences(corpus, sentences)
+    same_sides = earlier is not None and earlier.index.sides.model_dump() == corpus.sides.model_dump()
+    attributions = attribute_sentences(corpus, sentences, earlier_rows if same_sides else None, earlier)
     say(f"BM25 over {len(texts)} sentences and their contexts")
     bm25 = BM25Index.build(texts)
     bm25_context = BM25Index.build(contexts)
@@ -89,11 +118,19 @@ def build_index(
         say(f"encoding {len(texts)} sentences with {model} ({encoder})")
         vectors = embedder.encode(texts, progress=progress)
     else:
+        say("looking up sentence vectors in the vector cache")
         vectors, reused = vector_cache.encode(embedder, texts, progress=progress, say=say)
         say(f"{reused} of {len(texts)} sentence vectors came from the vector cache")
+    say(f"building the {faiss_kind}/{vector_storage} vector index")
     dense = DenseIndex.build(vectors, faiss_kind, vector_storage)
-    say("clustering near-duplicate sentences")
-    sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
+    if earlier is not None and earlier.sentences.cluster is not None:
+        say(f"clustering {int((earlier_rows < 0).sum())} new sentences with their near-duplicates")
+        sentences.cluster = extend_clusters(
+            texts, sentences.doc_index, vectors, earlier_rows, earlier.sentences.cluster
+        )
+    else:
+        say("clustering near-duplicate sentences")
+        sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         package_version=__version__,
@@ -109,17 +146,28 @@ def build_index(
         skipped=len(corpus.skipped),
         created_at=dt.datetime.now(dt.UTC),
         corpus_files=corpus.file_hashes,
+        source_keys=corpus.source_keys,
     )
     return SentenceIndex(
         manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
     )
 
 
-def attribute_sentences(corpus: LoadedCorpus, sentences: SentenceTable) -> list[Attribution]:
+def attribute_sentences(
+    corpus: LoadedCorpus,
+    sentences: SentenceTable,
+    earlier_rows: np.ndarray | None = None,
+    earlier: EarlierBuild | None = None,
+) -> list[Attribution]:
+    """Speaker attribution of every sentence; a document kept from `earlier` (its rows in `earlier_rows`) keeps
+    the attributions it had there."""
     result: list[Attribution] = []
     bounds = np.searchsorted(sentences.doc_index, np.arange(len(corpus.documents) + 1))
     for i, doc in enumerate(corpus.documents):
         lo, hi = bounds[i], bounds[i + 1]
+        if earlier is not None and earlier_rows is not None and hi > lo and earlier_rows[lo] >= 0:
+            result.extend(earlier.attributions(earlier_rows[lo:hi]))
+            continue
         spans = list(zip(sentences.start[lo:hi].tolist(), sentences.end[lo:hi].tolist()))
         result.extend(attribute_document(doc, spans, corpus.sides))
     return result
@@ -134,14 +182,30 @@ def build_and_save(
     on_stage: Callable[[str], None] | None = None,
     encoder: str = DEFAULT_ENCODER,
     vector_storage: str = "float32",
+    force: bool = False,
 ) -> SentenceIndex:
-    """Index `corpus_dir` into `index_dir`, replacing it atomically. Sentence vectors come from the vector cache
-    beside the index where they can (`vector_cache.py`): after files were added, changed or removed, only the new
-    sentences are encoded, and a build killed half way goes on from the chunks it had saved."""
+    """Index `corpus_dir` into `index_dir`, replacing it atomically, unless the index there was built from the
+    same files with the same settings (then it is loaded as it is; `force` rebuilds anyway).
+
+    A rebuild is incremental: documents of unchanged files, with their sentences, attributions and clusters, come
+    from the index being replaced (`reuse.py`), and sentence vectors from the vector cache beside the index
+    (`vector_cache.py`), so after files were added, changed or removed only the new sentences are segmented and
+    encoded, and a build killed half way goes on from the vector chunks it had saved."""
     corpus_dir = Path(corpus_dir)
-    corpus = load_corpus(corpus_dir)
-    if on_stage is not None:
-        on_stage(corpus_changes(Path(index_dir), corpus.file_hashes))
+    index_dir = Path(index_dir)
+    say = on_stage or (lambda _msg: None)
+    if not force:
+        current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage)
+        if current is not None:
+            say(f"the index in {index_dir} is up to date with {corpus_dir}: nothing to do")
+            return current
+    earlier = None
+    if not force and (index_dir / "manifest.json").exists():
+        say(f"reading the index in {index_dir} to keep what did not change")
+        earlier = EarlierBuild.open(index_dir, model, encoder, faiss_kind, vector_storage)
+    say(f"reading the corpus in {corpus_dir}")
+    corpus = load_corpus(corpus_dir, reuse=earlier.documents if earlier is not None else None)
+    say(corpus_changes(index_dir, corpus.file_hashes))
     cache = VectorCache(cache_dir_for(index_dir), model, encoder)
     index = build_index(
         corpus,
@@ -153,9 +217,33 @@ def build_and_save(
         encoder=encoder,
         vector_storage=vector_storage,
         vector_cache=cache,
+        earlier=earlier,
     )
-    save_index(index, Path(index_dir))
+    say(f"writing the index to {index_dir}")
+    save_index(index, index_dir)
     return index
+
+
+def up_to_date(
+    corpus_dir: Path, index_dir: Path, model: str, encoder: str, faiss_kind: str, vector_storage: str
+) -> SentenceIndex | None:
+    """The index in `index_dir` when it was built by this version, with these settings, from exactly the files now
+    in `corpus_dir` (compared by SHA-256), and all its files are there at their recorded sizes; else None."""
+    try:
+        manifest = read_manifest(index_dir)
+    except (QAError, OSError, ValueError):
+        return None
+    settings = (manifest.package_version, manifest.model, manifest.encoder, manifest.faiss_kind, manifest.vectors)
+    if settings != (__version__, model, encoder, faiss_kind, vector_storage):
+        return None
+    if manifest.corpus_dir != str(corpus_dir.resolve()) or not manifest.corpus_files:
+        return None
+    if manifest.corpus_files != corpus_file_hashes(corpus_dir):
+        return None
+    try:
+        return load_index(index_dir, corpus_dir, check=False)
+    except (QAError, OSError, ValueError):
+        return None
 
 
 def corpus_changes(index_dir: Path, hashes: dict[str, str]) -> str:

@@ -56,6 +56,7 @@ class Manifest(BaseModel):
     created_at: dt.datetime
     files: dict[str, FileEntry] | None = None  # size and SHA-256 of every other file, by relative path
     corpus_files: dict[str, str] = {}  # SHA-256 of every file of the corpus, by relative path (what changed since)
+    source_keys: dict[str, str] = {}  # of each document file: what its documents were made from (`reuse.py`)
 
 
 @dataclass
