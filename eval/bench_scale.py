@@ -9,8 +9,10 @@ Steps, each printed as it ends (and the whole as markdown to --report):
    process, from scratch (empty vector cache). Each progress line is timed: seconds and sentences/s per stage
    (reading, segmenting, attribution, BM25, encoding, vector index, clustering, writing), the child's peak RSS,
    the index size on disk (and the vector cache's beside it).
-2. unchanged: `qa-assistant index` again on the same corpus (nothing to do): time and peak RSS.
-3. add 10: the held-out speeches (and their metadata rows) are put back and `qa-assistant index` updates the index.
+2. add 10: the held-out speeches (and their metadata rows) are put back and `qa-assistant index` updates the index;
+   then they are removed again, and added again (each an update). (After --skip-build on an index of an earlier
+   version, the first update also brings the index to this version's files.)
+3. unchanged: `qa-assistant index` again on the same corpus (nothing to do): time and peak RSS.
 4. cold start: a new process imports qa_assistant, loads the index (`Assistant.load`) and answers one question.
 5. queries: `search` in bm25, dense and hybrid mode and `ask` (hybrid), each with no filter and with a side + date
    filter, over the questions of eval/ungdc.jsonl and eval/sample_questions.py; each question is encoded anew
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT = 10
 STAGES = [  # (start of a progress line, stage name)
     ("reading the index in", "reading the earlier index"),
+    ("the index in", "checking it is up to date"),
     ("reading the corpus", "reading the corpus"),
     ("since the last build", "reading the corpus"),
     ("segmenting", "segmenting"),
@@ -103,7 +106,11 @@ def folder_size(path: Path) -> int:
 def hold_out(corpus: Path, holdout: Path, count: int) -> list[str]:
     """Move `count` speeches (spread over the collection) and their metadata rows out of `corpus`."""
     files = sorted(p.name for p in corpus.glob("*.txt"))
-    chosen = random.Random(0).sample(files, min(count, len(files)))
+    return move_out(corpus, holdout, random.Random(0).sample(files, min(count, len(files))))
+
+
+def move_out(corpus: Path, holdout: Path, chosen: list[str]) -> list[str]:
+    """Move the speeches `chosen` and their metadata rows from `corpus` to `holdout`."""
     holdout.mkdir(parents=True, exist_ok=True)
     for name in chosen:
         shutil.move(str(corpus / name), holdout / name)
@@ -258,7 +265,13 @@ def report(results: dict) -> str:
             rate = f"{n / seconds:,.0f}" if seconds > 0 else "–"
             lines.append(f"| {stage} | {seconds:,.1f} | {seconds / build['seconds']:.0%} | {rate} |")
         lines.append("")
-    for key, title in (("unchanged", "Index again, corpus unchanged"), ("add", f"Add {HELD_OUT} speeches")):
+    steps = (
+        ("unchanged", "Index again, corpus unchanged"),
+        ("add", f"Add {HELD_OUT} speeches"),
+        ("remove", f"Remove the {HELD_OUT} speeches"),
+        ("add_again", f"Add the {HELD_OUT} speeches again"),
+    )
+    for key, title in steps:
         step = results.get(key)
         if step:
             lines += [f"## {title}", ""]
@@ -356,20 +369,25 @@ def main() -> int:
             flush=True,
         )
     results["corpus_name"] = f"{len(list(corpus.glob('*.txt'))) + len(list(holdout.glob('*.txt'))):,} speeches"
-    print(f"2. index again, nothing changed ({load_average()})", flush=True)
+    held = sorted(p.name for p in holdout.glob("*.txt"))
+    if held:
+        for key, what in (("add", "add"), ("remove", "remove"), ("add_again", "add again")):
+            print(f"2. {what} {len(held)} speeches ({load_average()})", flush=True)
+            if key == "remove":
+                move_out(corpus, holdout, held)
+            else:
+                put_back(corpus, holdout)
+            step = run_index(corpus, index, args.encoder, extra)
+            step["load"] = load_average()
+            del step["output"]
+            results[key] = step
+            print(f"   {step['seconds']:.1f} s", flush=True)
+    print(f"3. index again, nothing changed ({load_average()})", flush=True)
     unchanged = run_index(corpus, index, args.encoder, extra)
     unchanged["load"] = load_average()
     del unchanged["output"]
     results["unchanged"] = unchanged
     print(f"   {unchanged['seconds']:.1f} s", flush=True)
-    if any(holdout.glob("*.txt")):
-        print(f"3. add {HELD_OUT} speeches ({load_average()})", flush=True)
-        put_back(corpus, holdout)
-        add = run_index(corpus, index, args.encoder, extra)
-        add["load"] = load_average()
-        del add["output"]
-        results["add"] = add
-        print(f"   {add['seconds']:.1f} s", flush=True)
     print(f"4. cold start ({load_average()})", flush=True)
     cold = cold_start(index, "What did India say about Kashmir?")
     cold["load"] = load_average()

@@ -53,3 +53,34 @@ def test_accented_query_finds_unaccented_text(assistant):
     hits = assistant.search("Lachín", k=20, mode="bm25")
     texts = [assistant.index.sentence_text(h.sentence_id) for h in hits]
     assert any("Lachin" in t for t in texts) and any("Lachín" in t for t in texts)
+
+
+def test_weights_from_token_counts_equal_bm25s_own_indexing(seed_corpus):
+    import bm25s
+
+    from qa_assistant.bm25_index import BM25_B, BM25_K1, BM25_METHOD
+    from qa_assistant.corpus import load_corpus
+    from qa_assistant.segment import split_sentences
+
+    texts = [d.text[s:e] for d in load_corpus(seed_corpus).documents for s, e in split_sentences(d.text)]
+    ours = BM25Index.build(texts).model
+    reference = bm25s.BM25(method=BM25_METHOD, k1=BM25_K1, b=BM25_B)
+    reference.index([tokenize(t) for t in texts], show_progress=False)
+    assert set(ours.vocab_dict) == set(reference.vocab_dict)
+    for question in ["Lachin corridor", "civilians killed shelling Stepanakert", "peacekeepers humanitarian aid"]:
+        tokens = [t for t in tokenize(question, query=True) if t in ours.vocab_dict]
+        assert np.allclose(ours.get_scores(tokens), reference.get_scores(tokens), atol=1e-5)
+
+
+def test_token_tables_copy_and_merge_rows_exactly():
+    from qa_assistant.bm25_index import TokenTable
+
+    texts = ["The Lachin corridor was closed.", "", "Civilians crossed the corridor.", "Shelling of Stepanakert."]
+    table = TokenTable.of(texts)
+    assert [table.vocab[i] for i in table.ids[table.indptr[2] : table.indptr[3]]] == tokenize(texts[2])
+    kept = table.rows(np.array([3, 0]))
+    added = TokenTable.of(["New checkpoint on the Lachin road."])
+    merged = TokenTable.merge([(kept, np.array([0, 2])), (added, np.array([1]))], 3)
+    expected = [texts[3], "New checkpoint on the Lachin road.", texts[0]]
+    for i, text in enumerate(expected):
+        assert [merged.vocab[t] for t in merged.ids[merged.indptr[i] : merged.indptr[i + 1]]] == tokenize(text)

@@ -106,3 +106,37 @@ def test_every_index_kind_and_storage_finds_neighbours_filters_and_reloads(kind,
     sizes = {"float32": 4, "float16": 2, "int8": 1}
     if kind == "flat":
         assert (tmp_path / "dense.faiss").stat().st_size < 2000 * 64 * sizes[storage] * 1.1
+
+
+def test_an_ivf_rebuild_keeps_the_trained_cells_while_they_suit_the_number_of_vectors():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 32))
+
+    def vectors(n):
+        v = centres[rng.integers(0, 40, n)] + 0.1 * rng.normal(size=(n, 32))
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    first_vectors = vectors(4000)
+    first = DenseIndex.build(first_vectors, "ivf", "float16")
+    cells = faiss_centroids(first)
+
+    grown = np.vstack([first_vectors, vectors(200)])  # a few documents more: the same cells
+    again = DenseIndex.build(grown, "ivf", "float16", earlier=first)
+    assert np.array_equal(faiss_centroids(again), cells)
+    assert again.size == len(grown)
+    ids, scores = again.search(grown[4100], 5)
+    assert ids[0] == 4100 and scores[0] == pytest.approx(1.0, abs=1e-3)  # the added vectors are found
+    mask = np.zeros(len(grown), dtype=bool)
+    mask[4000:] = True
+    assert set(again.search(grown[10], 5, mask)[0].tolist()) <= set(range(4000, 4200))
+
+    much_larger = vectors(16000)  # four times as many: cells for that size, trained anew
+    retrained = DenseIndex.build(much_larger, "ivf", "float16", earlier=first)
+    assert faiss_centroids(retrained).shape[0] != cells.shape[0]
+
+
+def faiss_centroids(dense: DenseIndex) -> np.ndarray:
+    import faiss
+
+    ivf = faiss.extract_index_ivf(dense.index)
+    return ivf.quantizer.reconstruct_n(0, ivf.nlist)

@@ -71,7 +71,7 @@ def test_failed_rebuild_keeps_the_working_index(tmp_path, seed_corpus, seed_inde
 
     monkeypatch.setattr(DenseIndex, "save", broken_save)
     with pytest.raises(OSError):
-        Assistant.build(corpus, index)
+        Assistant.build(corpus, index, force=True)  # a full rebuild, not the up-to-date index kept as it is
     assert (index / "manifest.json").read_text() == before
     assert Assistant.load(index).ask("Lachin corridor").quotes
     hidden = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]

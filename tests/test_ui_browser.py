@@ -447,3 +447,9 @@ def test_a_name_no_document_mentions_is_said_plainly(page):
     expect(turn.locator(".qa-abstain")).to_contain_text("No document mentions “Turkey”")
     assert turn.locator(".qa-quote").count() == 0
     shot(page, "13-unknown-name")
+
+    page.locator("#qa-unknown-names input").check()  # quote what matches the rest, and say what is missing
+    turn = ask(page, "What did the president of Turkey say about the offensive?")
+    assert turn.locator(".qa-quote").count() > 0
+    expect(turn.locator(".qa-note").first).to_contain_text("Turkey")
+    page.locator("#qa-unknown-names input").uncheck()

@@ -132,7 +132,7 @@ class Assistant:
     @property
     def sides(self) -> list[str]:
         """Every side a filter can ask for: those of the publishers and of the speakers."""
-        found = {d.side for d in self.index.documents if d.side} | {a.side for a in self.index.attributions if a.side}
+        found = {d.side for d in self.index.documents if d.side} | set(self.index.labels.side_names)
         return sorted(found, key=str.lower)
 
     @property

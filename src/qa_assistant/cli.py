@@ -92,6 +92,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def index_report(index, index_dir) -> str:
     """What was indexed, what metadata is missing, and what was skipped and why."""
+    import numpy as np
+
     from .attribution import DOCUMENT_VOICE
 
     docs = index.documents
@@ -105,7 +107,9 @@ def index_report(index, index_dir) -> str:
     extracted = [d.id for d in docs if d.date_source == "dateline"]
     if extracted:
         lines.append(f"dates read from the dateline: {len(extracted)}")
-    speakers = sum(1 for a in index.attributions if a.source not in DOCUMENT_VOICE)
+    labels = index.labels
+    voices = [i for i, name in enumerate(labels.source_names) if name in DOCUMENT_VOICE]
+    speakers = int((~np.isin(labels.source, voices)).sum())
     clusters = index.sentences.cluster
     duplicates = 0 if clusters is None else int((clusters != range(len(clusters))).sum())
     lines.append(f"sentences with an in-text speaker: {speakers}; near-duplicate sentences: {duplicates}")

@@ -245,12 +245,17 @@ def _config_key(hashes: dict[str, str]) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def load_corpus(corpus_dir: str | Path, reuse: ReuseDocuments | None = None) -> LoadedCorpus:
-    """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal.
-    With `reuse`, a file whose source key an earlier build had is not read again: its documents come from there."""
+def require_corpus_dir(corpus_dir: str | Path) -> Path:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html/.jsonl files)")
+    return corpus_dir
+
+
+def load_corpus(corpus_dir: str | Path, reuse: ReuseDocuments | None = None) -> LoadedCorpus:
+    """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal.
+    With `reuse`, a file whose source key an earlier build had is not read again: its documents come from there."""
+    corpus_dir = require_corpus_dir(corpus_dir)
     hashes = corpus_file_hashes(corpus_dir)
     config_key = _config_key(hashes)
     metadata = load_metadata(corpus_dir)

@@ -6,19 +6,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from .attribution import Attribution, attribute_document
-from .bm25_index import BM25Index
-from .corpus import LoadedCorpus, corpus_file_hashes, load_corpus
+from .bm25_index import BM25Index, TokenTable, neighbour_sums
+from .corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir
 from .dedupe import cluster_sentences, extend_clusters
 from .dense_index import DenseIndex
 from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError
+from .labels import KeptAttributions, SentenceLabels
 from .models import Document
 from .reuse import EarlierBuild
 from .segment import split_sentences
@@ -29,9 +30,9 @@ from .vector_cache import VectorCache, cache_dir_for
 CONTEXT_SENTENCES = 1
 
 
-def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
-    """For each sentence, the span from the start of the sentence `width` before it to the end of the one `width`
-    after it, never crossing into another document."""
+def context_rows(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
+    """For each sentence, the first and last sentence of its context: `width` sentences on each side, never
+    crossing into another document."""
     n = len(sentences)
     doc = sentences.doc_index
     first = np.arange(n)
@@ -41,7 +42,23 @@ def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> t
         first = np.where((first > 0) & (doc[previous] == doc), previous, first)
         following = np.minimum(last + 1, n - 1)
         last = np.where((last < n - 1) & (doc[following] == doc), following, last)
+    return first, last
+
+
+def context_spans(sentences: SentenceTable, width: int = CONTEXT_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
+    """For each sentence, the span from the start of its context's first sentence to the end of its last."""
+    first, last = context_rows(sentences, width)
     return sentences.start[first], sentences.end[last]
+
+
+def sentence_tokens(texts: list[str], earlier_rows: np.ndarray, earlier: EarlierBuild | None) -> TokenTable:
+    """The BM25 tokens of every sentence; those kept from `earlier` are copied from its token table."""
+    if earlier is None or earlier.tokens is None or len(earlier_rows) != len(texts):
+        return TokenTable.of(texts)
+    kept = np.flatnonzero(earlier_rows >= 0)
+    new = np.flatnonzero(earlier_rows < 0)
+    parts = [(earlier.tokens.rows(earlier_rows[kept]), kept), (TokenTable.of([texts[i] for i in new.tolist()]), new)]
+    return TokenTable.merge(parts, len(texts))
 
 
 def segment_documents(documents: list[Document]) -> SentenceTable:
@@ -105,14 +122,17 @@ def build_index(
     if len(sentences) == 0:
         raise QAError(f"no sentences found in the documents of {corpus_dir}")
     texts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)]
-    context_start, context_end = context_spans(sentences)
-    contexts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, context_start, context_end)]
     say("attributing speakers")
     same_sides = earlier is not None and earlier.index.sides.model_dump() == corpus.sides.model_dump()
-    attributions = attribute_sentences(corpus, sentences, earlier_rows if same_sides else None, earlier)
+    attributions, labels = attribute_sentences(
+        corpus, sentences, earlier_rows if same_sides else None, earlier if same_sides else None
+    )
     say(f"BM25 over {len(texts)} sentences and their contexts")
-    bm25 = BM25Index.build(texts)
-    bm25_context = BM25Index.build(contexts)
+    tokens = sentence_tokens(texts, earlier_rows, earlier)
+    counts = tokens.counts()
+    bm25 = BM25Index.from_counts(counts, tokens.vocab)
+    bm25_context = BM25Index.from_counts(neighbour_sums(counts, *context_rows(sentences)), tokens.vocab)
+    del counts
     embedder = Embedder(model, encoder)
     if vector_cache is None:
         say(f"encoding {len(texts)} sentences with {model} ({encoder})")
@@ -122,7 +142,7 @@ def build_index(
         vectors, reused = vector_cache.encode(embedder, texts, progress=progress, say=say)
         say(f"{reused} of {len(texts)} sentence vectors came from the vector cache")
     say(f"building the {faiss_kind}/{vector_storage} vector index")
-    dense = DenseIndex.build(vectors, faiss_kind, vector_storage)
+    dense = DenseIndex.build(vectors, faiss_kind, vector_storage, earlier.index.dense if earlier is not None else None)
     if earlier is not None and earlier.sentences.cluster is not None:
         say(f"clustering {int((earlier_rows < 0).sum())} new sentences with their near-duplicates")
         sentences.cluster = extend_clusters(
@@ -149,7 +169,17 @@ def build_index(
         source_keys=corpus.source_keys,
     )
     return SentenceIndex(
-        manifest, corpus.documents, sentences, corpus.sides, corpus.skipped, bm25, dense, attributions, bm25_context
+        manifest,
+        corpus.documents,
+        sentences,
+        corpus.sides,
+        corpus.skipped,
+        bm25,
+        dense,
+        attributions,
+        bm25_context,
+        tokens,
+        _labels=labels,
     )
 
 
@@ -158,19 +188,31 @@ def attribute_sentences(
     sentences: SentenceTable,
     earlier_rows: np.ndarray | None = None,
     earlier: EarlierBuild | None = None,
-) -> list[Attribution]:
-    """Speaker attribution of every sentence; a document kept from `earlier` (its rows in `earlier_rows`) keeps
-    the attributions it had there."""
-    result: list[Attribution] = []
+) -> tuple[Sequence[Attribution], SentenceLabels]:
+    """Speaker attribution of every sentence, and their labels (side, speaker codes). A document kept from
+    `earlier` (its sentences' rows there in `earlier_rows`) keeps the attributions and labels it had there."""
+    made: list[Attribution | None] = []
     bounds = np.searchsorted(sentences.doc_index, np.arange(len(corpus.documents) + 1))
     for i, doc in enumerate(corpus.documents):
         lo, hi = bounds[i], bounds[i + 1]
         if earlier is not None and earlier_rows is not None and hi > lo and earlier_rows[lo] >= 0:
-            result.extend(earlier.attributions(earlier_rows[lo:hi]))
+            made.extend([None] * (hi - lo))
             continue
         spans = list(zip(sentences.start[lo:hi].tolist(), sentences.end[lo:hi].tolist()))
-        result.extend(attribute_document(doc, spans, corpus.sides))
-    return result
+        made.extend(attribute_document(doc, spans, corpus.sides))
+    if earlier is None or earlier_rows is None:
+        complete = [a for a in made if a is not None]
+        return complete, SentenceLabels.of(complete)
+    kept = np.flatnonzero(np.array([a is None for a in made], dtype=bool))
+    new = np.flatnonzero(np.array([a is not None for a in made], dtype=bool))
+    labels = SentenceLabels.merged(
+        [
+            (earlier.index.labels.rows(earlier_rows[kept]), kept),
+            (SentenceLabels.of([a for a in made if a is not None]), new),
+        ],
+        len(made),
+    )
+    return KeptAttributions(earlier.index.attributions, earlier_rows, made), labels
 
 
 def build_and_save(
@@ -191,7 +233,7 @@ def build_and_save(
     from the index being replaced (`reuse.py`), and sentence vectors from the vector cache beside the index
     (`vector_cache.py`), so after files were added, changed or removed only the new sentences are segmented and
     encoded, and a build killed half way goes on from the vector chunks it had saved."""
-    corpus_dir = Path(corpus_dir)
+    corpus_dir = require_corpus_dir(corpus_dir)
     index_dir = Path(index_dir)
     say = on_stage or (lambda _msg: None)
     if not force:
@@ -228,7 +270,7 @@ def up_to_date(
     corpus_dir: Path, index_dir: Path, model: str, encoder: str, faiss_kind: str, vector_storage: str
 ) -> SentenceIndex | None:
     """The index in `index_dir` when it was built by this version, with these settings, from exactly the files now
-    in `corpus_dir` (compared by SHA-256), and all its files are there at their recorded sizes; else None."""
+    in `corpus_dir` (compared by SHA-256), and all its files are there with their recorded checksums; else None."""
     try:
         manifest = read_manifest(index_dir)
     except (QAError, OSError, ValueError):
@@ -241,7 +283,7 @@ def up_to_date(
     if manifest.corpus_files != corpus_file_hashes(corpus_dir):
         return None
     try:
-        return load_index(index_dir, corpus_dir, check=False)
+        return load_index(index_dir, corpus_dir, check=False, verify=True)  # checksums too: a damaged index is rebuilt
     except (QAError, OSError, ValueError):
         return None
 

@@ -66,8 +66,8 @@ class QuestionReader:
 
     def __init__(self, index: SentenceIndex):
         self.index = index
-        self.sides_present = sorted({a.side for a in index.attributions if a.side})
-        self.speakers = sorted({a.speaker for a in index.attributions if a.speaker})
+        self.sides_present = sorted(index.labels.side_names)
+        self.speakers = sorted(index.labels.speaker_names)
         self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
         dates = [d.date for d in index.documents if d.date]
         self.newest = max(dates) if dates else None  # "last year" counts from the newest document

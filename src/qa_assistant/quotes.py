@@ -22,17 +22,19 @@ class QuoteMaker:
     def __init__(self, index: SentenceIndex):
         self.index = index
         self.sentence_count = len(index.sentences)
-        groups: dict[int, list[int]] = {}
-        if index.sentences.cluster is not None:
-            for sentence_id, cluster in enumerate(index.sentences.cluster.tolist()):
-                groups.setdefault(cluster, []).append(sentence_id)
-        self.cluster_members = {c: members for c, members in groups.items() if len(members) > 1}
+        cluster = index.sentences.cluster
+        # sentence ids ordered by cluster (then id): the members of a cluster are one run of `by_cluster`
+        self.by_cluster = np.argsort(cluster, kind="stable") if cluster is not None else None
+        self.sorted_clusters = cluster[self.by_cluster] if cluster is not None else None
 
     def cluster_of(self, sentence_id: int) -> list[int]:
+        """The sentences of the near-duplicate cluster of `sentence_id`, in corpus order (itself alone if unique)."""
         cluster = self.index.sentences.cluster
-        if cluster is None:
+        if cluster is None or self.by_cluster is None or self.sorted_clusters is None:
             return [sentence_id]
-        return self.cluster_members.get(int(cluster[sentence_id]), [sentence_id])
+        label = cluster[sentence_id]
+        lo, hi = np.searchsorted(self.sorted_clusters, [label, label + 1])
+        return self.by_cluster[lo:hi].tolist() if hi - lo > 1 else [sentence_id]
 
     def primary(self, members: list[int], allowed: np.ndarray | None) -> int:
         """The cluster member to quote: earliest published, then the speaker's own publication, then corpus order."""

@@ -11,7 +11,6 @@ from . import fusion
 from .bm25_index import top_k
 from .embedder import Embedder
 from .models import Filters, Hit, SearchSettings, Timings
-from .sides import sentence_side
 from .store import SentenceIndex
 
 # Questions encoded at once. The first encoding runs alone: it sets the tokenizer's truncation and padding (a
@@ -33,10 +32,7 @@ class Retriever:
         self.embedder = embedder
         self._query_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
-        self.sentence_side = np.array(
-            [(sentence_side(index, i) or "").lower() for i in range(len(index.attributions))], dtype=object
-        )
-        self.sentence_speaker = np.array([(a.speaker or "").lower() for a in index.attributions], dtype=object)
+        self.labels = index.labels
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Which sentences pass `filters` (None: all)."""
@@ -58,10 +54,10 @@ class Retriever:
         mask = doc_ok[self.index.sentences.doc_index]
         sides = _lower_set(filters.sides)
         if sides is not None:
-            mask &= np.isin(self.sentence_side, list(sides))
+            mask &= self.labels.with_side(sides)
         speakers = _lower_set(filters.speakers)
         if speakers is not None:
-            mask &= np.isin(self.sentence_speaker, list(speakers))
+            mask &= self.labels.with_speaker(speakers)
         return mask
 
     def bm25_search(

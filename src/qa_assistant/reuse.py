@@ -4,7 +4,8 @@ A corpus file whose source key (`corpus.source_key`: its bytes, its metadata row
 the code version) equals the one recorded at the earlier build gives the same documents, hence the same
 sentences; they are copied, not read, cleaned and segmented again. Their speaker attributions are copied too when
 the side configuration is unchanged (a new side can change who a sentence is attributed to), and their
-near-duplicate clusters seed the new clustering (`dedupe.extend_clusters`). Vectors come from the vector cache.
+near-duplicate clusters seed the new clustering (`dedupe.extend_clusters`), and their BM25 tokens are copied from
+the earlier token table (`bm25_index.TokenTable`). Vectors come from the vector cache.
 Anything that differs — another model, encoder, FAISS kind or vector storage, another code version, an unreadable
 earlier index — means a build from scratch (vectors still from the cache).
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .attribution import Attribution
+from .bm25_index import TokenTable
 from .errors import QAError
 from .models import Document
 from .store import SentenceIndex, SentenceTable, load_index, read_manifest
@@ -25,8 +26,9 @@ from .store import SentenceIndex, SentenceTable, load_index, read_manifest
 class EarlierBuild:
     """The index being replaced, with its documents grouped by corpus file."""
 
-    def __init__(self, index: SentenceIndex):
+    def __init__(self, index: SentenceIndex, tokens: TokenTable | None = None):
         self.index = index
+        self.tokens = tokens if tokens is not None and len(tokens) == len(index.sentences) else None
         self.docs_of_file: dict[str, list[int]] = {}
         for i, doc in enumerate(index.documents):
             self.docs_of_file.setdefault(doc.path, []).append(i)
@@ -54,9 +56,14 @@ class EarlierBuild:
         if not same:
             return None
         try:
-            return cls(load_index(index_dir, check=False))
+            index = load_index(index_dir, check=False, verify=True)  # nothing is copied from a damaged index
         except (QAError, OSError, ValueError):
             return None
+        try:
+            tokens = TokenTable.load(index_dir / "tokens")
+        except (OSError, ValueError):
+            tokens = None  # tokenized again
+        return cls(index, tokens)
 
     def documents(self, path: str, key: str) -> list[Document] | None:
         """The documents the earlier build made from corpus file `path`, when made from the same source key."""
@@ -73,9 +80,6 @@ class EarlierBuild:
         if old is None or self.index.documents[old] is not doc:
             return None
         return np.arange(self.bounds[old], self.bounds[old + 1])
-
-    def attributions(self, rows: np.ndarray) -> list[Attribution]:
-        return [self.index.attributions[int(i)] for i in rows]
 
     @property
     def sentences(self) -> SentenceTable:

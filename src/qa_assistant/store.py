@@ -5,11 +5,14 @@ Layout of an index folder:
     manifest.json      schema version, model, dimension, corpus fingerprint, counts, creation time
     documents.jsonl    one `Document` per line (metadata and the text that offsets point into)
     sentences.npz      int arrays doc_index, start, end, cluster (one row per sentence; cluster = near-duplicate group)
-    attributions.jsonl one speaker attribution per sentence (speaker, side, cue offsets, confidence)
+    attributions.jsonl one speaker attribution per sentence (speaker, side, cue offsets, confidence), parsed on demand
+    labels.npz         side and speaker of each sentence as codes, with the distinct names (what filters read)
     sides.json         the side configuration of the corpus
     skipped.json       files that could not be indexed, with the reason
     bm25/              bm25s arrays (npy) and vocabulary (json), one document per sentence
     bm25_context/      the same over each sentence with its neighbours (indexing.CONTEXT_SENTENCES on each side, same document)
+    tokens/            each sentence's BM25 token ids (npy) and their vocabulary (json): an incremental rebuild copies
+                       the rows of unchanged documents instead of tokenizing them again
     dense.faiss        FAISS index of normalized sentence vectors
 """
 
@@ -19,6 +22,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +30,13 @@ import numpy as np
 from pydantic import BaseModel
 
 from .attribution import Attribution
-from .bm25_index import BM25Index
+from .bm25_index import BM25Index, TokenTable
 from .corpus import SkippedFile, corpus_fingerprint
 from .dense_index import DenseIndex
 from .embedder import DEFAULT_ENCODER
 from .errors import IndexCorruptError, QAError, StaleIndexError
 from .integrity import FileEntry, corrupt, file_table, reading, verify_files
+from .labels import AttributionFile, SentenceLabels, json_lines
 from .lock import IndexLock, PinnedFolder, swap_in
 from .models import Document
 from .sides import SideConfig
@@ -81,8 +86,17 @@ class SentenceIndex:
     skipped: list[SkippedFile]
     bm25: BM25Index
     dense: DenseIndex
-    attributions: list[Attribution]
+    attributions: Sequence[Attribution]  # a list when built, an `AttributionFile` (parsed line by line) when loaded
     bm25_context: BM25Index | None = None  # each sentence with its neighbours (see `context_spans`)
+    tokens: TokenTable | None = None  # each sentence's BM25 tokens, for incremental rebuilds (not read by load_index)
+    _labels: SentenceLabels | None = None
+
+    @property
+    def labels(self) -> SentenceLabels:
+        """Side and speaker of every sentence, as codes (for filters over a million sentences)."""
+        if self._labels is None or len(self._labels) != len(self.attributions):
+            self._labels = SentenceLabels.of(self.attributions)
+        return self._labels
 
     def document_of(self, sentence_id: int) -> Document:
         """The document a sentence belongs to."""
@@ -115,9 +129,10 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
             end=index.sentences.end,
             cluster=index.sentences.cluster if index.sentences.cluster is not None else np.arange(len(index.sentences)),
         )
-        with (tmp / "attributions.jsonl").open("w", encoding="utf-8") as handle:
-            for attribution in index.attributions:
-                handle.write(attribution.model_dump_json() + "\n")
+        with (tmp / "attributions.jsonl").open("wb") as handle:
+            for line in json_lines(index.attributions):
+                handle.write(line + b"\n")
+        index.labels.save(tmp / "labels.npz")
         (tmp / "sides.json").write_text(index.sides.model_dump_json(indent=2), encoding="utf-8")
         (tmp / "skipped.json").write_text(
             json.dumps([s.model_dump() for s in index.skipped], indent=2), encoding="utf-8"
@@ -126,6 +141,8 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
         if index.bm25_context is not None:
             index.bm25_context.save(tmp / "bm25_context")
         index.dense.save(tmp / "dense.faiss")
+        if index.tokens is not None:
+            index.tokens.save(tmp / "tokens")
         index.manifest = index.manifest.model_copy(update={"files": file_table(tmp)})
         (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
         swap_in(tmp, index_dir)
@@ -225,11 +242,15 @@ def _load_index(
         np.load(root / "sentences.npz", allow_pickle=False) as arrays,
     ):
         sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
-    with (
-        reading(index_dir, "attributions.jsonl", source),
-        (root / "attributions.jsonl").open(encoding="utf-8") as handle,
-    ):
-        attributions = [Attribution.model_validate_json(line) for line in handle if line.strip()]
+    with reading(index_dir, "attributions.jsonl", source):
+        attributions = AttributionFile.read(root / "attributions.jsonl")
+        attributions.check()
+    labels = None
+    if (root / "labels.npz").exists():  # (indexes of an earlier version have none: made from the attributions)
+        with reading(index_dir, "labels.npz", source):
+            labels = SentenceLabels.load(root / "labels.npz")
+        if len(labels) != manifest.sentences:
+            raise corrupt(index_dir, "labels.npz", f"{len(labels)} rows, expected {manifest.sentences}", source)
     with reading(index_dir, "sides.json", source):
         sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))
     with reading(index_dir, "skipped.json", source):
@@ -243,14 +264,16 @@ def _load_index(
     problem = _inconsistency(manifest, documents, sentences, attributions, dense, bm25, bm25_context)
     if problem:
         raise corrupt(index_dir, problem[0], problem[1], source)
-    return SentenceIndex(manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context)
+    return SentenceIndex(
+        manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context, _labels=labels
+    )
 
 
 def _inconsistency(
     manifest: Manifest,
     documents: list[Document],
     sentences: SentenceTable,
-    attributions: list[Attribution],
+    attributions: Sequence[Attribution],
     dense: DenseIndex,
     bm25: BM25Index,
     bm25_context: BM25Index,

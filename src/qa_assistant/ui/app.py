@@ -80,7 +80,7 @@ class ChatUI:
     def transcript(self, turns: list[render.Turn]) -> str:
         return render.transcript_html(turns, self.assistant.documents, self.colours, self.examples)
 
-    def ask(self, question, turns, sides, publishers, since, until, mode, k, infer=True):
+    def ask(self, question, turns, sides, publishers, since, until, mode, k, infer=True, unknown_names=False):
         """Answer `question` with the current filters; returns the new transcript, history and exports."""
         question = (question or "").strip()
         if not question:
@@ -100,6 +100,7 @@ class ChatUI:
                 since=first,
                 until=last,
                 infer=bool(infer),
+                answer_unknown_names=bool(unknown_names),
             )
         except QAError as exc:
             turns.append(render.Turn(question=question, error=str(exc)))
@@ -121,10 +122,10 @@ class ChatUI:
             buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in kinds]
         return self.transcript(turns), turns, "", *buttons, caption
 
-    def ask_example(self, turns, sides, publishers, since, until, mode, k, infer, evt: gr.EventData):
+    def ask_example(self, turns, sides, publishers, since, until, mode, k, infer, unknown_names, evt: gr.EventData):
         """An example question clicked in the welcome card, asked with the current filters."""
         question = str((getattr(evt, "_data", None) or {}).get("question") or "")
-        return self.ask(question, turns, sides, publishers, since, until, mode, k, infer)
+        return self.ask(question, turns, sides, publishers, since, until, mode, k, infer, unknown_names)
 
     def show_document(self, evt: gr.EventData) -> str:
         """The document of a clicked quote, with the quoted characters highlighted."""
@@ -203,6 +204,13 @@ class ChatUI:
                         info="“in July 2023”, “What did Azerbaijan say …”; the filters above win",
                         elem_id="qa-infer",
                     )
+                    unknown_names = gr.Checkbox(
+                        value=False,
+                        label="Answer even when a name is in no document",
+                        info="Otherwise the answer says “No document mentions …”; with this, it quotes what "
+                        "matches the rest of the question and says so",
+                        elem_id="qa-unknown-names",
+                    )
                     reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
                 with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
                     transcript = gr.HTML(
@@ -257,14 +265,14 @@ class ChatUI:
                         elem_id="qa-document",
                     )
 
-            filters = [sides, publishers, since, until, mode, k, infer]
+            filters = [sides, publishers, since, until, mode, k, infer, unknown_names]
             outputs = [transcript, turns, question, md, csv, js, caption]
             ask.click(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
             question.submit(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
             transcript.ask_example(self.ask_example, [turns, *filters], outputs, show_progress="minimal")
             transcript.show_doc(self.show_document, None, document, show_progress="hidden")
             clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption])
-            reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True), None, filters)
+            reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True, False), None, filters)
         return demo
 
 
