@@ -20,6 +20,11 @@ Steps, each printed as it ends (and the whole as markdown to --report):
 6. encoders: sentences/s of torch and of the chosen encoder on the same 2,000 sentences, in this run, so a build
    with another encoder can be projected.
 `--skip-build` reuses the index of an earlier run in --work (steps 2–6 only when it is there).
+`--stand-in-vectors` measures every stage but encoding at full size when encoding the whole collection would take
+hours (2 cores): the from-scratch build gives each sentence a stand-in unit vector made from a hash of its text
+(equal texts, equal vectors), written to the vector cache like real ones; the encoding time is then projected
+from step 6's measured rates and reported as such. Updates (step 2) and questions encode for real, with the real
+model; only the answers' contents are meaningless, not their cost.
 The machine is shared: the load average is printed with every step.
 """
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -38,6 +44,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from sample_questions import QUESTIONS  # eval/sample_questions.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,10 +79,30 @@ def stage_of(line: str) -> str | None:
     return None
 
 
-def run_index(corpus: Path, index: Path, encoder: str, extra: list[str]) -> dict:
+def stand_in_encode(self, texts: list[str], **_options) -> np.ndarray:
+    """Unit vectors from a hash of each text (equal texts, equal vectors): the cost of encoding without encoding."""
+    out = np.empty((len(texts), self.dimension), dtype=np.float32)
+    for i, text in enumerate(texts):
+        seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        out[i] = np.random.default_rng(seed).standard_normal(self.dimension, dtype=np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def index_with_stand_in_vectors(argv: list[str]) -> int:
+    from qa_assistant.cli import main as cli_main
+    from qa_assistant.embedder import Embedder
+
+    Embedder.encode = stand_in_encode  # type: ignore[method-assign]
+    return cli_main(argv)
+
+
+def run_index(corpus: Path, index: Path, encoder: str, extra: list[str], stand_in: bool = False) -> dict:
     """`qa-assistant index` in a child process: wall time, time per stage (from its progress lines), peak RSS."""
-    command = [sys.executable, "-m", "qa_assistant.cli", "index", str(corpus), "--index", str(index)]
-    command += ["--encoder", encoder, *extra]
+    if stand_in:
+        command = [sys.executable, str(Path(__file__).resolve()), "_index_stand_in", "index"]
+    else:
+        command = [sys.executable, "-m", "qa_assistant.cli", "index"]
+    command += [str(corpus), "--index", str(index), "--encoder", encoder, *extra]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     stages: dict[str, float] = {}
@@ -260,6 +287,19 @@ def report(results: dict) -> str:
             f"peak RSS **{build['peak_rss_gb']:.2f} GB**, index **{build['index_mb'] / 1024:.2f} GB** on disk "
             f"(+ vector cache {build['cache_mb'] / 1024:.2f} GB beside it); {build['load']}."
         )
+        rates = results.get("encoders") or {}
+        if build.get("stand_in") and rates:
+            encoding = build["stages"].get("encoding", 0.0)
+            rest = build["seconds"] - encoding
+            projected = ", ".join(
+                f"{name} {n / rate / 60:.0f} min → {(rest + n / rate) / 60:.0f} min in all"
+                for name, rate in rates.items()
+            )
+            lines.append("")
+            lines.append(
+                f"Built with stand-in vectors (`--stand-in-vectors`): {rest / 60:.1f} min without encoding. Encoding "
+                f"{n:,} sentences at the rates measured in this run (step 6) would take: {projected}."
+            )
         lines += ["", "| stage | seconds | share | sentences/s |", "|---|---:|---:|---:|"]
         for stage, seconds in build["stages"].items():
             rate = f"{n / seconds:,.0f}" if seconds > 0 else "–"
@@ -318,6 +358,9 @@ def main() -> int:
     parser.add_argument("--vectors", default="float32", choices=["float32", "float16", "int8"])
     parser.add_argument("--rounds", type=int, default=2, help="times each question is asked per row (default 2)")
     parser.add_argument("--skip-build", action="store_true", help="keep the index of an earlier run in --work")
+    parser.add_argument(
+        "--stand-in-vectors", action="store_true", help="build with hash vectors; project the encoding time (see above)"
+    )
     parser.add_argument("--report", type=Path, help="write the results as markdown here")
     args = parser.parse_args()
     if not args.corpus and not args.sessions:
@@ -353,7 +396,7 @@ def main() -> int:
         held = hold_out(corpus, holdout, HELD_OUT)
         print(f"held out {len(held)} speeches: {', '.join(held)}", flush=True)
         print(f"1. build from scratch ({load_average()})", flush=True)
-        build = run_index(corpus, index, args.encoder, extra)
+        build = run_index(corpus, index, args.encoder, extra, stand_in=args.stand_in_vectors)
         manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
         build.update(
             documents=manifest["documents"],
@@ -363,6 +406,7 @@ def main() -> int:
             load=load_average(),
         )
         del build["output"]
+        build["stand_in"] = args.stand_in_vectors
         results["build"] = build
         print(
             f"   {build['seconds']:.1f} s, peak RSS {build['peak_rss_gb']:.2f} GB, index {build['index_mb']:.0f} MB",
@@ -408,4 +452,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["_index_stand_in"]:
+        sys.exit(index_with_stand_in_vectors(sys.argv[2:]))
     sys.exit(main())
