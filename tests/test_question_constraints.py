@@ -4,6 +4,7 @@ question fills its places from every side's relevant statements."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from qa_assistant.segment import is_quotable
 
@@ -72,3 +73,36 @@ def test_no_quote_is_a_fragment(assistant):
     for question in ("What did each side say about Lachin?", "Azerbaijan", "India", "What did Azerbaijan say?"):
         for quote in assistant.ask(question, k=10, min_similarity=0.0).quotes:
             assert is_quotable(quote.text), quote.text
+
+
+def test_an_answered_question_also_quotes_statements_just_below_the_threshold(assistant):
+    answer = assistant.ask("How many people were forced out of their homes?", k=6)
+    assert not answer.abstained and answer.best_similarity is not None
+    assert answer.best_similarity >= answer.min_similarity
+    assert answer.min_quote_similarity is not None and answer.min_quote_similarity < answer.min_similarity
+    assert len(answer.quotes) == 6  # hits below the first six fill the places of fragments and duplicates
+    assert all(q.similarity >= answer.min_quote_similarity for q in answer.quotes)
+    assert any(q.similarity < answer.min_similarity for q in answer.quotes)
+
+
+def test_statements_below_the_threshold_do_not_answer_a_question_alone(assistant):
+    answered = assistant.ask("How many people were forced out of their homes?", k=6)
+    assert answered.best_similarity is not None
+    higher = answered.best_similarity + 0.01  # every quote of `answered` is now above the floor but below this
+    answer = assistant.ask("How many people were forced out of their homes?", k=6, min_similarity=higher)
+    assert answer.abstained and not answer.quotes
+    assert "threshold" in (answer.abstain_reason or "")
+
+
+def test_places_left_go_to_the_side_with_the_more_similar_next_statement(assistant):
+    question = "What did each side say about harm to civilians?"
+    small, large = assistant.ask(question, k=10), assistant.ask(question, k=30)
+    quota = max(2, math.ceil(10 / len(small.groups)))
+    taken = {group.side: group.quotes for group in small.groups}
+    more = {group.side: group.quotes for group in large.groups}
+    extras = [q for quotes in taken.values() for q in quotes[quota:]]
+    assert extras  # some side had more relevant statements than its quota
+    for side, quotes in taken.items():
+        if len(quotes) <= quota and len(more[side]) > len(quotes):  # a side that got no place left
+            next_statement = more[side][len(quotes)]
+            assert all(q.similarity >= next_statement.similarity for q in extras), side

@@ -176,6 +176,9 @@ def test_scores_are_folded_away_until_asked_for():
     assert re.search(r"Dense rank\s+#2 \(cosine 0\.410\)", text)
     assert re.search(r"Fused score \(weighted\)\s+0\.0328", text)
     assert re.search(r"Similarity to question\s+0\.410 \(threshold 0\.30\)", text)
+    assert "Quoted because" not in text
+    below = html.unescape(render.quote_html(make_quote(), 1, min_similarity=0.45))
+    assert "another statement reaches the threshold, and this one is close below it" in below
     assert "Fused score (RRF)" in render.quote_html(make_quote(), 1, fusion="rrf")
     assert "Similarity to topic" in render.quote_html(make_quote(), 1, compared_with="topic")
     assert "Score (bm25)" in render.quote_html(make_quote(), 1, mode="bm25", fusion="rrf")

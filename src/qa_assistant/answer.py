@@ -15,9 +15,23 @@ from .segment import is_quotable
 from .store import SentenceIndex
 from .tokens import tokenize
 
-# Quotes whose embedding cosine similarity to the question is below this are not cited; when none is
-# left the assistant abstains. Calibrated for the default model on eval/seed.jsonl (see eval/results/).
+# When no retrieved sentence has an embedding cosine similarity to the question of at least this, the assistant
+# abstains. Calibrated for the default model on eval/seed.jsonl (see eval/results/).
 DEFAULT_MIN_SIMILARITY = 0.33
+# Once a question is answered (some sentence reaches min_similarity), its further quotes may sit this much lower:
+# a relevant statement is often a paraphrase at 0.25-0.33 ("the armed forces of Armenia are not deployed" for
+# "Are Yerevan's soldiers still stationed…"), while the abstention decision keeps the calibrated threshold.
+QUOTE_MARGIN = 0.08
+# Without sides, quotes are taken from the first ANSWER_DEPTH x k hits (k at most): near-duplicates, fragments
+# and sentences below the floor leave places that the next hits fill.
+ANSWER_DEPTH = 2
+
+
+def quote_floor(min_similarity: float) -> float:
+    """The lowest similarity a quote of an answered question may have."""
+    return min_similarity - QUOTE_MARGIN
+
+
 # Minimum number of quotes asked of each side when a question asks about sides.
 MIN_QUOTES_PER_SIDE = 2
 # Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
@@ -45,13 +59,14 @@ class AnswerBuilder:
         limit: int | None = None,
         topic_words: set[str] | None = None,
     ) -> tuple[list[Quote], float]:
-        """One quote per near-duplicate cluster among the hits similar enough to the question — or, for a topic,
+        """One quote per near-duplicate cluster among the hits similar enough to the question (`quote_floor`) — or, for a topic,
         holding every one of its `topic_words` (BM25 tokens): a sentence about "Lachin" is often not similar to the
         bare word — in rank order and at most `limit`; and the best similarity among all the hits."""
         if not hits:
             return [], -1.0
         quotes: list[Quote] = []
         best = -1.0
+        floor = quote_floor(min_similarity)
         for hit in hits:
             if not is_quotable(self.index.sentence_text(hit.sentence_id)):
                 continue  # a heading or a fragment ("India.") sits close to anything and says nothing
@@ -64,7 +79,7 @@ class AnswerBuilder:
                 )
             best = max(best, similarity)
             on_topic = topic_words is not None and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
-            if (similarity < min_similarity and not on_topic) or chosen in shown:
+            if (similarity < floor and not on_topic) or chosen in shown:
                 continue
             if limit is not None and len(quotes) >= limit:
                 continue
@@ -98,6 +113,7 @@ class AnswerBuilder:
             settings=settings,
             filters=filters,
             min_similarity=min_similarity,
+            min_quote_similarity=quote_floor(min_similarity),
             timings=timings,
             understood=understood,
         )
@@ -119,11 +135,13 @@ class AnswerBuilder:
             answer.grouped_by_side = True
             best = self.side_groups(answer, query, query_vector, target_sides, k, settings, filters, min_similarity)
         else:
-            hits = self.retriever.search(searched, k, settings, filters, query_vector, timings)
+            hits = self.retriever.search(searched, k * ANSWER_DEPTH, settings, filters, query_vector, timings)
             answer.quotes, best = self.relevant_quotes(
-                hits, query_vector, min_similarity, self.retriever.mask(filters), shown
+                hits, query_vector, min_similarity, self.retriever.mask(filters), shown, limit=k
             )
         answer.best_similarity = best if best > -1.0 else None
+        if best < min_similarity:  # quotes between the floor and the threshold do not answer a question alone
+            self.keep_topic_matches(answer)
         if not answer.quotes:
             answer.abstained = True
             answer.abstain_reason = (
@@ -133,6 +151,15 @@ class AnswerBuilder:
                 else "No passage in the indexed documents matches the question and filters."
             )
         return answer
+
+    @staticmethod
+    def keep_topic_matches(answer: Answer) -> None:
+        """Drop every quote but those holding every word of the topic (an unanswered question's quotes)."""
+        answer.quotes = [quote for quote in answer.quotes if quote.topic_match]
+        for group in answer.groups:
+            group.quotes = [quote for quote in group.quotes if quote.topic_match]
+            if not group.quotes:
+                group.note = f"No relevant statement from {group.side} was found in the indexed documents."
 
     def side_groups(
         self,
@@ -163,10 +190,13 @@ class AnswerBuilder:
         taken = {side: min(quota, len(quotes)) for side, quotes in relevant.items()}
         room = k - sum(taken.values())
         while room > 0 and any(taken[side] < len(relevant[side]) for side in target_sides):
-            for side in target_sides:
-                if room > 0 and taken[side] < len(relevant[side]):
-                    taken[side] += 1
-                    room -= 1
+            # the most similar of the sides' next quotes (each side's quotes stay in rank order)
+            side = max(
+                (side for side in target_sides if taken[side] < len(relevant[side])),
+                key=lambda side: relevant[side][taken[side]].similarity,
+            )
+            taken[side] += 1
+            room -= 1
         for side in target_sides:
             quotes = relevant[side][: taken[side]]
             note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."

@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)"
     )
-    ev.add_argument("--ask-k", type=int, default=6, help="quotes per answer when scoring the answers (default 6)")
+    ev.add_argument("--ask-k", type=int, default=10, help="quotes per answer when scoring the answers (default 10)")
     ev.add_argument("--report", default=None, help="report folder (default: eval/results/DATASET)")
     ev.add_argument("--no-report", action="store_true", help="do not write a report folder")
     ev.add_argument("--runs", action="store_true", help="also write TREC run files and qrels into the report's runs/")

@@ -238,7 +238,10 @@ class Answer(BaseModel):
     abstain_reason: str | None = None
     settings: SearchSettings = Field(default_factory=SearchSettings)
     filters: Filters = Field(default_factory=Filters)
-    min_similarity: float
+    min_similarity: float = Field(description="below this best similarity the answer abstains")
+    min_quote_similarity: float | None = Field(
+        None, description="the lowest similarity of a quote once the question is answered (min_similarity - margin)"
+    )
     best_similarity: float | None = Field(
         None,
         description="highest similarity of any retrieved sentence to the question (or topic); below min_similarity means abstain",

@@ -119,6 +119,7 @@ class AnswerQuality:
     """What a reader of the real answers (at the threshold in use) sees, per question."""
 
     recall: float | None  # share of the relevant passages some quote overlaps (answerable questions)
+    recall_with_duplicates: float | None  # ... or some quote's "also in" source overlaps
     side_precision: float | None  # share of quotes from a side the question names (speaker's or document's side)
     side_coverage: float | None  # share of the sides expected to have spoken with a quote
     dated_quotes: int  # quotes of a question that has a period (a filter or written in it)
@@ -147,6 +148,13 @@ def answer_quality(
             for quote in quotes
             if quote.doc_id == p.doc_id and quote.start < p.end and p.start < quote.end
         }
+        listed = {  # shown as the same sentence in another document ("also in …") under a quote
+            p.id
+            for p in q.passages
+            for quote in quotes
+            for other in quote.also_in
+            if other.doc_id == p.doc_id and other.start < p.end and p.start < other.end
+        }
         asked = set(answer.understood.sides) if answer.understood else set()
         grouped = {group.side for group in answer.groups}  # "each side", or two or more sides named
         named = {s.lower() for s in asked | grouped}
@@ -159,6 +167,7 @@ def answer_quality(
         kept = [x for x in dated if x.date and (not since or x.date >= since) and (not until or x.date <= until)]
         result[q.id] = AnswerQuality(
             recall=len(covered) / len(q.passages) if q.answerable and q.passages else None,
+            recall_with_duplicates=len(covered | listed) / len(q.passages) if q.answerable and q.passages else None,
             side_precision=sum(on_side) / len(quotes) if named and quotes else None,
             side_coverage=(
                 len({(quote.speaker_side or "").lower() for quote in quotes} & spoke) / len(spoke) if spoke else None

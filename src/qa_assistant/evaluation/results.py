@@ -16,11 +16,19 @@ ABSTENTION = "abstention_accuracy"
 ABSTENTION_BALANCED = "abstention_balanced"
 VERBATIM = "verbatim_rate"
 ANSWER_RECALL = "answer_recall"
+ANSWER_RECALL_DUPLICATES = "answer_recall_with_duplicates"
 ANSWER_SIDE_PRECISION = "answer_side_precision"
 ANSWER_SIDE_COVERAGE = "answer_side_coverage"
 DATES_KEPT = "dates_kept"
 SHORT_QUOTES = "short_quotes"
-ANSWER_METRICS = [ANSWER_RECALL, ANSWER_SIDE_PRECISION, ANSWER_SIDE_COVERAGE, DATES_KEPT, SHORT_QUOTES]
+ANSWER_METRICS = [
+    ANSWER_RECALL,
+    ANSWER_RECALL_DUPLICATES,
+    ANSWER_SIDE_PRECISION,
+    ANSWER_SIDE_COVERAGE,
+    DATES_KEPT,
+    SHORT_QUOTES,
+]
 SWEEP = [round(0.05 * i, 2) for i in range(0, 17)]  # 0.00 .. 0.80
 
 

@@ -18,6 +18,7 @@ from .results import (
     ABSTENTION_BALANCED,
     ANSWER_METRICS,
     ANSWER_RECALL,
+    ANSWER_RECALL_DUPLICATES,
     ANSWER_SIDE_COVERAGE,
     ANSWER_SIDE_PRECISION,
     DATES_KEPT,
@@ -111,6 +112,9 @@ def score_answer_quality(mode: ModeResult, quality: dict[str, AnswerQuality]) ->
     sides, named sides covered, quotes inside the question's period, share of quotes too short to say anything."""
     values = quality.values()
     mode.metrics[ANSWER_RECALL] = M.mean(q.recall for q in values if q.recall is not None)
+    mode.metrics[ANSWER_RECALL_DUPLICATES] = M.mean(
+        q.recall_with_duplicates for q in values if q.recall_with_duplicates is not None
+    )
     mode.metrics[ANSWER_SIDE_PRECISION] = M.mean(q.side_precision for q in values if q.side_precision is not None)
     mode.metrics[ANSWER_SIDE_COVERAGE] = M.mean(q.side_coverage for q in values if q.side_coverage is not None)
     dated = sum(q.dated_quotes for q in values)
@@ -119,7 +123,12 @@ def score_answer_quality(mode: ModeResult, quality: dict[str, AnswerQuality]) ->
     mode.metrics[SHORT_QUOTES] = sum(q.short_quotes for q in values) / quotes if quotes else float("nan")
     for qid, q in quality.items():
         row = mode.per_query.setdefault(qid, {})
-        row.update(answer_recall=q.recall, answer_side_precision=q.side_precision, quotes=q.quotes)
+        row.update(
+            answer_recall=q.recall,
+            answer_recall_with_duplicates=q.recall_with_duplicates,
+            answer_side_precision=q.side_precision,
+            quotes=q.quotes,
+        )
 
 
 def calibrate_abstention(
@@ -150,7 +159,7 @@ def evaluate_evalset(
     configs: list[RetrievalConfig] | None = None,
     depth: int = 100,
     candidates: int = 100,
-    ask_k: int = 6,
+    ask_k: int = 10,
     min_similarity: float | None = None,
     progress: bool = False,
     say: Say | None = None,

@@ -164,6 +164,8 @@ def scores_html(
     ]
     if _field(quote, "topic_match"):
         rows.append(("Quoted because", "it holds every word of the topic (similarity below the threshold)"))
+    elif min_similarity is not None and quote.similarity < min_similarity:
+        rows.append(("Quoted because", "another statement reaches the threshold, and this one is close below it"))
     source = _field(quote, "speaker_source")
     if source:
         rows.append(("Speaker from", SPEAKER_SOURCES.get(source, source)))
