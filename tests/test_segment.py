@@ -3,6 +3,7 @@ from pathlib import Path
 from qa_assistant.segment import is_quotable, split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+UNGDC_SAMPLE = Path(__file__).resolve().parent / "data" / "ungdc-sample"
 
 
 def texts(text):
@@ -141,3 +142,26 @@ def test_unbalanced_quote_does_not_swallow_the_next_paragraph():
     text = "He said “this never closes. And more text.\n\nA new paragraph starts here."
     got = texts(text)
     assert got[-1] == "A new paragraph starts here."
+
+
+def test_many_documents_split_on_every_core_give_the_same_offsets(monkeypatch, tmp_path):
+    import os
+
+    from qa_assistant import segment_parallel
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted(UNGDC_SAMPLE.glob("*.txt"))]
+    assert len(texts) >= 10
+    monkeypatch.setattr(segment_parallel, "PARALLEL_MIN_CHARS", 0)  # these few speeches count as a large corpus
+    monkeypatch.setattr(segment_parallel, "DOCUMENTS_PER_TASK", 3)  # several tasks, the last one short
+
+    def noting_the_process(text):  # the workers are forked: they call this too
+        (tmp_path / f"{os.getpid()}-{texts.index(text)}").touch()
+        return split_sentences(text)
+
+    monkeypatch.setattr(segment_parallel, "split_sentences", noting_the_process)
+    one_by_one = [split_sentences(text) for text in texts]
+    assert segment_parallel.split_many(texts, workers=2) == one_by_one
+    processes = {path.name.split("-")[0] for path in tmp_path.iterdir()}
+    assert len(list(tmp_path.iterdir())) == len(texts) and str(os.getpid()) not in processes
+    assert segment_parallel.split_many(texts, workers=1) == one_by_one
+    assert segment_parallel.split_many([], workers=2) == []

@@ -22,7 +22,7 @@ from .errors import QAError
 from .labels import KeptAttributions, SentenceLabels
 from .models import Document
 from .reuse import EarlierBuild
-from .segment import split_sentences
+from .segment_parallel import split_many
 from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, load_index, read_manifest, save_index
 from .vector_cache import VectorCache, cache_dir_for
 
@@ -67,10 +67,13 @@ def segment_documents(documents: list[Document]) -> SentenceTable:
 
 def segment_reusing(documents: list[Document], earlier: EarlierBuild | None) -> tuple[SentenceTable, np.ndarray]:
     """The sentences of `documents`, and for each its id in the earlier build (-1: segmented now). A document
-    taken from the earlier build keeps its sentences; the others are split by `split_sentences`."""
+    taken from the earlier build keeps its sentences; the others are split by `split_sentences`, on every core
+    when there are many (`segment_parallel.py`)."""
     doc_index, starts, ends, earlier_rows = [], [], [], []
-    for i, doc in enumerate(documents):
-        rows = earlier.sentence_rows(doc) if earlier is not None else None
+    kept = [earlier.sentence_rows(doc) if earlier is not None else None for doc in documents]
+    to_split = [doc.text for doc, rows in zip(documents, kept, strict=True) if rows is None]
+    split = iter(split_many(to_split))
+    for i, rows in enumerate(kept):
         if rows is not None and earlier is not None:
             table = earlier.sentences
             doc_index.append(np.full(len(rows), i, dtype=np.int32))
@@ -78,7 +81,7 @@ def segment_reusing(documents: list[Document], earlier: EarlierBuild | None) -> 
             ends.append(table.end[rows])
             earlier_rows.append(rows.astype(np.int64))
             continue
-        spans = split_sentences(doc.text)
+        spans = next(split)
         doc_index.append(np.full(len(spans), i, dtype=np.int32))
         starts.append(np.array([s for s, _ in spans], dtype=np.int64))
         ends.append(np.array([e for _, e in spans], dtype=np.int64))

@@ -94,7 +94,9 @@ def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     unit = text[start:end].replace("\n", " ")  # same length: offsets still match `text`
     spans = []
     cursor = 0
-    for piece in _segmenter().segment(unit):
+    # pysbd's processor gives the sentences; `Segmenter.segment` would then locate each with a regular expression
+    # compiled for that sentence (most of its time), which the cursor below does instead.
+    for piece in _segmenter().processor(unit).process():
         piece = piece.strip()
         if not piece:
             continue
