@@ -59,3 +59,28 @@ def test_a_corpus_without_sides_json_knows_its_metadata_sides(tmp_path):
     corpus = load_corpus(tmp_path)
     assert set(corpus.sides.sides) == set(UN_NAMES)
     assert corpus.sides.sides_mentioned("What did Egypt and Ethiopia say about the Nile?") == ["Egypt", "Ethiopia"]
+
+
+def test_accents_fold_as_the_whole_text_would():
+    import unicodedata
+
+    from qa_assistant.tokens import fold_accents
+
+    def whole(text: str) -> str:
+        return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+    samples = [
+        "Türkiye",
+        "Lachín",
+        "São Tomé and Príncipe",
+        "Côte d’Ivoire",
+        "“quoted” — dash",
+        "ﬁnance ½ ²",
+        "e\u0301 a\u0323\u0302 (combining marks in the text)",
+        "Ελλάδα",
+        "한국",
+        "plain ASCII",
+    ]
+    for text in samples:
+        assert fold_accents(text) == whole(text), text
+    assert fold_accents("Türkiye") == "Turkiye" and fold_accents("Côte d’Ivoire") == "Cote d’Ivoire"

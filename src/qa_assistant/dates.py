@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 # Full dates only (day, month and year): "19 September, 2023", "September 28, 2020", "2023-09-19".
@@ -14,6 +15,7 @@ MENTIONED_DATE = re.compile(
 _SETTINGS = {"REQUIRE_PARTS": ["day", "month", "year"], "STRICT_PARSING": True, "PREFER_DAY_OF_MONTH": "first"}
 
 
+@lru_cache(maxsize=4096)  # a collection writes the same dates again and again; dateparser takes ~10 ms each
 def parse_date(text: str) -> dt.date | None:
     """A full calendar date written in `text`, or None: nothing is guessed."""
     import dateparser

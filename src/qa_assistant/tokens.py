@@ -18,11 +18,23 @@ QUESTION_STOPWORDS = frozenset(
 _WORD = re.compile(r"\w+")
 
 
+_FOLDED: dict[int, str] = {}  # each non-ASCII character met so far: its NFKD decomposition without combining marks
+
+
+def _fold_character(ch: str) -> str:
+    return "".join(part for part in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(part))
+
+
 def fold_accents(text: str) -> str:
-    if text.isascii():  # nothing to fold (most text): 100x faster than decomposing
+    """NFKD without combining marks ("Türkiye" → "Turkiye"). Character by character, which gives the same as the
+    whole text at once: decomposition works per character, and the reordering of combining marks that follows
+    only moves marks this drops."""
+    if text.isascii():  # nothing to fold (most text)
         return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    for ch in set(text):
+        if ord(ch) > 127 and ord(ch) not in _FOLDED:
+            _FOLDED[ord(ch)] = _fold_character(ch)
+    return text.translate(_FOLDED)
 
 
 def normalize(text: str) -> str:
