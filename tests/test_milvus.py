@@ -177,6 +177,10 @@ def test_an_update_replaces_only_changed_documents(seed_corpus, milvus_uri, tmp_
         updated = Assistant.build(corpus, index_dir, backend=config, on_stage=said.append)
         assert any("3 documents unchanged, 1 to add, 1 changed, 1 to remove" in s for s in said), said
         assert _keys_of(client, config, kept_doc) == kept_keys  # rows of an unchanged document are left alone
+        # The assistant opened before the update skips the rows of documents it holds in another version (or not
+        # at all): their ordinals would point at other sentences.
+        stale = first.search("checkpoint on the Lachin road convoys flour statement repeated", k=20, mode="bm25")
+        assert {h.doc_id for h in stale} <= {d.id for d in first.documents} - {"zz_new.txt", files[2].name}
         assert updated.retriever.backend.count() == updated.manifest.sentences
         hits = updated.search("checkpoint on the Lachin road convoys flour", k=3, mode="bm25")
         assert hits and hits[0].doc_id == "zz_new.txt"

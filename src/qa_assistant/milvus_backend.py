@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,7 +59,8 @@ ANALYZER = {
 }
 BM25_SCALE = BM25_K1 + 1  # Milvus's BM25 = ours x (k1 + 1)
 SCALAR_INDEXES = {"doc_id": "INVERTED", "publisher": "INVERTED", "speaker_side": "INVERTED", "date_day": "STL_SORT"}
-OUTPUT = ["doc_id", "ordinal"]
+OUTPUT = ["doc_id", "ordinal", "doc_key"]
+log = logging.getLogger(__name__)
 
 _clients: dict[tuple[str, str, str], Any] = {}
 _clients_lock = threading.Lock()
@@ -163,6 +165,8 @@ class MilvusBackend:
         self.index = index
         self.doc_number = {doc.id: i for i, doc in enumerate(index.documents)}
         self.bounds = np.searchsorted(index.sentences.doc_index, np.arange(len(index.documents) + 1))
+        self.keys = document_keys(index)  # a row of another version of a document is not ours: skipped
+        self._warned = False
 
     @classmethod
     def open(cls, config: MilvusConfig, index: Any, check: bool = True) -> MilvusBackend:
@@ -198,16 +202,23 @@ class MilvusBackend:
     # ------------------------------------------------------------------ search
 
     def _sentence_ids(self, hits: list[dict]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-        """Our sentence ids, the scores and Milvus's primary keys of a result list."""
+        """Our sentence ids, the scores and Milvus's primary keys of a result list. A row of a document this index
+        does not hold, or holds in another version (the collection was updated by a later build while this index
+        was open), is left out: its ordinal would point at another sentence."""
         ids, scores, keys = [], [], []
         for hit in hits:
             entity = hit["entity"]
             number = self.doc_number.get(entity["doc_id"])
-            if number is None:
-                raise QAError(
-                    f"the Milvus collection '{self.config.collection}' holds document '{entity['doc_id']}', which "
-                    f"this index does not: rebuild the index with --backend milvus, or give it a collection of its own"
-                )
+            if number is None or entity.get("doc_key") != self.keys[number]:
+                if not self._warned:
+                    log.warning(
+                        "the Milvus collection '%s' holds document '%s' in a version this index does not have: the "
+                        "collection was updated by a later build (reload the index) or is shared with another index",
+                        self.config.collection,
+                        entity["doc_id"],
+                    )
+                    self._warned = True
+                continue
             ids.append(int(self.bounds[number]) + int(entity["ordinal"]))
             scores.append(float(hit["distance"]))
             keys.append(int(hit["id"]))
