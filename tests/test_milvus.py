@@ -202,11 +202,15 @@ def _keys_of(client, config, doc_id):
     return sorted(r["pk"] for r in rows)
 
 
-def test_a_missing_collection_names_the_rebuild(milvus_assistant, seed_corpus, tmp_path, milvus_uri):
+def test_a_missing_collection_names_the_rebuild(milvus_assistant, seed_corpus, tmp_path, milvus_uri, capsys):
     config = _config(milvus_uri)
     index_dir = tmp_path / "index"
     Assistant.build(seed_corpus, index_dir, backend=config)
+    assert main(["check", str(index_dir)]) == 0
+    assert f"Milvus collection '{config.collection}'" in capsys.readouterr().out
     mb.drop(config)
+    assert main(["check", str(index_dir)]) == 2
+    assert "does not exist; rebuild with" in capsys.readouterr().err
     with pytest.raises(QAError, match=r"does not exist; rebuild with: qa-assistant index .* --backend milvus"):
         Assistant.load(index_dir, corpus_dir=seed_corpus)
 
