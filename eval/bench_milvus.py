@@ -12,7 +12,7 @@ and per query the overlap of the two top-10 sentence lists. Hybrid modes are als
 rankers (RRFRanker, WeightedRanker) in one hybrid search.
 
 `latency` builds an index of N synthetic sentences (eval/bench_latency.py's corpus; random unit vectors stand in
-for encoding, as eval/build_synthetic_index.py), times the insert into the collection (sentences/s), then times
+for encoding, as eval/build_synthetic_index.py) or loads one (--index), times the insert into the collection (sentences/s), then times
 `Assistant.ask` over the same questions with each backend (p50/p95).
 """
 
@@ -32,6 +32,7 @@ from qa_assistant.backend import LocalBackend
 from qa_assistant.embedder import DEFAULT_MODEL, Embedder
 from qa_assistant.milvus_config import MilvusConfig
 from qa_assistant.retriever import Retriever
+from qa_assistant.store import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("bm25", "dense", "weighted-a0.5", "rrf-k60")
@@ -174,15 +175,19 @@ def latency(args, tmp: Path) -> None:
         vectors = rng.standard_normal((len(texts), self.dimension)).astype(np.float32)
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    encode = Embedder.encode
-    Embedder.encode = random_vectors  # type: ignore[method-assign]
-    cluster = indexing.cluster_sentences
-    indexing.cluster_sentences = lambda texts, doc_index, vectors: np.arange(len(texts))  # type: ignore[assignment]
-    started = time.perf_counter()
-    index = indexing.build_index(synthetic_corpus(args.n), ROOT / "corpus")
-    print(f"… built the local index of {len(index.sentences)} sentences in {time.perf_counter() - started:.0f} s")
-    Embedder.encode = encode  # type: ignore[method-assign]
-    indexing.cluster_sentences = cluster
+    if args.index is not None:  # e.g. made by eval/build_synthetic_index.py
+        index = load_index(args.index, check=False)
+        print(f"… loaded the local index of {len(index.sentences)} sentences from {args.index}")
+    else:
+        encode = Embedder.encode
+        Embedder.encode = random_vectors  # type: ignore[method-assign]
+        cluster = indexing.cluster_sentences
+        indexing.cluster_sentences = lambda texts, doc_index, vectors: np.arange(len(texts))  # type: ignore[assignment]
+        started = time.perf_counter()
+        index = indexing.build_index(synthetic_corpus(args.n), ROOT / "corpus")
+        print(f"… built the local index of {len(index.sentences)} sentences in {time.perf_counter() - started:.0f} s")
+        Embedder.encode = encode  # type: ignore[method-assign]
+        indexing.cluster_sentences = cluster
     config = milvus_config(args.milvus_uri, tmp, "latency")
     seconds = copy_into_milvus(index, config)
     n = len(index.sentences)
@@ -227,6 +232,9 @@ def main() -> None:
     lat = commands.add_parser("latency", help="insert throughput and ask() p50/p95 at N synthetic sentences")
     lat.add_argument("--n", type=int, default=100_000)
     lat.add_argument("--queries", type=int, default=100)
+    lat.add_argument(
+        "--index", type=Path, default=None, help="time this saved index instead of building one of --n sentences"
+    )
     for sub in (parity, lat):
         sub.add_argument("--milvus-uri", default=None, help="a Milvus server (default: a Milvus Lite file in /tmp)")
     args = parser.parse_args()
