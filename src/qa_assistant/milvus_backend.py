@@ -368,14 +368,12 @@ def create_collection(client: Any, config: MilvusConfig, dimension: int) -> list
         metric_type="IP",
         params=HNSW_PARAMS if kind == "HNSW" else ({"nlist": 1024} if kind == "IVF_FLAT" else {}),
     )
-    client.create_collection(config.collection, schema=schema, index_params=params, consistency_level="Strong")
     made = []
-    if not config.is_lite:
-        for field, kind in SCALAR_INDEXES.items():
-            scalar = client.prepare_index_params()
-            scalar.add_index(field_name=field, index_type=kind)
-            client.create_index(config.collection, scalar)
+    if not config.is_lite:  # (made with the collection, before it is loaded)
+        for field, scalar in SCALAR_INDEXES.items():
+            params.add_index(field_name=field, index_type=scalar)
             made.append(field)
+    client.create_collection(config.collection, schema=schema, index_params=params, consistency_level="Strong")
     return made
 
 
