@@ -30,6 +30,7 @@ def test_health_describes_the_index(client, seed_index):
     body = response.json()
     assert body["status"] == "ok" and body["documents"] == 5 and body["sentences"] > 50
     assert body["model"] == "all-MiniLM-L6-v2" and body["index"] == str(seed_index)
+    assert body["backend"] == "local"
 
 
 def test_ask_returns_the_answer_json_of_the_cli(client, assistant):

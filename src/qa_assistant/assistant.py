@@ -11,10 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
+from .backend import BackendInfo
 from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from .errors import QAError, validation_problems
 from .indexing import build_and_save
 from .limits import cut_question
+from .milvus_config import MilvusConfig
 from .models import Answer, Document, Filters, Hit, SearchSettings, Timings
 from .retriever import Retriever
 from .store import Manifest, SentenceIndex, load_index
@@ -87,12 +89,17 @@ class Assistant:
         encoder: str = DEFAULT_ENCODER,
         vectors: str = "float32",
         force: bool = False,
+        backend: BackendInfo | MilvusConfig | None = None,
         **kwargs: Any,
     ) -> Assistant:
         """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it. An index
         already there is updated incrementally, or kept as it is when the corpus did not change (`force`: rebuild).
 
-        `encoder`: torch, onnx or onnx-int8 (see embedder.py); `vectors`: float32, float16 or int8 storage."""
+        `encoder`: torch, onnx or onnx-int8 (see embedder.py); `vectors`: float32, float16 or int8 storage.
+        `backend`: where searches go — None (the local files), or a `MilvusConfig` (a Milvus collection, kept in
+        step with the index; see milvus_backend.py); recorded in the manifest, which `load` reads it from."""
+        if isinstance(backend, MilvusConfig):
+            backend = BackendInfo(kind="milvus", milvus=backend)
         index = build_and_save(
             corpus_dir,
             index_dir,
@@ -103,6 +110,7 @@ class Assistant:
             encoder=encoder,
             vector_storage=vectors,
             force=force,
+            backend=backend,
         )
         return cls(index, **kwargs)
 

@@ -34,8 +34,14 @@ def check_index(index_dir: str | Path, corpus_dir: str | Path | None = None) -> 
         check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None)
     except StaleIndexError as exc:
         print(f"warning: {exc}", file=sys.stderr)
+    milvus = manifest.backend.milvus
+    if milvus is not None:  # the collection that answers its searches exists and holds every sentence
+        from .backend import open_backend
+
+        open_backend(index)
     print(
         f"ok: {index_dir}: {len(manifest.files)} files match their sizes and SHA-256 checksums; "
         f"{len(index.documents)} documents and {len(index.sentences)} sentences read back"
+        + (f"; Milvus collection '{milvus.collection}' at {milvus.uri} holds them all" if milvus is not None else "")
     )
     return 0

@@ -74,6 +74,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .lock import IndexLock
 
     say = lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    backend = backend_from_args(args)
     with IndexLock(args.index, wait=args.wait, on_wait=say):  # one writer per index folder, for the whole build
         index = build_and_save(
             args.corpus,
@@ -85,9 +86,35 @@ def cmd_index(args: argparse.Namespace) -> int:
             encoder=args.encoder,
             vector_storage=args.vectors,
             force=args.force,
+            backend=backend,
         )
     print(index_report(index, args.index))
     return 0
+
+
+def backend_from_args(args: argparse.Namespace):
+    """The `BackendInfo` of `index`'s --backend, --milvus-uri, --collection, --milvus-db and --milvus-index."""
+    from .backend import BackendInfo
+    from .milvus_config import MilvusConfig, default_collection
+
+    if args.backend == "local":
+        if args.milvus_uri or args.collection:
+            raise QAError("--milvus-uri and --collection need --backend milvus")
+        return BackendInfo()
+    if not args.milvus_uri:
+        raise QAError(
+            "--backend milvus needs --milvus-uri: a server (http://localhost:19530) or a Milvus Lite file (milvus.db)"
+        )
+    try:
+        config = MilvusConfig(
+            uri=args.milvus_uri,
+            collection=args.collection or default_collection(args.index),
+            db_name=args.milvus_db,
+            index_type=args.milvus_index,
+        )
+    except ValidationError as exc:
+        raise QAError(f"bad Milvus setting ({'; '.join(validation_problems(exc))})") from None
+    return BackendInfo(kind="milvus", milvus=config)
 
 
 def index_report(index, index_dir) -> str:
@@ -231,6 +258,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="build from scratch: neither skip an up-to-date index nor reuse its documents (vectors still cached)",
+    )
+    index.add_argument(
+        "--backend",
+        default="local",
+        choices=["local", "milvus"],
+        help="where searches go: this folder's files (local, default) or a Milvus collection (see README: Milvus)",
+    )
+    index.add_argument(
+        "--milvus-uri", default=None, help="--backend milvus: http://host:19530 or a Milvus Lite .db file"
+    )
+    index.add_argument(
+        "--collection", default=None, help="--backend milvus: collection name (default: qa_<index folder>_<hash>)"
+    )
+    index.add_argument("--milvus-db", default="", help="--backend milvus: database on the server (default: default)")
+    index.add_argument(
+        "--milvus-index",
+        default=None,
+        choices=["HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX"],
+        help="--backend milvus: dense index on a server (default HNSW; Milvus Lite always uses FLAT)",
     )
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     index.add_argument(

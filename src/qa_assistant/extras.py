@@ -7,7 +7,12 @@ from importlib.util import find_spec
 
 from .errors import QAError
 
-EXTRAS = {"ui": ("gradio",), "eval": ("ranx", "matplotlib", "tqdm"), "serve": ("fastapi", "uvicorn")}
+EXTRAS = {
+    "ui": ("gradio",),
+    "eval": ("ranx", "matplotlib", "tqdm"),
+    "serve": ("fastapi", "uvicorn"),
+    "milvus": ("pymilvus",),
+}
 
 
 def require(extra: str) -> None:

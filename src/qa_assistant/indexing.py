@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .attribution import Attribution, attribute_document
+from .backend import BackendInfo
 from .bm25_index import BM25Index, TokenTable, neighbour_sums
 from .corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir
 from .dedupe import cluster_sentences, extend_clusters
@@ -228,6 +229,7 @@ def build_and_save(
     encoder: str = DEFAULT_ENCODER,
     vector_storage: str = "float32",
     force: bool = False,
+    backend: BackendInfo | None = None,
 ) -> SentenceIndex:
     """Index `corpus_dir` into `index_dir`, replacing it atomically, unless the index there was built from the
     same files with the same settings (then it is loaded as it is; `force` rebuilds anyway).
@@ -235,14 +237,20 @@ def build_and_save(
     A rebuild is incremental: documents of unchanged files, with their sentences, attributions and clusters, come
     from the index being replaced (`reuse.py`), and sentence vectors from the vector cache beside the index
     (`vector_cache.py`), so after files were added, changed or removed only the new sentences are segmented and
-    encoded, and a build killed half way goes on from the vector chunks it had saved."""
+    encoded, and a build killed half way goes on from the vector chunks it had saved.
+
+    `backend` (default: local) says where searches go; for Milvus its collection is brought in step with the
+    index (`milvus_backend.sync`: rows of changed and removed documents deleted, of new and changed ones
+    inserted) before the index is written."""
     corpus_dir = require_corpus_dir(corpus_dir)
     index_dir = Path(index_dir)
+    backend = backend or BackendInfo()
     say = on_stage or (lambda _msg: None)
     if not force:
         current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage)
-        if current is not None:
+        if current is not None and current.manifest.backend == backend:
             say(f"the index in {index_dir} is up to date with {corpus_dir}: nothing to do")
+            sync_backend(current, say)  # (a collection emptied or changed meanwhile is filled again)
             return current
     earlier = None
     if not force and (index_dir / "manifest.json").exists():
@@ -264,9 +272,24 @@ def build_and_save(
         vector_cache=cache,
         earlier=earlier,
     )
+    index.manifest.backend = backend
+    sync_backend(index, say)
     say(f"writing the index to {index_dir}")
     save_index(index, index_dir)
     return index
+
+
+def sync_backend(index: SentenceIndex, say: Callable[[str], None]) -> None:
+    """Bring the search backend of `index` (its manifest's) in step with it: nothing to do for the local one."""
+    info = index.manifest.backend
+    if info.kind == "milvus" and info.milvus is not None:
+        from .milvus_backend import sync
+
+        counts = sync(index, info.milvus, say)
+        say(
+            f"Milvus collection '{info.milvus.collection}': {counts['kept']} documents kept, {counts['inserted']} "
+            f"inserted ({counts['sentences']} sentences)"
+        )
 
 
 def up_to_date(

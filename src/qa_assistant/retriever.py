@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from . import fusion
-from .bm25_index import top_k
+from .backend import SearchBackend, open_backend
 from .embedder import Embedder
 from .models import Filters, Hit, SearchSettings, Timings
 from .store import SentenceIndex
@@ -27,9 +27,10 @@ def _lower_set(values: list[str] | None) -> set[str] | None:
 
 
 class Retriever:
-    def __init__(self, index: SentenceIndex, embedder: Embedder):
+    def __init__(self, index: SentenceIndex, embedder: Embedder, backend: SearchBackend | None = None):
         self.index = index
         self.embedder = embedder
+        self.backend = backend if backend is not None else open_backend(index)  # as the manifest says
         self._query_cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
         self.labels = index.labels
@@ -61,17 +62,16 @@ class Retriever:
         return mask
 
     def bm25_search(
-        self, question: str, k: int, mask: np.ndarray | None, context_weight: float
+        self,
+        question: str,
+        k: int,
+        mask: np.ndarray | None,
+        context_weight: float,
+        filters: Filters | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best sentences by BM25: each sentence's own score plus `context_weight` times the score of the
         sentence with its neighbours, so a sentence whose neighbours carry the other query words ranks higher."""
-        scores = self.index.bm25.scores(question)
-        context = self.index.bm25_context
-        if scores is not None and context_weight > 0 and context is not None:
-            around = context.scores(question)
-            if around is not None:
-                scores = scores + context_weight * around
-        return top_k(scores, k, mask)
+        return self.backend.bm25(question, k, filters, mask, context_weight)
 
     def encode_query(self, question: str) -> np.ndarray:
         """The question's vector (read-only). The last QUERY_CACHE questions are remembered: an evaluation asks each
@@ -112,24 +112,29 @@ class Retriever:
         """The `k` best sentences for `question` under `settings` and `filters`."""
         settings = settings or SearchSettings()
         timings = timings if timings is not None else Timings()
-        mask = self.mask(filters)
+        mask = self.mask(filters) if self.backend.uses_mask else None
         depth = max(k, settings.candidates)
         empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
         sparse = dense = empty
         if settings.mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            sparse = self.bm25_search(question, depth, mask, settings.bm25_context)
+            sparse = self.bm25_search(question, depth, mask, settings.bm25_context, filters)
             timings.bm25_ms += (time.perf_counter() - t0) * 1000
+        native = None
         if settings.mode in ("hybrid", "dense"):
             if query_vector is None:
                 t0 = time.perf_counter()
                 query_vector = self.encode_query(question)
                 timings.encode_ms += (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            dense = self.index.dense.search(query_vector, depth, mask)
+            dense = self.backend.dense(query_vector, depth, filters, mask)
+            if settings.mode == "hybrid":  # a backend that fuses by itself (Milvus's rankers, when configured)
+                native = self.backend.fused(question, query_vector, depth, filters, settings)
             timings.dense_ms += (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        if settings.mode == "bm25":
+        if native is not None:
+            fused = native
+        elif settings.mode == "bm25":
             fused = dict(zip(sparse[0].tolist(), sparse[1].tolist()))
         elif settings.mode == "dense":
             fused = dict(zip(dense[0].tolist(), dense[1].tolist()))

@@ -2,7 +2,7 @@
 
     POST /ask     {"question": "...", "k": 6, "mode": "hybrid", "side": ["Armenia"], "since": "2022-01-01", ...}
                   -> the `Answer` JSON (as `qa-assistant ask --json`)
-    GET  /health  -> {"status": "ok", "documents": ..., "sentences": ..., "model": ..., "index": ...}
+    GET  /health  -> {"status": "ok", "documents": ..., "sentences": ..., "model": ..., "index": ..., "backend": ...}
 
 The fields of /ask are the options of `qa-assistant ask` (`side`, `publisher`, `doc` take a list or one string).
 Errors are JSON `{"error": "..."}` with a 4xx status and the CLI's message. Questions are answered on a pool of
@@ -111,6 +111,7 @@ def create_api(assistant: Assistant, workers: int = 4, index_dir: str | Path | N
             "model": m.model,
             "index": str(index_dir) if index_dir else None,
             "index_created_at": m.created_at.isoformat(),
+            "backend": m.backend.kind if m.backend.milvus is None else f"milvus {m.backend.milvus.collection}",
             "uptime_s": round(time.time() - started, 1),
         }
 

@@ -14,6 +14,9 @@ Layout of an index folder:
     tokens/            each sentence's BM25 token ids (npy) and their vocabulary (json): an incremental rebuild copies
                        the rows of unchanged documents instead of tokenizing them again
     dense.faiss        FAISS index of normalized sentence vectors
+
+An index built for the Milvus backend (`backend.py`) has the same files; its manifest names the collection that
+answers its searches (`milvus_backend.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from .attribution import Attribution
+from .backend import BackendInfo
 from .bm25_index import BM25Index, TokenTable
 from .corpus import SkippedFile, corpus_fingerprint
 from .dense_index import DenseIndex
@@ -62,6 +66,7 @@ class Manifest(BaseModel):
     files: dict[str, FileEntry] | None = None  # size and SHA-256 of every other file, by relative path
     corpus_files: dict[str, str] = {}  # SHA-256 of every file of the corpus, by relative path (what changed since)
     source_keys: dict[str, str] = {}  # of each document file: what its documents were made from (`reuse.py`)
+    backend: BackendInfo = BackendInfo()  # where searches go: the files here (local) or a Milvus collection
 
 
 @dataclass
