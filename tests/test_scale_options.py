@@ -140,3 +140,22 @@ def faiss_centroids(dense: DenseIndex) -> np.ndarray:
 
     ivf = faiss.extract_index_ivf(dense.index)
     return ivf.quantizer.reconstruct_n(0, ivf.nlist)
+
+
+@pytest.mark.parametrize("storage", ["float32", "float16", "int8"])
+def test_an_ivf_index_read_from_disk_lends_its_cells_to_the_next_build(tmp_path, storage):
+    """An update reads the earlier index memory-mapped; reusing its cells must not write into the mapped file."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    DenseIndex.build(vectors, "ivf", storage).save(tmp_path / "dense.faiss")
+    saved = (tmp_path / "dense.faiss").read_bytes()
+    earlier = DenseIndex.load(tmp_path / "dense.faiss")  # memory-mapped, as `load_index` reads it
+    grown = np.vstack([vectors, vectors[:50] * -1])
+    again = DenseIndex.build(grown, "ivf", storage, earlier=earlier)
+    assert np.array_equal(faiss_centroids(again), faiss_centroids(earlier))
+    assert again.size == len(grown) and earlier.size == len(vectors)
+    ids, _scores = again.search(grown[3010], 3)
+    assert ids[0] == 3010
+    assert float(again.vectors(np.array([3010]))[0] @ grown[3010]) == pytest.approx(1.0, abs=0.02)
+    assert (tmp_path / "dense.faiss").read_bytes() == saved

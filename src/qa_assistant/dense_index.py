@@ -79,6 +79,14 @@ def reusable_cells(earlier: faiss.Index | None, n: int, dimension: int) -> faiss
     if not 0.8 <= earlier.nlist / ivf_cells(n) <= 1.25:
         return None
     index = faiss.clone_index(earlier)
+    # `earlier` is usually memory-mapped (read-only views of its file), and so are the copy's inverted lists and
+    # id map: resizing a view aborts the process. The copy gets an empty map and empty lists of its own.
+    library: Any = faiss  # (what follows is missing from faiss's type stubs)
+    ivf: Any = index
+    ivf.set_direct_map_type(library.DirectMap.NoMap)
+    lists: Any = library.ArrayInvertedLists(ivf.nlist, ivf.code_size)
+    ivf.replace_invlists(lists, True)
+    lists.this.disown()  # the index owns the lists now
     index.reset()
     return index
 
