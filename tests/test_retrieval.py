@@ -247,3 +247,31 @@ def test_bm25_context_lifts_a_sentence_whose_neighbours_carry_the_other_query_wo
     reloaded = Assistant.load(tmp_path / "index")  # the context index is saved and read back
     hits = reloaded.search(query, k=9, mode="bm25")
     assert {reloaded.index.sentence_text(h.sentence_id): h.bm25_score for h in hits} == pytest.approx(with_context)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(publishers=["Report"]),
+        Filters(since=dt.date(2023, 9, 1), until=dt.date(2023, 9, 30)),
+        Filters(sides=["Armenia"], since=dt.date(2023, 1, 1)),
+        Filters(sides=["azerbaijan"], speakers=["MFA of Azerbaijan", "azeri ministry of defense"]),
+    ],
+)
+def test_a_filter_mask_is_each_sentence_judged_on_its_own_and_is_remembered(assistant, filters):
+    retriever, index = assistant.retriever, assistant.index
+    mask = retriever.mask(filters)
+    assert mask is not None and mask.any()
+    for sid in range(len(index.sentences)):
+        doc, attribution = index.document_of(sid), index.attributions[sid]
+        passes = (
+            (not filters.publishers or (doc.publisher or "").lower() in {p.lower() for p in filters.publishers})
+            and (not filters.since or (doc.date is not None and doc.date >= filters.since))
+            and (not filters.until or (doc.date is not None and doc.date <= filters.until))
+            and (not filters.sides or (attribution.side or "").lower() in {s.lower() for s in filters.sides})
+            and (not filters.speakers or (attribution.speaker or "").lower() in {s.lower() for s in filters.speakers})
+        )
+        assert mask[sid] == passes, (sid, index.sentence_text(sid))
+    assert retriever.mask(filters.model_copy()) is mask  # the same filters again: the same (read-only) mask
+    with pytest.raises(ValueError):
+        mask[0] = not mask[0]

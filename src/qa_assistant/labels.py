@@ -71,8 +71,9 @@ class SentenceLabels:
 
     def matching(self, codes: np.ndarray, names: list[str], wanted: set[str]) -> np.ndarray:
         """Which sentences have one of the `wanted` names (compared in lower case)."""
-        allowed = [i for i, name in enumerate(names) if name.lower() in wanted]
-        return np.isin(codes, np.asarray(allowed, dtype=np.int32))
+        table = np.zeros(len(names) + 1, dtype=bool)  # by code; the last place is code -1 (no name): False
+        table[[i for i, name in enumerate(_lowered(names)) if name in wanted]] = True
+        return table[codes]
 
     def with_side(self, wanted: set[str]) -> np.ndarray:
         return self.matching(self.side, self.side_names, wanted)
@@ -197,3 +198,17 @@ def json_lines(attributions: Sequence[Attribution]) -> Iterator[bytes]:
     if isinstance(attributions, AttributionFile):
         return (attributions.raw(i) for i in range(len(attributions)))
     return (a.model_dump_json().encode("utf-8") for a in attributions)
+
+
+_LOWERED: dict[int, tuple[list[str], list[str]]] = {}  # names list id -> (the list, its names in lower case)
+
+
+def _lowered(names: list[str]) -> list[str]:
+    """`names` in lower case, computed once per list (a million sentences' speakers have thousands of names)."""
+    known = _LOWERED.get(id(names))
+    if known is None or known[0] is not names or len(known[1]) != len(names):
+        if len(_LOWERED) > 64:
+            _LOWERED.clear()
+        known = (names, [name.lower() for name in names])
+        _LOWERED[id(names)] = known
+    return known[1]

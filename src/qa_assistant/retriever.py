@@ -20,6 +20,7 @@ ENCODE_SLOTS = threading.BoundedSemaphore(2)
 FIRST_ENCODE = threading.Lock()
 _encoded_once = False
 QUERY_CACHE = 1024  # recent questions' vectors a retriever remembers
+MASK_CACHE = 16  # recent filters' sentence masks a retriever remembers
 
 
 def _lower_set(values: list[str] | None) -> set[str] | None:
@@ -32,26 +33,51 @@ class Retriever:
         self.embedder = embedder
         self.backend = backend if backend is not None else open_backend(index)  # as the manifest says
         self._query_cache: dict[str, np.ndarray] = {}
+        self._mask_cache: dict[str, np.ndarray] = {}
+        self._columns: tuple[np.ndarray, list[str], list[str]] | None = None
         self._cache_lock = threading.Lock()
         self.labels = index.labels
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
-        """Which sentences pass `filters` (None: all)."""
+        """Which sentences pass `filters` (None: all); read-only, and remembered for the last MASK_CACHE filters (a
+        question about sides filters each side twice: its search, then its quotes)."""
         if filters is None or filters.is_empty():
             return None
-        docs = self.index.documents
-        doc_ok = np.ones(len(docs), dtype=bool)
+        key = filters.model_dump_json()
+        with self._cache_lock:
+            mask = self._mask_cache.pop(key, None)
+            if mask is not None:
+                self._mask_cache[key] = mask  # most recent last
+                return mask
+        mask = self._compute_mask(filters)
+        mask.flags.writeable = False
+        with self._cache_lock:
+            self._mask_cache[key] = mask
+            while len(self._mask_cache) > MASK_CACHE:
+                self._mask_cache.pop(next(iter(self._mask_cache)))
+        return mask
+
+    def _document_columns(self) -> tuple[np.ndarray, list[str], list[str]]:
+        """Each document's date (proleptic ordinal, -1: none), publisher in lower case and id."""
+        if self._columns is None:
+            docs = self.index.documents
+            dates = np.array([d.date.toordinal() if d.date else -1 for d in docs], dtype=np.int64)
+            self._columns = (dates, [(d.publisher or "").lower() for d in docs], [d.id for d in docs])
+        return self._columns
+
+    def _compute_mask(self, filters: Filters) -> np.ndarray:
+        dates, publisher_names, ids = self._document_columns()
+        doc_ok = np.ones(len(ids), dtype=bool)
         publishers = _lower_set(filters.publishers)
-        doc_ids = set(filters.doc_ids) if filters.doc_ids else None
-        for i, doc in enumerate(docs):
-            if publishers is not None and (doc.publisher or "").lower() not in publishers:
-                doc_ok[i] = False
-            if doc_ids is not None and doc.id not in doc_ids:
-                doc_ok[i] = False
-            if filters.since and (doc.date is None or doc.date < filters.since):
-                doc_ok[i] = False
-            if filters.until and (doc.date is None or doc.date > filters.until):
-                doc_ok[i] = False
+        if publishers is not None:
+            doc_ok &= np.fromiter((name in publishers for name in publisher_names), dtype=bool, count=len(ids))
+        if filters.doc_ids:
+            wanted = set(filters.doc_ids)
+            doc_ok &= np.fromiter((doc_id in wanted for doc_id in ids), dtype=bool, count=len(ids))
+        if filters.since:  # a document without a date is outside every period
+            doc_ok &= dates >= filters.since.toordinal()
+        if filters.until:
+            doc_ok &= (dates >= 0) & (dates <= filters.until.toordinal())
         mask = doc_ok[self.index.sentences.doc_index]
         sides = _lower_set(filters.sides)
         if sides is not None:
