@@ -8,6 +8,7 @@ needs it. What retrieval needs for every sentence — its side and its speaker, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class SentenceLabels:
     speaker_names: list[str]
     source: np.ndarray
     source_names: list[str]
+    _lowered: dict[str, list[str]] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, attributions: Sequence[Attribution]) -> SentenceLabels:
@@ -69,17 +71,20 @@ class SentenceLabels:
     def __len__(self) -> int:
         return len(self.side)
 
-    def matching(self, codes: np.ndarray, names: list[str], wanted: set[str]) -> np.ndarray:
-        """Which sentences have one of the `wanted` names (compared in lower case)."""
+    def matching(self, column: str, wanted: set[str]) -> np.ndarray:
+        """Which sentences have, in `column` (side, speaker), one of the `wanted` names (compared in lower case)."""
+        if column not in self._lowered:  # thousands of speakers at a million sentences: lowered once
+            self._lowered[column] = [name.lower() for name in getattr(self, f"{column}_names")]
+        names = self._lowered[column]
         table = np.zeros(len(names) + 1, dtype=bool)  # by code; the last place is code -1 (no name): False
-        table[[i for i, name in enumerate(_lowered(names)) if name in wanted]] = True
-        return table[codes]
+        table[[i for i, name in enumerate(names) if name in wanted]] = True
+        return table[getattr(self, column)]
 
     def with_side(self, wanted: set[str]) -> np.ndarray:
-        return self.matching(self.side, self.side_names, wanted)
+        return self.matching("side", wanted)
 
     def with_speaker(self, wanted: set[str]) -> np.ndarray:
-        return self.matching(self.speaker, self.speaker_names, wanted)
+        return self.matching("speaker", wanted)
 
     def save(self, path: Path) -> None:
         names = {f"{f}_names": getattr(self, f"{f}_names") for f in ("side", "speaker", "source")}
@@ -198,17 +203,3 @@ def json_lines(attributions: Sequence[Attribution]) -> Iterator[bytes]:
     if isinstance(attributions, AttributionFile):
         return (attributions.raw(i) for i in range(len(attributions)))
     return (a.model_dump_json().encode("utf-8") for a in attributions)
-
-
-_LOWERED: dict[int, tuple[list[str], list[str]]] = {}  # names list id -> (the list, its names in lower case)
-
-
-def _lowered(names: list[str]) -> list[str]:
-    """`names` in lower case, computed once per list (a million sentences' speakers have thousands of names)."""
-    known = _LOWERED.get(id(names))
-    if known is None or known[0] is not names or len(known[1]) != len(names):
-        if len(_LOWERED) > 64:
-            _LOWERED.clear()
-        known = (names, [name.lower() for name in names])
-        _LOWERED[id(names)] = known
-    return known[1]
