@@ -38,7 +38,7 @@ from .bm25_index import BM25Index, TokenTable
 from .corpus import SkippedFile, corpus_fingerprint
 from .dense_index import DenseIndex
 from .embedder import DEFAULT_ENCODER
-from .errors import IndexCorruptError, QAError, StaleIndexError
+from .errors import QAError, StaleIndexError
 from .integrity import FileEntry, corrupt, file_table, reading, verify_files
 from .labels import AttributionFile, SentenceLabels, json_lines
 from .lock import IndexLock, PinnedFolder, swap_in
@@ -209,7 +209,9 @@ def load_index(
         with PinnedFolder(index_dir) as folder:
             try:
                 return _load_index(folder.root, index_dir, corpus_dir, model, check, verify, encoder)
-            except IndexCorruptError:
+            except QAError:
+                # the pinned folder was swapped out and is being deleted (its manifest may already be gone, which
+                # reads as "no index"): whatever failed, the new folder is read instead
                 if attempt < attempts - 1 and folder.replaced():
                     continue
                 raise
