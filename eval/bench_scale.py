@@ -60,6 +60,7 @@ STAGES = [  # (start of a progress line, stage name)
     ("encoding", "encoding"),
     ("looking up", "encoding"),
     ("building the", "vector index"),
+    ("updating the", "vector index"),
     ("clustering", "clustering"),
     ("writing", "writing"),
 ]

@@ -14,6 +14,7 @@ from qa_assistant.dedupe import (
     neighbour_pairs,
     normalize,
 )
+from qa_assistant.dense_index import DenseIndex
 from qa_assistant.embedder import Embedder
 from qa_assistant.store import load_index
 
@@ -113,6 +114,9 @@ def test_random_duplicates_match_the_exact_algorithm(seed, monkeypatch):
     assert np.array_equal(cluster_sentences(texts, doc_index, v), expected)
     monkeypatch.setattr(dedupe, "EXACT_LIMIT", 10)
     assert np.array_equal(cluster_sentences(texts, doc_index, v), expected)
+    for storage in ("float32", "float16"):  # the product's own IVF index searched, no second index made
+        dense = DenseIndex.build(v, "ivf", storage)
+        assert np.array_equal(cluster_sentences(texts, doc_index, v, dense), expected), storage
 
 
 def test_neighbour_pairs_are_bounded_per_vector():

@@ -51,9 +51,12 @@ def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_
     assert "since the last build: 1 files added, 1 changed, 1 removed" in said
     assert f"segmenting 2 documents ({len(files) - 2} kept from the last build)" in said  # the new and the changed
     reused = next(s for s in said if "vector cache" in s and " of " in s and "came from" in s)
-    count, total = (int(x) for x in reused.split(" sentence vectors")[0].split(" of "))
-    new_sentences = total - count
-    assert total == len(updated.sentences) and 0 < new_sentences <= 4  # the new document and the added line
+    count, looked_up = (int(x) for x in reused.split(" sentence vectors")[0].split(" of "))
+    new_sentences = looked_up - count
+    assert 0 < new_sentences <= 4  # the new document and the added line
+    # only the sentences of the new and the changed file are looked up; the kept ones stay in the vector index
+    assert looked_up < len(updated.sentences) / 2
+    assert f"updating the flat/float32 vector index: {looked_up} vectors added" in said
 
     fresh_dir = tmp_path / "fresh" / "index"  # its own folder: its own, empty, vector cache
     fresh = Assistant.build(corpus, fresh_dir)
@@ -78,8 +81,10 @@ def test_a_killed_build_keeps_the_old_index_and_its_encoded_chunks(seed_corpus, 
     index = tmp_path / "index"
     build_and_save(corpus, index)
     before = Assistant.load(index, check=False).ask(QUESTIONS[0]).model_dump(exclude={"timings"})
-    shutil.rmtree(vc.cache_dir_for(index))  # as if every sentence were new: the next build encodes all of them
+    shutil.rmtree(vc.cache_dir_for(index))  # as if every sentence were new
     (corpus / "zz_new.txt").write_text(NEW_DOC, encoding="utf-8")
+    # another kind of vector index: nothing is kept from the earlier one, every sentence is encoded
+    kind = "hnsw"
 
     monkeypatch.setattr(vc, "MIN_CHUNK", 4)  # 4 sentences a chunk: many chunks for this small corpus
     original = Embedder.encode
@@ -93,14 +98,14 @@ def test_a_killed_build_keeps_the_old_index_and_its_encoded_chunks(seed_corpus, 
 
     monkeypatch.setattr(Embedder, "encode", killed_half_way)
     with pytest.raises(Killed):
-        build_and_save(corpus, index)
+        build_and_save(corpus, index, faiss_kind=kind)
     monkeypatch.setattr(Embedder, "encode", original)
     # the previous index is untouched and answers as before
     after = Assistant.load(index, check=False).ask(QUESTIONS[0]).model_dump(exclude={"timings"})
     assert after == before
 
     said: list[str] = []
-    rebuilt = build_and_save(corpus, index, on_stage=said.append)
+    rebuilt = build_and_save(corpus, index, on_stage=said.append, faiss_kind=kind)
     reused = next(s for s in said if "came from the vector cache" in s)
     count = int(reused.split(" of ")[0])
     assert count == 12 * 4  # the 12 chunks saved before the kill are not encoded again

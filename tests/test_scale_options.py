@@ -159,3 +159,52 @@ def test_an_ivf_index_read_from_disk_lends_its_cells_to_the_next_build(tmp_path,
     assert ids[0] == 3010
     assert float(again.vectors(np.array([3010]))[0] @ grown[3010]) == pytest.approx(1.0, abs=0.02)
     assert (tmp_path / "dense.faiss").read_bytes() == saved
+
+
+@pytest.mark.parametrize(
+    "kind,storage", [("flat", "float32"), ("flat", "float16"), ("ivf", "float32"), ("ivf", "float16"), ("ivf", "int8")]
+)
+def test_an_update_renumbers_kept_vectors_adds_new_ones_and_finds_what_a_rebuild_finds(tmp_path, kind, storage):
+    """Documents removed from the middle, new ones appended: the updated index holds vector i of the new numbering
+    at id i and answers every search as an index built from all the vectors with the same cells does."""
+    rng = np.random.default_rng(11)
+    old = rng.normal(size=(3000, 32)).astype(np.float32)
+    old /= np.linalg.norm(old, axis=1, keepdims=True)
+    DenseIndex.build(old, kind, storage).save(tmp_path / "dense.faiss")
+    saved = (tmp_path / "dense.faiss").read_bytes()
+    earlier = DenseIndex.load(tmp_path / "dense.faiss")  # memory-mapped, as an update reads it
+    added = rng.normal(size=(120, 32)).astype(np.float32)
+    added /= np.linalg.norm(added, axis=1, keepdims=True)
+    # rows 1000-1199 removed; 60 new vectors between the kept ones, 60 at the end
+    earlier_rows = np.concatenate([np.arange(0, 1000), np.full(60, -1), np.arange(1200, 3000), np.full(60, -1)])
+    updated = DenseIndex.updated(earlier, earlier_rows, added, kind, storage)
+    assert updated is not None and updated.size == len(earlier_rows)
+    every = np.empty((len(earlier_rows), 32), dtype=np.float32)
+    every[earlier_rows >= 0] = old[earlier_rows[earlier_rows >= 0]]
+    every[earlier_rows < 0] = added
+    rebuilt = DenseIndex.build(every, kind, storage, earlier=earlier)  # (IVF: the same cells)
+    assert np.allclose(updated.vectors(np.arange(len(every))), rebuilt.vectors(np.arange(len(every))), atol=1e-6)
+    for row in (0, 999, 1000, 1059, 1060, 2859, 2860, 2919):
+        ids, scores = updated.search(every[row], 10)
+        expected_ids, expected_scores = rebuilt.search(every[row], 10)
+        assert ids[0] == row and set(ids.tolist()) == set(expected_ids.tolist())
+        assert np.allclose(np.sort(scores), np.sort(expected_scores), atol=1e-6)
+    mask = np.zeros(len(every), dtype=bool)
+    mask[1000:1060] = True  # the new vectors only
+    assert set(updated.search(every[5], 5, mask)[0].tolist()) <= set(range(1000, 1060))
+    updated.save(tmp_path / "updated.faiss")
+    assert DenseIndex.load(tmp_path / "updated.faiss").search(every[1030], 1)[0][0] == 1030
+    assert (tmp_path / "dense.faiss").read_bytes() == saved  # the earlier index's file is untouched
+
+
+def test_an_update_of_an_index_that_cannot_be_kept_is_refused_for_a_rebuild():
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(500, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = np.concatenate([np.arange(500), [-1]])
+    for kind, storage in (("hnsw", "float32"), ("flat", "int8")):
+        earlier = DenseIndex.build(vectors, kind, storage)
+        assert DenseIndex.updated(earlier, rows, vectors[:1], kind, storage) is None, (kind, storage)
+    ivf = DenseIndex.build(vectors, "ivf", "float32")
+    many = np.concatenate([np.arange(500), np.full(5000, -1)])  # ten times the vectors: cells trained anew
+    assert DenseIndex.updated(ivf, many, np.tile(vectors, (10, 1)), "ivf", "float32") is None

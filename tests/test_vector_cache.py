@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa_assistant.vector_cache import VectorCache
+from qa_assistant.vector_cache import VectorCache, text_keys
 
 
 class CountingEncoder:
@@ -45,7 +45,25 @@ def test_a_damaged_chunk_is_dropped_and_its_texts_encoded_again(tmp_path):
 def test_the_cache_is_compacted_when_most_of_it_is_dead(tmp_path):
     cache, model = VectorCache(tmp_path, "counting", "torch"), CountingEncoder()
     cache.encode(model, [f"old sentence {i}" for i in range(30)])
-    cache.encode(model, ["new sentence"])
+    cache.encode(model, ["new sentence", "old sentence 0"])
+    cache.compact(text_keys(["new sentence", *[f"old sentence {i}" for i in range(15)]]))
+    assert len(cache.load()[0]) == 31  # half of it is alive: nothing is rewritten
+    cache.compact(text_keys(["new sentence", "old sentence 0"]))
     keys, vectors = cache.load()
-    assert len(keys) == len(vectors) == 1  # only the live vector is kept
+    assert len(keys) == len(vectors) == 2  # only the live vectors are kept
     assert model.encoded[-1] == "new sentence"
+    fresh = np.empty((2, 4), dtype=np.float32)
+    assert cache.fill(text_keys(["old sentence 0", "never seen"]), fresh).tolist() == [True, False]
+    assert np.array_equal(fresh[0], CountingEncoder().encode(["old sentence 0"])[0])
+
+
+def test_vectors_are_found_for_every_row_of_a_repeated_text_across_chunks(tmp_path):
+    cache, model = VectorCache(tmp_path, "counting", "torch"), CountingEncoder()
+    cache.encode(model, ["alpha", "beta"])
+    cache.encode(model, ["gamma"])
+    texts = ["gamma", "alpha", "delta", "alpha", "gamma", "beta"]
+    vectors = np.zeros((len(texts), 4), dtype=np.float32)
+    found = cache.fill(text_keys(texts), vectors)
+    assert found.tolist() == [True, True, False, True, True, True]
+    expected = CountingEncoder().encode(texts)
+    assert np.array_equal(vectors[found], expected[found]) and not vectors[2].any()

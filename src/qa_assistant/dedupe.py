@@ -19,6 +19,7 @@ import math
 import faiss
 import numpy as np
 
+from .dense_index import DenseIndex
 from .tokens import normalize, tokenize
 
 NEAR_DUPLICATE_COSINE = 0.86
@@ -91,6 +92,37 @@ def neighbour_pairs(vectors: np.ndarray, k: int = NEIGHBOURS, threshold: float =
     return np.unique(pairs, axis=0) if len(pairs) else pairs
 
 
+def indexed_neighbour_pairs(
+    vectors: np.ndarray,
+    rows: np.ndarray,
+    dense: DenseIndex,
+    k: int = NEIGHBOURS,
+    threshold: float = NEAR_DUPLICATE_COSINE,
+) -> np.ndarray:
+    """`neighbour_pairs` of the vectors `rows` (positions in `rows`), searched in the index that holds every vector
+    (`dense`, an IVF index of `vectors`), among `rows` only, visiting IVF_PROBES cells: no second index of the
+    vectors is trained or filled."""
+    n = len(rows)
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    k = min(k + 1, n)
+    among = np.zeros(dense.size, dtype=bool)
+    among[rows] = True
+    position = np.full(dense.size + 1, -1, dtype=np.int64)  # id -> position in rows; the last: "nothing found"
+    position[rows] = np.arange(n)
+    found = []
+    for lo in range(0, n, SEARCH_BATCH):
+        part = rows[lo : lo + SEARCH_BATCH]
+        scores, ids = dense.neighbours(vectors[part], k, among=among, probes=IVF_PROBES)
+        at = position[np.where(ids >= 0, ids, dense.size)]
+        mine = np.repeat(np.arange(lo, lo + len(part)), k).reshape(len(part), k)
+        keep = (scores >= threshold) & (at >= 0) & (at != mine)
+        found.append(np.stack([mine[keep], at[keep]], axis=1))
+    pairs = np.concatenate(found).astype(np.int64)
+    pairs.sort(axis=1)
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
 def _link(left: list[int], right: list[int], doc_index: np.ndarray, groups: _UnionFind) -> None:
     """Join each sentence of `left` to a sentence of `right` of another document. Done both ways, this connects
     what joining every pair of different documents would (two sentences of `right` cover every document),
@@ -103,8 +135,11 @@ def _link(left: list[int], right: list[int], doc_index: np.ndarray, groups: _Uni
             groups.union(i, j)
 
 
-def cluster_sentences(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """Cluster id of each sentence: the smallest sentence id in its cluster (its own id when unique)."""
+def cluster_sentences(
+    texts: list[str], doc_index: np.ndarray, vectors: np.ndarray, dense: DenseIndex | None = None
+) -> np.ndarray:
+    """Cluster id of each sentence: the smallest sentence id in its cluster (its own id when unique). With `dense`
+    (the index of `vectors`), an IVF index there is searched for the neighbours instead of a second one."""
     n = len(texts)
     groups = _UnionFind(n)
     first_by_text: dict[str, int] = {}
@@ -132,7 +167,18 @@ def cluster_sentences(texts: list[str], doc_index: np.ndarray, vectors: np.ndarr
             tokens[i] = set(tokenize(texts[i]))
         return tokens[i]
 
-    for a, b in neighbour_pairs(vectors[representatives]).tolist():
+    reuse = (
+        dense is not None
+        and dense.size == n
+        and isinstance(dense.index, faiss.IndexIVF)
+        and len(representatives) > EXACT_LIMIT
+    )
+    pairs = (
+        indexed_neighbour_pairs(vectors, representatives, dense)
+        if reuse and dense is not None
+        else neighbour_pairs(vectors[representatives])
+    )
+    for a, b in pairs.tolist():
         if _shared(token_set(int(representatives[a])), token_set(int(representatives[b]))) < MIN_SHARED_TOKENS:
             continue
         _link(members[a], members[b], doc_index, groups)
@@ -156,19 +202,20 @@ def _labels(parent: np.ndarray) -> np.ndarray:
 def extend_clusters(
     texts: list[str],
     doc_index: np.ndarray,
-    vectors: np.ndarray,
+    new_vectors: np.ndarray,
     earlier_row: np.ndarray,
     earlier_cluster: np.ndarray,
+    dense: DenseIndex,
     k: int = 4 * NEIGHBOURS,
 ) -> np.ndarray:
     """Clusters after an incremental rebuild, in time that grows with the number of new sentences.
 
     Sentences kept from the earlier build (`earlier_row[i]` >= 0: their id there) keep their clusters
-    (`earlier_cluster`); each new sentence (-1) is compared with its `k` nearest vectors among all sentences and
-    joins the cluster of every one of another document that passes the test of `cluster_sentences` (cosine and
-    shared tokens). More neighbours than a full clustering looks at make up for the earlier sentences' neighbour
-    lists, which are not searched again. A cluster held together only by sentences of removed documents stays
-    together."""
+    (`earlier_cluster`); each new sentence (-1; its vector the next of `new_vectors`) is searched for its `k`
+    nearest vectors in `dense`, the index of all sentences, and joins the cluster of every one of another document
+    that passes the test of `cluster_sentences` (cosine and shared tokens). More neighbours than a full clustering
+    looks at make up for the earlier sentences' neighbour lists, which are not searched again. A cluster held
+    together only by sentences of removed documents stays together."""
     n = len(texts)
     parent = np.arange(n, dtype=np.int64)
     kept = np.flatnonzero(earlier_row >= 0)
@@ -181,9 +228,6 @@ def extend_clusters(
         return _labels(parent)
     groups = _UnionFind(n)
     groups.parent = parent
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    queries = np.ascontiguousarray(vectors[new], dtype=np.float32)
     tokens: dict[int, set[str]] = {}
 
     def token_set(i: int) -> set[str]:
@@ -192,7 +236,7 @@ def extend_clusters(
         return tokens[i]
 
     for lo in range(0, len(new), SEARCH_BATCH):
-        scores, ids = index.search(queries[lo : lo + SEARCH_BATCH], min(k + 1, n))
+        scores, ids = dense.neighbours(new_vectors[lo : lo + SEARCH_BATCH], min(k + 1, n))
         for row, found, similar in zip(new[lo : lo + SEARCH_BATCH].tolist(), ids.tolist(), scores.tolist()):
             for j, score in zip(found, similar):
                 if j < 0 or score < NEAR_DUPLICATE_COSINE:

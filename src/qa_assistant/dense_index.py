@@ -120,6 +120,67 @@ def build_faiss(
     return index
 
 
+def _codes_of(index: Any) -> np.ndarray:
+    """The stored codes of a flat (IndexFlatCodes) index, one row per vector: a view, also of a mapped file."""
+    size = index.ntotal * index.code_size
+    flat = faiss.rev_swig_ptr(index.codes.data(), size) if size else np.empty(0, dtype=np.uint8)
+    return np.asarray(flat).reshape(index.ntotal, index.code_size)
+
+
+def updated_faiss(
+    earlier: faiss.Index, earlier_rows: np.ndarray, new_vectors: np.ndarray, kind: str, storage: str
+) -> faiss.Index | None:
+    """The index after an incremental rebuild, made from `earlier` in time that grows with the change: vector `i`
+    of the new index is `earlier`'s vector `earlier_rows[i]`, or, where that is -1, the next of `new_vectors` (in
+    order). The stored codes of kept vectors are copied, not encoded again; only the new vectors are encoded
+    (and, for IVF, assigned to a cell). None when this is not possible: HNSW (its graph is built anew), int8
+    flat storage, IVF cells that no longer suit the number of vectors, another dimension or kind."""
+    n = len(earlier_rows)
+    new = np.flatnonzero(earlier_rows < 0)
+    kept = np.flatnonzero(earlier_rows >= 0)
+    if len(new) != len(new_vectors) or index_kind(earlier) != kind or earlier.d != new_vectors.shape[1]:
+        return None
+    if len(kept) and (earlier_rows[kept].max() >= earlier.ntotal):
+        return None
+    queries = np.ascontiguousarray(new_vectors, dtype=np.float32)
+    if kind == "flat":
+        if storage == "int8":
+            return None  # (its value ranges were trained on the earlier vectors)
+        index: Any = make_index(earlier.d, kind, storage)
+        codes = np.empty((n, index.code_size), dtype=np.uint8)
+        codes[kept] = _codes_of(earlier)[earlier_rows[kept]]
+        if len(new):
+            codes[new] = index.sa_encode(queries)
+        if n:
+            index.add_sa_codes(codes)
+        return index
+    if kind != "ivf":
+        return None
+    index = reusable_cells(earlier, n, earlier.d)
+    if index is None:
+        return None
+    moved = np.full(earlier.ntotal, -1, dtype=np.int64)  # earlier id -> new id (-1: removed)
+    moved[earlier_rows[kept]] = kept
+    source: Any = faiss.extract_index_ivf(earlier).invlists
+    target: Any = faiss.extract_index_ivf(index).invlists
+    size = index.code_size
+    for cell in range(index.nlist):
+        count = source.list_size(cell)
+        if count == 0:
+            continue
+        ids = moved[np.asarray(faiss.rev_swig_ptr(source.get_ids(cell), count))]
+        codes = np.asarray(faiss.rev_swig_ptr(source.get_codes(cell), count * size)).reshape(count, size)
+        keep = ids >= 0
+        ids, codes = np.ascontiguousarray(ids[keep]), np.ascontiguousarray(codes[keep])
+        if len(ids):
+            target.add_entries(cell, len(ids), faiss.swig_ptr(ids), faiss.swig_ptr(codes))
+    index.ntotal = len(kept)
+    if len(new):
+        index.add_with_ids(queries, new.astype(np.int64))
+    faiss.extract_index_ivf(index).make_direct_map()
+    return index
+
+
 def index_kind(index: faiss.Index) -> str:
     if isinstance(index, faiss.IndexHNSW):
         return "hnsw"
@@ -138,6 +199,32 @@ class DenseIndex:
     ) -> DenseIndex:
         """`earlier`: the index being replaced (same kind and storage), whose IVF cells may be reused."""
         return cls(build_faiss(vectors, kind, storage, earlier=earlier.index if earlier is not None else None))
+
+    @classmethod
+    def updated(
+        cls, earlier: DenseIndex, earlier_rows: np.ndarray, new_vectors: np.ndarray, kind: str, storage: str
+    ) -> DenseIndex | None:
+        """`earlier` with its vectors renumbered by `earlier_rows` and `new_vectors` added (`updated_faiss`)."""
+        index = updated_faiss(earlier.index, earlier_rows, new_vectors, kind, storage)
+        return cls(index) if index is not None else None
+
+    def neighbours(
+        self, queries: np.ndarray, k: int, among: np.ndarray | None = None, probes: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine similarities and ids of the `k` nearest vectors of each query (a batch, on every core), among the
+        ids where `among` is true; an IVF index visits `probes` cells (default: its own setting)."""
+        params: Any = faiss.SearchParametersIVF() if isinstance(self.index, faiss.IndexIVF) else None
+        if params is not None:
+            params.nprobe = probes or faiss.extract_index_ivf(self.index).nprobe
+        bitmap, selector = None, None  # both live until the search is done
+        if among is not None:
+            bitmap = np.packbits(among.astype(np.uint8), bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+            params = params if params is not None else faiss.SearchParameters()
+            params.sel = selector
+        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+        del bitmap, selector
+        return scores, ids
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))

@@ -25,7 +25,7 @@ from .models import Document
 from .reuse import EarlierBuild
 from .segment_parallel import split_many
 from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, load_index, read_manifest, save_index
-from .vector_cache import VectorCache, cache_dir_for
+from .vector_cache import VectorCache, cache_dir_for, text_keys
 
 # The context BM25 index scores each sentence together with this many sentences on each side (same document).
 CONTEXT_SENTENCES = 1
@@ -138,23 +138,42 @@ def build_index(
     bm25_context = BM25Index.from_counts(neighbour_sums(counts, *context_rows(sentences)), tokens.vocab)
     del counts
     embedder = Embedder(model, encoder)
-    if vector_cache is None:
-        say(f"encoding {len(texts)} sentences with {model} ({encoder})")
-        vectors = embedder.encode(texts, progress=progress)
-    else:
-        say("looking up sentence vectors in the vector cache")
-        vectors, reused = vector_cache.encode(embedder, texts, progress=progress, say=say)
-        say(f"{reused} of {len(texts)} sentence vectors came from the vector cache")
-    say(f"building the {faiss_kind}/{vector_storage} vector index")
-    dense = DenseIndex.build(vectors, faiss_kind, vector_storage, earlier.index.dense if earlier is not None else None)
-    if earlier is not None and earlier.sentences.cluster is not None:
-        say(f"clustering {int((earlier_rows < 0).sum())} new sentences with their near-duplicates")
+
+    def encode(rows: np.ndarray | None) -> np.ndarray:
+        """The vectors of sentences `rows` (None: all), from the vector cache where it holds them."""
+        chosen = texts if rows is None else [texts[i] for i in rows.tolist()]
+        if vector_cache is None:
+            say(f"encoding {len(chosen)} sentences with {model} ({encoder})")
+            return embedder.encode(chosen, progress=progress)
+        say(f"looking up {len(chosen)} sentence vectors in the vector cache")
+        found, reused = vector_cache.encode(embedder, chosen, progress=progress, say=say)
+        say(f"{reused} of {len(chosen)} sentence vectors came from the vector cache")
+        return found
+
+    # An update keeps the earlier vector index: only the new sentences' vectors are needed (`updated_faiss`).
+    earlier_clusters = earlier.sentences.cluster if earlier is not None else None
+    dense, vectors, new_vectors = None, None, None
+    new_rows = np.flatnonzero(earlier_rows < 0) if len(earlier_rows) == len(texts) else None
+    if earlier is not None and earlier_clusters is not None and new_rows is not None:
+        new_vectors = encode(new_rows)
+        say(f"updating the {faiss_kind}/{vector_storage} vector index: {len(new_rows)} vectors added")
+        dense = DenseIndex.updated(earlier.index.dense, earlier_rows, new_vectors, faiss_kind, vector_storage)
+    if dense is None:
+        vectors = encode(None)
+        say(f"building the {faiss_kind}/{vector_storage} vector index")
+        dense = DenseIndex.build(vectors, faiss_kind, vector_storage, earlier.index.dense if earlier else None)
+    if earlier_clusters is not None and new_rows is not None and new_vectors is not None:
+        say(f"clustering {len(new_rows)} new sentences with their near-duplicates")
         sentences.cluster = extend_clusters(
-            texts, sentences.doc_index, vectors, earlier_rows, earlier.sentences.cluster
+            texts, sentences.doc_index, new_vectors, earlier_rows, earlier_clusters, dense
         )
     else:
         say("clustering near-duplicate sentences")
-        sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
+        sentences.cluster = cluster_sentences(
+            texts, sentences.doc_index, encode(None) if vectors is None else vectors, dense
+        )
+    if vector_cache is not None:
+        vector_cache.compact(text_keys(texts))
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         package_version=__version__,

@@ -56,16 +56,35 @@ class VectorCache:
         match = _CHUNK_FILE.fullmatch(chunks[-1].name) if chunks else None
         return int(match.group(1)) + 1 if match else 0
 
-    def load(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every cached (key, vector); an unreadable chunk (a disk fault) is dropped, never trusted."""
-        keys, vectors = [], []
+    def _read(self, path: Path, member: str) -> np.ndarray | None:
+        """One array of a chunk; None (and the chunk deleted) when it is unreadable: a disk fault, never trusted."""
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                array = arrays[member]
+            if member == "keys" and array.dtype != np.dtype("S32"):
+                raise ValueError("unexpected keys")
+            if member == "vectors" and array.ndim != 2:
+                raise ValueError("unexpected vectors")
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            path.unlink(missing_ok=True)
+            return None
+        return array
+
+    def _chunk_keys(self) -> list[tuple[Path, np.ndarray]]:
+        """The keys of every readable chunk (the vectors are read only where they are needed)."""
+        found = []
         for path in self._chunks():
-            try:
-                with np.load(path, allow_pickle=False) as arrays:
-                    k, v = arrays["keys"], arrays["vectors"]
-                if k.dtype != np.dtype("S32") or v.ndim != 2 or len(k) != len(v):
-                    raise ValueError("unexpected arrays")
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            keys = self._read(path, "keys")
+            if keys is not None:
+                found.append((path, keys))
+        return found
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every cached (key, vector)."""
+        keys, vectors = [], []
+        for path, k in self._chunk_keys():
+            v = self._read(path, "vectors")
+            if v is None or len(v) != len(k):
                 path.unlink(missing_ok=True)
                 continue
             keys.append(k)
@@ -73,6 +92,31 @@ class VectorCache:
         if not keys:
             return np.empty(0, dtype="S32"), np.empty((0, 0), dtype=np.float32)
         return np.concatenate(keys), np.concatenate(vectors)
+
+    def fill(self, keys: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Copy the cached vector of each key into its row of `vectors`; which rows were found. Only the chunks
+        holding some of `keys` are read beyond their keys, one at a time (no second copy of the cache in memory)."""
+        found = np.zeros(len(keys), dtype=bool)
+        if len(keys) == 0:
+            return found
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        for path, chunk_keys in self._chunk_keys():
+            lo = np.searchsorted(ordered, chunk_keys, side="left")
+            hi = np.searchsorted(ordered, chunk_keys, side="right")
+            counts = hi - lo
+            if not counts.any():
+                continue
+            chunk_vectors = self._read(path, "vectors")
+            if chunk_vectors is None or chunk_vectors.shape != (len(chunk_keys), vectors.shape[1]):
+                path.unlink(missing_ok=True)  # (another dimension cannot be this model's)
+                continue
+            hit = np.flatnonzero(counts)
+            starts = np.repeat(lo[hit] - np.cumsum(counts[hit]) + counts[hit], counts[hit])
+            rows = order[starts + np.arange(int(counts[hit].sum()))]
+            vectors[rows] = chunk_vectors[np.repeat(hit, counts[hit])]
+            found[rows] = True
+        return found
 
     def _write(self, number: int, keys: np.ndarray, vectors: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -94,20 +138,12 @@ class VectorCache:
     ) -> tuple[np.ndarray, int]:
         """The vectors of `texts`, and how many came from the cache; new ones are encoded and saved chunk by chunk."""
         keys = text_keys(texts)
-        cached_keys, cached_vectors = self.load()
-        if len(cached_keys) and cached_vectors.shape[1] != embedder.dimension:
-            cached_keys, cached_vectors = np.empty(0, dtype="S32"), np.empty((0, 0), dtype=np.float32)
-        position = {k: i for i, k in enumerate(cached_keys.tolist())}
         vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+        found = self.fill(keys, vectors)
+        reused = int(found.sum())
         missing: dict[bytes, list[int]] = {}
-        reused = 0
-        for row, key in enumerate(keys.tolist()):
-            at = position.get(key)
-            if at is None:
-                missing.setdefault(key, []).append(row)
-            else:
-                vectors[row] = cached_vectors[at]
-                reused += 1
+        for row in np.flatnonzero(~found).tolist():
+            missing.setdefault(bytes(keys[row]), []).append(row)
         todo = list(missing)
         if say and todo:
             say(f"encoding {len(todo)} new sentences with {embedder.name} ({embedder.encoder})")
@@ -120,17 +156,17 @@ class VectorCache:
             number += 1
             for key, vector in zip(part, encoded):
                 vectors[missing[key]] = vector
-        self._compact(cached_keys, cached_vectors, keys)
         return vectors, reused
 
-    def _compact(self, cached_keys: np.ndarray, cached_vectors: np.ndarray, live: np.ndarray) -> None:
-        """Rewrite the cache with only the live vectors when most of what it held is dead."""
-        if len(cached_keys) <= len(set(live.tolist())):
+    def compact(self, live: np.ndarray) -> None:
+        """Rewrite the cache with only the vectors of `live` keys when most of what it holds is dead (read key by
+        key first: nothing is rewritten, nor are vectors read, while at least half is alive)."""
+        chunks = self._chunk_keys()
+        held = np.concatenate([k for _, k in chunks]) if chunks else np.empty(0, dtype="S32")
+        if len(held) == 0 or np.isin(held, live).sum() * 2 >= len(held):
             return
         all_keys, all_vectors = self.load()
         keep = np.isin(all_keys, live)
-        if keep.sum() * 2 >= len(all_keys):
-            return
         old = self._chunks()
         self._write(self._next_number(), all_keys[keep], all_vectors[keep])  # first the new, then the old goes
         for path in old:
