@@ -41,6 +41,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from sample_questions import QUESTIONS  # eval/sample_questions.py, beside this 
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT = 10
+RSS_SAMPLE_S = 0.5  # how often the index run's memory is sampled
 STAGES = [  # (start of a progress line, stage name)
     ("reading the index in", "reading the earlier index"),
     ("the index in", "checking it is up to date"),
@@ -108,6 +110,17 @@ def run_index(corpus: Path, index: Path, encoder: str, extra: list[str], stand_i
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     stages: dict[str, float] = {}
     current, since = "starting", started
+    stage_rss: dict[str, float] = {}  # the largest RSS sampled during each stage, GB
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.wait(RSS_SAMPLE_S):
+            gb = rss_gb(child.pid)
+            if gb is not None:
+                stage_rss[current] = max(stage_rss.get(current, 0.0), gb)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     lines = []
     assert child.stdout is not None
     for line in child.stdout:
@@ -119,12 +132,41 @@ def run_index(corpus: Path, index: Path, encoder: str, extra: list[str], stand_i
             current, since = name, now
         if line.startswith("… "):
             print(f"  [{now - started:7.1f} s] {line.rstrip()}", flush=True)
+    sampling.set()
     _, status, usage = os.wait4(child.pid, 0)
     ended = time.perf_counter()
+    sampler.join()
     stages[current] = stages.get(current, 0.0) + ended - since
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("error: the index run failed:\n" + "\n".join(lines[-20:]))
-    return {"seconds": ended - started, "stages": stages, "peak_rss_gb": usage.ru_maxrss / 1024**2, "output": lines}
+    return {
+        "seconds": ended - started,
+        "stages": stages,
+        "stage_rss_gb": stage_rss,
+        "peak_rss_gb": usage.ru_maxrss / 1024**2,
+        "output": lines,
+    }
+
+
+def rss_gb(pid: int) -> float | None:
+    """The memory of process `pid` and its worker processes, GB: the sum of their proportional set sizes (a page
+    shared by n of them counts 1/n in each), so forked workers are not counted twice; None once it has ended."""
+    total = 0
+    for process in [pid, *children_of(pid)]:
+        try:
+            with open(f"/proc/{process}/smaps_rollup") as rollup:
+                total += next((int(x.split()[1]) for x in rollup if x.startswith("Pss:")), 0)
+        except OSError:
+            continue
+    return total / 1024**2 if total else None
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listed:
+            return [int(x) for x in listed.read().split()]
+    except OSError:
+        return []
 
 
 def folder_size(path: Path) -> int:
@@ -301,10 +343,21 @@ def report(results: dict) -> str:
                 f"Built with stand-in vectors (`--stand-in-vectors`): {rest / 60:.1f} min without encoding. Encoding "
                 f"{n:,} sentences at the rates measured in this run (step 6) would take: {projected}."
             )
-        lines += ["", "| stage | seconds | share | sentences/s |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "| stage | seconds | share | sentences/s | largest memory sampled (GB) |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for stage, seconds in build["stages"].items():
             rate = f"{n / seconds:,.0f}" if seconds > 0 else "–"
-            lines.append(f"| {stage} | {seconds:,.1f} | {seconds / build['seconds']:.0%} | {rate} |")
+            rss = build.get("stage_rss_gb", {}).get(stage)
+            memory = f"{rss:.2f}" if rss is not None else "–"
+            lines.append(f"| {stage} | {seconds:,.1f} | {seconds / build['seconds']:.0%} | {rate} | {memory} |")
+        lines.append("")
+        lines.append(
+            f"Memory sampled every {RSS_SAMPLE_S} s: the proportional set size of the index process and its "
+            "segmenting workers (a page they share counted once); the peak RSS above is the kernel's."
+        )
         lines.append("")
     steps = (
         ("unchanged", "Index again, corpus unchanged"),
@@ -317,7 +370,10 @@ def report(results: dict) -> str:
         if step:
             lines += [f"## {title}", ""]
             lines.append(f"**{step['seconds']:.1f} s**, peak RSS {step['peak_rss_gb']:.2f} GB; {step['load']}.")
-            stages = ", ".join(f"{k} {v:.1f} s" for k, v in step["stages"].items())
+            rss = step.get("stage_rss_gb", {})
+            stages = ", ".join(
+                f"{k} {v:.1f} s" + (f" ({rss[k]:.1f} GB)" if k in rss else "") for k, v in step["stages"].items()
+            )
             lines += ["", f"Stages: {stages}.", ""]
     cold = results.get("cold")
     if cold:
