@@ -126,6 +126,20 @@ class AnswerBuilder:
             answer.notes.append(f"No document mentions {names}; the quotes match the rest of the question.")
         target_sides, topic = self.questions.sides_and_topic(searched, filters)
         answer.topic = topic
+        # Names the collection mentions, but no document within the filters: that period or side said nothing
+        # about them. The whole answer abstains (or, for a question about sides, that side's group).
+        topic_names = self.questions.topic_names(understood, target_sides) if understood is not None else []
+        if topic_names and not target_sides and understood is not None:
+            missing = self.questions.unmentioned(topic_names, self.retriever.mask(filters))
+            if missing:
+                within = filters.describe()
+                understood.unmentioned[within] = missing
+                listed = ", ".join(f"“{name}”" for name in missing)
+                if not answer_unknown_names:
+                    answer.abstained = True
+                    answer.abstain_reason = f"No document within the filters ({within}) mentions {listed}."
+                    return answer
+                answer.notes.append(f"No document within the filters ({within}) mentions {listed}.")
         query = topic or searched
         shown: set[int] = set()
         started = time.perf_counter()
@@ -133,7 +147,17 @@ class AnswerBuilder:
         timings.encode_ms += (time.perf_counter() - started) * 1000
         if target_sides:
             answer.grouped_by_side = True
-            best = self.side_groups(answer, query, query_vector, target_sides, k, settings, filters, min_similarity)
+            best = self.side_groups(
+                answer,
+                query,
+                query_vector,
+                target_sides,
+                k,
+                settings,
+                filters,
+                min_similarity,
+                [] if answer_unknown_names else topic_names,
+            )
         else:
             hits = self.retriever.search(searched, k * ANSWER_DEPTH, settings, filters, query_vector, timings)
             answer.quotes, best = self.relevant_quotes(
@@ -171,16 +195,26 @@ class AnswerBuilder:
         settings: SearchSettings,
         filters: Filters,
         min_similarity: float,
+        names: list[str] | None = None,
     ) -> float:
         """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
-        k from the sides' further relevant quotes, side by side in turn. Returns the best similarity seen."""
+        k from the sides' further relevant quotes, side by side in turn. A side none of whose documents (within the
+        filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen."""
         quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
         topic_words = (set(tokenize(query, query=True)) or None) if answer.topic else None  # no words: no rule
         shown: set[int] = set()
         relevant: dict[str, list[Quote]] = {}
         best = -1.0
+        silent: dict[str, str] = {}  # side -> its note
         for side in target_sides:
             side_filters = filters.model_copy(update={"sides": [side]})
+            missing = self.questions.unmentioned(names or [], self.retriever.mask(side_filters))
+            if missing and answer.understood is not None:
+                within = side_filters.describe()
+                answer.understood.unmentioned[within] = missing
+                silent[side] = f"No document of {within} mentions " + ", ".join(f"“{n}”" for n in missing) + "."
+                relevant[side] = []
+                continue
             # A side has few statements in the top ranks: look further down for its relevant ones.
             hits = self.retriever.search(query, k * SIDE_DEPTH, settings, side_filters, query_vector, answer.timings)
             quotes, side_best = self.relevant_quotes(
@@ -200,6 +234,7 @@ class AnswerBuilder:
         for side in target_sides:
             quotes = relevant[side][: taken[side]]
             note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
+            note = silent.get(side, note)
             answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
             answer.quotes.extend(quotes)
         return best

@@ -86,6 +86,18 @@ class BM25Index:
             return None
         return self.model.get_scores(tokens)
 
+    def mentioned(self, words: str, mask: np.ndarray) -> bool:
+        """Whether every BM25 token of `words` occurs in some unit where `mask` is true (not necessarily the same)."""
+        vocab, scores = self.model.vocab_dict, self.model.scores
+        for token in tokenize(words, query=True):
+            at = vocab.get(token)
+            if at is None:
+                return False
+            units = scores["indices"][scores["indptr"][at] : scores["indptr"][at + 1]]
+            if not mask[units].any():
+                return False
+        return True
+
     def search(self, question: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentence ids and scores of the top `k` sentences with a positive score (within `mask`)."""
         return top_k(self.scores(question), k, mask)

@@ -65,6 +65,15 @@ class Filters(BaseModel):
     def is_empty(self) -> bool:
         return not (self.sides or self.publishers or self.doc_ids or self.since or self.until or self.speakers)
 
+    def describe(self) -> str:
+        """The filters in a few words, e.g. 'India, 2019-01-01 – 2019-12-31'."""
+        parts = [", ".join(values) for values in (self.sides, self.speakers, self.publishers) if values]
+        if self.doc_ids:
+            parts.append(f"{len(self.doc_ids)} chosen documents")
+        if self.since or self.until:
+            parts.append(f"{self.since or '…'} – {self.until or '…'}")
+        return ", ".join(parts) or "no filter"
+
 
 class Understood(BaseModel):
     """What a question says about itself, read from its words: when ("in July 2023"), who speaks ("the Armenian
@@ -80,6 +89,11 @@ class Understood(BaseModel):
     speakers: list[str] = Field(default_factory=list, description="speakers of the index that those words name")
     publishers: list[str] = Field(default_factory=list, description="publishers named as the speaker")
     unknown_names: list[str] = Field(default_factory=list, description="names in the question no document mentions")
+    unmentioned: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="names of the question that no document within the filters mentions, by what the filters "
+        "describe (e.g. 'India, 2019-01-01 – 2019-12-31'); the collection mentions them elsewhere",
+    )
     overridden: list[str] = Field(default_factory=list, description="what explicit filters replaced: dates, sides…")
 
     def labels(self) -> list[str]:
@@ -101,6 +115,8 @@ class Understood(BaseModel):
             labels.append("publisher: " + ", ".join(self.publishers))
         if self.unknown_names:
             labels.append("not in any document: " + ", ".join(self.unknown_names))
+        for within, names in self.unmentioned.items():
+            labels.append(f"not mentioned in {within}: " + ", ".join(names))
         return labels
 
 

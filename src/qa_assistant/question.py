@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from .constraints import asked_speaker, date_window, unknown_names, without
+import numpy as np
+
+from .constraints import asked_speaker, date_window, names_in, unknown_names, without
 from .models import Filters, Understood
 from .store import SentenceIndex
 from .tokens import tokenize
@@ -113,6 +115,34 @@ class QuestionReader:
             understood.searched, self.known, lambda name: bool(self.index.sides.sides_mentioned(name))
         )
         return understood, filters.model_copy(update=updates)
+
+    def topic_names(self, understood: Understood, asked_sides: list[str] | None = None) -> list[str]:
+        """The names of a question that the index knows and that are neither who it asks to hear (its words, the
+        sides it asks, `asked_sides` and `understood.sides`) nor unknown: what the quotes should mention ("Kashmir"
+        in "What did India say about Kashmir in 2019?", "Cyprus" in "What did Turkey say about Cyprus?")."""
+        who = set(tokenize(understood.who or ""))
+        asked = {side.lower() for side in [*(asked_sides or []), *understood.sides]}
+        return [
+            name
+            for name in names_in(understood.searched)
+            if name not in understood.unknown_names
+            and not {side.lower() for side in self.index.sides.sides_mentioned(name)} & asked
+            and not set(tokenize(name)) <= who
+        ]
+
+    def unmentioned(self, names: list[str], mask: np.ndarray | None) -> list[str]:
+        """Those of `names` that no sentence within `mask` mentions (none when there is no mask: every name the
+        index knows is mentioned somewhere). A name of a side is mentioned by any of that side's aliases."""
+        if mask is None:
+            return []
+        aliases = self.index.sides.alias_table()
+        missing = []
+        for name in names:
+            named = set(self.index.sides.sides_mentioned(name))
+            forms = [name, *(alias for alias, sides in aliases.items() if named & set(sides))]
+            if not any(self.index.bm25.mentioned(form, mask) for form in forms):
+                missing.append(name)
+        return missing
 
     def sides_and_topic(self, question: str, filters: Filters | None = None) -> tuple[list[str] | None, str | None]:
         """The sides a question asks to hear from (None: not a question about sides) and, for a question about
