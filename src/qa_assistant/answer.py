@@ -126,7 +126,7 @@ class AnswerBuilder:
             answer.notes.append(f"No document mentions {names}; the quotes match the rest of the question.")
         target_sides, topic = self.questions.sides_and_topic(searched, filters)
         answer.topic = topic
-        # Names the collection mentions, but no document within the filters: that period or side said nothing
+        # Names the collection mentions, but no statement within the filters: that period or side said nothing
         # about them. The whole answer abstains (or, for a question about sides, that side's group).
         topic_names = self.questions.topic_names(understood, target_sides) if understood is not None else []
         if topic_names and not target_sides and understood is not None:
@@ -137,9 +137,9 @@ class AnswerBuilder:
                 listed = ", ".join(f"“{name}”" for name in missing)
                 if not answer_unknown_names:
                     answer.abstained = True
-                    answer.abstain_reason = f"No document within the filters ({within}) mentions {listed}."
+                    answer.abstain_reason = f"No statement within the filters ({within}) mentions {listed}."
                     return answer
-                answer.notes.append(f"No document within the filters ({within}) mentions {listed}.")
+                answer.notes.append(f"No statement within the filters ({within}) mentions {listed}.")
         query = topic or searched
         shown: set[int] = set()
         started = time.perf_counter()
@@ -198,7 +198,7 @@ class AnswerBuilder:
         names: list[str] | None = None,
     ) -> float:
         """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
-        k from the sides' further relevant quotes, side by side in turn. A side none of whose documents (within the
+        k from the sides' further relevant quotes, side by side in turn. A side none of whose statements (within the
         filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen."""
         quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
         topic_words = (set(tokenize(query, query=True)) or None) if answer.topic else None  # no words: no rule
@@ -209,10 +209,11 @@ class AnswerBuilder:
         for side in target_sides:
             side_filters = filters.model_copy(update={"sides": [side]})
             missing = self.questions.unmentioned(names or [], self.retriever.mask(side_filters))
-            if missing and answer.understood is not None:
-                within = side_filters.describe()
-                answer.understood.unmentioned[within] = missing
-                silent[side] = f"No document of {within} mentions " + ", ".join(f"“{n}”" for n in missing) + "."
+            if missing:  # said in the side's group; `understood` keeps to what the question's filters exclude
+                rest = filters.model_copy(update={"sides": []})
+                within = "" if rest.is_empty() else f" ({rest.describe()})"
+                listed = ", ".join(f"“{name}”" for name in missing)
+                silent[side] = f"No statement by {side}{within} mentions {listed}."
                 relevant[side] = []
                 continue
             # A side has few statements in the top ranks: look further down for its relevant ones.
