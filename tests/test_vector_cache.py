@@ -46,9 +46,9 @@ def test_the_cache_is_compacted_when_most_of_it_is_dead(tmp_path):
     cache, model = VectorCache(tmp_path, "counting", "torch"), CountingEncoder()
     cache.encode(model, [f"old sentence {i}" for i in range(30)])
     cache.encode(model, ["new sentence", "old sentence 0"])
-    cache.compact(text_keys(["new sentence", *[f"old sentence {i}" for i in range(15)]]))
+    cache.compact(["new sentence", *[f"old sentence {i}" for i in range(15)]])
     assert len(cache.load()[0]) == 31  # half of it is alive: nothing is rewritten
-    cache.compact(text_keys(["new sentence", "old sentence 0"]))
+    cache.compact(["new sentence", "old sentence 0"] * 20)  # a text repeated is one vector
     keys, vectors = cache.load()
     assert len(keys) == len(vectors) == 2  # only the live vectors are kept
     assert model.encoded[-1] == "new sentence"

@@ -252,11 +252,14 @@ def require_corpus_dir(corpus_dir: str | Path) -> Path:
     return corpus_dir
 
 
-def load_corpus(corpus_dir: str | Path, reuse: ReuseDocuments | None = None) -> LoadedCorpus:
+def load_corpus(
+    corpus_dir: str | Path, reuse: ReuseDocuments | None = None, hashes: dict[str, str] | None = None
+) -> LoadedCorpus:
     """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal.
-    With `reuse`, a file whose source key an earlier build had is not read again: its documents come from there."""
+    With `reuse`, a file whose source key an earlier build had is not read again: its documents come from there.
+    `hashes`: the files' SHA-256 as `corpus_file_hashes` gave them a moment ago (default: computed here)."""
     corpus_dir = require_corpus_dir(corpus_dir)
-    hashes = corpus_file_hashes(corpus_dir)
+    hashes = corpus_file_hashes(corpus_dir) if hashes is None else hashes
     config_key = _config_key(hashes)
     metadata = load_metadata(corpus_dir)
     sides = load_sides(corpus_dir)

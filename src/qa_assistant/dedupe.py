@@ -236,7 +236,7 @@ def extend_clusters(
         return tokens[i]
 
     for lo in range(0, len(new), SEARCH_BATCH):
-        scores, ids = dense.neighbours(new_vectors[lo : lo + SEARCH_BATCH], min(k + 1, n))
+        scores, ids = dense.neighbours(new_vectors[lo : lo + SEARCH_BATCH], min(k + 1, n), probes=IVF_PROBES)
         for row, found, similar in zip(new[lo : lo + SEARCH_BATCH].tolist(), ids.tolist(), scores.tolist()):
             for j, score in zip(found, similar):
                 if j < 0 or score < NEAR_DUPLICATE_COSINE:

@@ -25,7 +25,7 @@ from .models import Document
 from .reuse import EarlierBuild
 from .segment_parallel import split_many
 from .store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, load_index, read_manifest, save_index
-from .vector_cache import VectorCache, cache_dir_for, text_keys
+from .vector_cache import VectorCache, cache_dir_for
 
 # The context BM25 index scores each sentence together with this many sentences on each side (same document).
 CONTEXT_SENTENCES = 1
@@ -173,7 +173,7 @@ def build_index(
             texts, sentences.doc_index, encode(None) if vectors is None else vectors, dense
         )
     if vector_cache is not None:
-        vector_cache.compact(text_keys(texts))
+        vector_cache.compact(texts)
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         package_version=__version__,
@@ -265,8 +265,9 @@ def build_and_save(
     index_dir = Path(index_dir)
     backend = backend or BackendInfo()
     say = on_stage or (lambda _msg: None)
+    hashes = corpus_file_hashes(corpus_dir)  # read once: every file is hashed, which takes seconds at a million
     if not force:
-        current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage)
+        current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage, hashes)
         if current is not None and current.manifest.backend == backend:
             say(f"the index in {index_dir} is up to date with {corpus_dir}: nothing to do")
             sync_backend(current, say)  # (a collection emptied or changed meanwhile is filled again)
@@ -276,7 +277,7 @@ def build_and_save(
         say(f"reading the index in {index_dir} to keep what did not change")
         earlier = EarlierBuild.open(index_dir, model, encoder, faiss_kind, vector_storage)
     say(f"reading the corpus in {corpus_dir}")
-    corpus = load_corpus(corpus_dir, reuse=earlier.documents if earlier is not None else None)
+    corpus = load_corpus(corpus_dir, reuse=earlier.documents if earlier is not None else None, hashes=hashes)
     say(corpus_changes(index_dir, corpus.file_hashes))
     cache = VectorCache(cache_dir_for(index_dir), model, encoder)
     index = build_index(
@@ -312,10 +313,17 @@ def sync_backend(index: SentenceIndex, say: Callable[[str], None]) -> None:
 
 
 def up_to_date(
-    corpus_dir: Path, index_dir: Path, model: str, encoder: str, faiss_kind: str, vector_storage: str
+    corpus_dir: Path,
+    index_dir: Path,
+    model: str,
+    encoder: str,
+    faiss_kind: str,
+    vector_storage: str,
+    hashes: dict[str, str] | None = None,
 ) -> SentenceIndex | None:
     """The index in `index_dir` when it was built by this version, with these settings, from exactly the files now
-    in `corpus_dir` (compared by SHA-256), and all its files are there with their recorded checksums; else None."""
+    in `corpus_dir` (compared by SHA-256; `hashes`: those of `corpus_file_hashes`, when already computed), and all
+    its files are there with their recorded checksums; else None."""
     try:
         manifest = read_manifest(index_dir)
     except (QAError, OSError, ValueError):
@@ -325,7 +333,7 @@ def up_to_date(
         return None
     if manifest.corpus_dir != str(corpus_dir.resolve()) or not manifest.corpus_files:
         return None
-    if manifest.corpus_files != corpus_file_hashes(corpus_dir):
+    if manifest.corpus_files != (corpus_file_hashes(corpus_dir) if hashes is None else hashes):
         return None
     try:
         return load_index(index_dir, corpus_dir, check=False, verify=True)  # checksums too: a damaged index is rebuilt

@@ -158,12 +158,17 @@ class VectorCache:
                 vectors[missing[key]] = vector
         return vectors, reused
 
-    def compact(self, live: np.ndarray) -> None:
-        """Rewrite the cache with only the vectors of `live` keys when most of what it holds is dead (read key by
-        key first: nothing is rewritten, nor are vectors read, while at least half is alive)."""
+    def compact(self, live_texts: list[str]) -> None:
+        """Rewrite the cache with only the vectors of `live_texts` when most of what it holds is dead (read key by
+        key first: nothing is rewritten, nor are vectors read, while at least half is alive). Called after every
+        live text's vector went through the cache, so a cache holding at most twice as many vectors as there are
+        distinct live texts is left as it is without hashing them."""
         chunks = self._chunk_keys()
         held = np.concatenate([k for _, k in chunks]) if chunks else np.empty(0, dtype="S32")
-        if len(held) == 0 or np.isin(held, live).sum() * 2 >= len(held):
+        if len(held) == 0 or len(set(live_texts)) * 2 >= len(held):
+            return
+        live = text_keys(live_texts)
+        if np.isin(held, live).sum() * 2 >= len(held):
             return
         all_keys, all_vectors = self.load()
         keep = np.isin(all_keys, live)
