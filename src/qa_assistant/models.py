@@ -91,7 +91,7 @@ class Understood(BaseModel):
     unknown_names: list[str] = Field(default_factory=list, description="names in the question no document mentions")
     unmentioned: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="names of the question that no document within the filters mentions, by what the filters "
+        description="names of the question that no statement within the filters mentions, by what the filters "
         "describe (e.g. 'India, 2019-01-01 – 2019-12-31'); the collection mentions them elsewhere",
     )
     overridden: list[str] = Field(default_factory=list, description="what explicit filters replaced: dates, sides…")
