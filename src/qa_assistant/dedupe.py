@@ -84,9 +84,20 @@ def neighbour_pairs(vectors: np.ndarray, k: int = NEIGHBOURS, threshold: float =
     found = []
     for lo in range(0, n, SEARCH_BATCH):
         scores, ids = index.search(vectors[lo : lo + SEARCH_BATCH], k)
-        rows = np.repeat(np.arange(lo, lo + len(ids)), k).reshape(len(ids), k)
-        keep = (scores >= threshold) & (ids >= 0) & (ids != rows)
-        found.append(np.stack([rows[keep], ids[keep]], axis=1))
+        found.append(_close_pairs(lo, scores, ids, threshold))
+    return _distinct_pairs(found)
+
+
+def _close_pairs(first: int, scores: np.ndarray, found: np.ndarray, threshold: float) -> np.ndarray:
+    """(i, j) for the searches of rows `first`, `first` + 1, … and each row j they found (-1: nothing) that is
+    another row with a similarity of at least `threshold`."""
+    rows = np.repeat(np.arange(first, first + len(found)), found.shape[1]).reshape(found.shape)
+    keep = (scores >= threshold) & (found >= 0) & (found != rows)
+    return np.stack([rows[keep], found[keep]], axis=1)
+
+
+def _distinct_pairs(found: list[np.ndarray]) -> np.ndarray:
+    """The pairs of `found`, each as (smaller, larger), once."""
     pairs = np.concatenate(found).astype(np.int64)
     pairs.sort(axis=1)
     return np.unique(pairs, axis=0) if len(pairs) else pairs
@@ -114,13 +125,8 @@ def indexed_neighbour_pairs(
     for lo in range(0, n, SEARCH_BATCH):
         part = rows[lo : lo + SEARCH_BATCH]
         scores, ids = dense.neighbours(vectors[part], k, among=among, probes=IVF_PROBES)
-        at = position[np.where(ids >= 0, ids, dense.size)]
-        mine = np.repeat(np.arange(lo, lo + len(part)), k).reshape(len(part), k)
-        keep = (scores >= threshold) & (at >= 0) & (at != mine)
-        found.append(np.stack([mine[keep], at[keep]], axis=1))
-    pairs = np.concatenate(found).astype(np.int64)
-    pairs.sort(axis=1)
-    return np.unique(pairs, axis=0) if len(pairs) else pairs
+        found.append(_close_pairs(lo, scores, position[np.where(ids >= 0, ids, dense.size)], threshold))
+    return _distinct_pairs(found)
 
 
 def _link(left: list[int], right: list[int], doc_index: np.ndarray, groups: _UnionFind) -> None:
