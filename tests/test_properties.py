@@ -196,3 +196,20 @@ def test_any_question_and_filters_give_verbatim_quotes_or_a_documented_error(hos
         check_verbatim_in_file(corpus / doc.path, doc, quote.start, quote.end)
     if len(question.strip()) > 1000:
         assert answer.notes and "cut" in answer.notes[0]
+
+
+_ABBREVIATION_PIECES = st.sampled_from(
+    ["Mr", "mr", "MR", "No", "no", "St", "st", "e.g", "i.e", "U.S", "Ph.D", "a.m", "p.m", "Inc", "art", "pp",
+     "fig", "vs", "Jan", "Sept", "ſt", "K", "ı", "İ", "Smith", "state", "stop", "first", "note", "I", "I'm", "5", "12", "(", ")",
+     ".", ".", ".", ",", ":", "-", "?", " ", " ", " ", "\n", "\t", "∯"]
+)  # fmt: skip
+
+
+@given(st.lists(_ABBREVIATION_PIECES, max_size=40).map("".join))
+def test_the_faster_abbreviation_rules_equal_pysbds_on_any_text(text):
+    from pysbd.lang.english import English as PysbdEnglish
+
+    from qa_assistant.abbreviations import English
+
+    expected = PysbdEnglish.AbbreviationReplacer(text, PysbdEnglish).replace()
+    assert English.AbbreviationReplacer(text, English).replace() == expected

@@ -165,3 +165,48 @@ def test_many_documents_split_on_every_core_give_the_same_offsets(monkeypatch, t
     assert len(list(tmp_path.iterdir())) == len(texts) and str(os.getpid()) not in processes
     assert segment_parallel.split_many(texts, workers=1) == one_by_one
     assert segment_parallel.split_many([], workers=2) == []
+
+
+def pysbd_rules(text: str) -> str:
+    from pysbd.lang.english import English as PysbdEnglish
+
+    return PysbdEnglish.AbbreviationReplacer(text, PysbdEnglish).replace()
+
+
+def faster_rules(text: str) -> str:
+    from qa_assistant.abbreviations import English
+
+    return English.AbbreviationReplacer(text, English).replace()
+
+
+ABBREVIATION_CASES = [
+    "Mr. Smith met Dr. Jones at No. 10 on St. Patrick's Day. He left at 5 p.m. and came back.",
+    "The U.S. and the U.K. signed it, i.e. the text of art. 2 (see no. 5), e.g. as Prof. Li said.",
+    "mr. smith. MR. SMITH. Mr.Smith. Mrs. Ms. Messrs. Gen. Col. Lt. Sgt. Capt. Adm. Gov. Sen. Rep.",
+    "Vol. 3, pp. 12–14, fig. 2, ca. 1990, approx. 5 km, Inc. and Ltd. and Co. merged; Corp. Bros.",
+    "The ſt. case comes first.",  # "ſ" matches "s" when case is ignored: no word may be skipped here
+    "A Kelvin sign: Kg. and kg. and a dotless ı. and İ. too.",
+    "St. John's is not ſt. john.",
+    "Rwanda, Jan. 2019 — Feb. 3; Mar. 4. Apr. 5. Aug. 6. Sept. 7. Oct. 8. Nov. 9. Dec. 10. Sun. Mon.",
+    "no. No. NO. nos. St.\tSt.\nSt.\r\nsaint. Dept. Univ. Assn. Ave. Blvd. Mt. Ft. a.m. A.M. ph.d. Ph.D.",
+]
+
+
+def test_the_faster_abbreviation_rules_give_pysbds_own_result():
+    for text in ABBREVIATION_CASES:
+        assert faster_rules(text) == pysbd_rules(text), text
+    for path in sorted(UNGDC_SAMPLE.glob("*.txt")):
+        for paragraph in path.read_text(encoding="utf-8").split("\n"):
+            unit = paragraph.replace("\n", " ")
+            assert faster_rules(unit) == pysbd_rules(unit), (path.name, unit[:80])
+
+
+def test_sentences_equal_those_of_pysbds_own_rules(monkeypatch):
+    from pysbd.lang.english import English as PysbdEnglish
+
+    from qa_assistant import segment
+
+    speeches = [path.read_text(encoding="utf-8") for path in sorted(UNGDC_SAMPLE.glob("*.txt"))]
+    ours = [split_sentences(text) for text in [*speeches, *ABBREVIATION_CASES]]
+    monkeypatch.setattr(segment._segmenter(), "language_module", PysbdEnglish)
+    assert [split_sentences(text) for text in [*speeches, *ABBREVIATION_CASES]] == ours

@@ -21,6 +21,8 @@ from functools import lru_cache
 
 import pysbd
 
+from .abbreviations import English
+
 OPENING_QUOTES = "“«„"
 CLOSING_QUOTES = "”»"
 SENTENCE_END = ".!?:;\"'”»)"
@@ -34,7 +36,9 @@ _LAST_SENTENCE_END = re.compile(r".*[.!?…][\"'”»)]*\s", re.DOTALL)
 
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
+    segmenter = pysbd.Segmenter(language="en", clean=False)
+    segmenter.language_module = English  # pysbd's English rules, abbreviations found faster (`abbreviations.py`)
+    return segmenter
 
 
 # A sentence, or a fragment joined to its neighbour, has at least this many words.
