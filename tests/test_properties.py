@@ -199,7 +199,7 @@ def test_any_question_and_filters_give_verbatim_quotes_or_a_documented_error(hos
 
 
 _ABBREVIATION_PIECES = st.sampled_from(
-    ["Mr", "mr", "MR", "No", "no", "St", "st", "e.g", "i.e", "U.S", "Ph.D", "a.m", "p.m", "Inc", "art", "pp",
+    ["Mr", "mr", "MR", "No", "no", "St", "st", "e.g", "i.e", "U.S", "Ph.D", "a.m", "p.m", "Inc", "İnc", "since", "art", "pp",
      "fig", "vs", "Jan", "Sept", "ſt", "K", "ı", "İ", "Smith", "state", "stop", "first", "note", "I", "I'm", "5", "12", "(", ")",
      ".", ".", ".", ",", ":", "-", "?", " ", " ", " ", "\n", "\t", "∯"]
 )  # fmt: skip

@@ -187,6 +187,7 @@ ABBREVIATION_CASES = [
     "The ſt. case comes first.",  # "ſ" matches "s" when case is ignored: no word may be skipped here
     "A Kelvin sign: Kg. and kg. and a dotless ı. and İ. too.",
     "St. John's is not ſt. john.",
+    "The İnc. since then.",  # "İ" lower-cases to two characters: "i" and a combining dot
     "Rwanda, Jan. 2019 — Feb. 3; Mar. 4. Apr. 5. Aug. 6. Sept. 7. Oct. 8. Nov. 9. Dec. 10. Sun. Mon.",
     "no. No. NO. nos. St.\tSt.\nSt.\r\nsaint. Dept. Univ. Assn. Ave. Blvd. Mt. Ft. a.m. A.M. ph.d. Ph.D.",
 ]

@@ -42,11 +42,12 @@ def _patterns(abbreviation: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 def _word_beginnings(text: str) -> set[str] | None:
     """Every beginning (up to the longest plain abbreviation) of a word of `text`, lower-cased; None when a word
-    holds a non-ASCII letter (case-insensitive matching may equate it with an ASCII one)."""
-    words = set(_WORD_START.findall(text.lower()))
+    holds a non-ASCII letter ("İ", "ſ", "K" match "i", "s", "k" when case is ignored, and lower-casing may change
+    their length): words are taken from `text` as it is, before lower-casing."""
+    words = set(_WORD_START.findall(text))
     if not all(word.isascii() for word in words):
         return None
-    return {word[:size] for word in words for size in range(1, min(len(word), _LONGEST_PLAIN) + 1)}
+    return {word[:size].lower() for word in words for size in range(1, min(len(word), _LONGEST_PLAIN) + 1)}
 
 
 class _AbbreviationReplacer(PysbdEnglish.AbbreviationReplacer):
