@@ -71,3 +71,26 @@ def test_united_states_is_not_a_reporting_verb_and_publisher_relay_is_not_a_spea
         "Armenia fired on positions, the ministry said in a statement, according to Report.", publisher="Report"
     )
     assert cue.pronoun and cue.speakers_in_sentence == 1
+
+
+def test_the_cheap_tests_before_the_cue_searches_change_no_cue(monkeypatch):
+    """`find_cue` skips its slow searches when a cheap test says they cannot match; with the tests forced to
+    'maybe', every sentence of the labelled set, the UN sample and some written cases gets the same cue."""
+    from qa_assistant import attribution
+    from qa_assistant.segment import split_sentences
+
+    sentences = [case["sentence"] for case in CASES] + [
+        "The resolution was adopted BY a vote, ACCORDING TO the Secretary-General.",
+        "As Stated By the Minister, the talks go on.",
+        "Mr. Smith Said that nothing changed; the Ministry said it would answer.",
+        "The plan, according to Tehran, is dead.",
+        "“We will not yield,” declared the President of Azerbaijan.",
+    ]
+    for path in sorted((Path(__file__).parent / "data" / "ungdc-sample").glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        sentences += [text[start:end] for start, end in split_sentences(text)]
+    fast = [find_cue(sentence) for sentence in sentences]
+    assert sum(cue is not None for cue in fast) >= 20
+    monkeypatch.setattr(attribution, "may_hold_by_cue", lambda text: True)
+    monkeypatch.setattr(attribution, "may_hold_named_verb", lambda text: True)
+    assert [find_cue(sentence) for sentence in sentences] == fast

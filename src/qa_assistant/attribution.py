@@ -117,6 +117,22 @@ _QUOTE_CUE = re.compile(
 _NAMED_VERB = re.compile(rf"\b(?P<verb>{_VERB})\b(?!\s+by\b)")  # lower case: "United States" is no verb
 _AFTER_PRESENT = re.compile(r"\s*(?:that\b|[“\"':,]|in a statement\b)")
 _BY_CUE = re.compile(rf"\b(?:according to|as (?:{_VERB}) by|(?:{_VERB}) by)\s+(?P<who>[^,.;“”\"]+)", re.IGNORECASE)
+# Cheap tests that a sentence may hold a match, run first (most sentences hold none, and trying every verb at every
+# word is what makes the searches slow): every match of _BY_CUE holds "by" or "according", found with the same
+# flags; every match of _NAMED_VERB is a reporting verb standing as a whole word (a run of \w between \b's).
+_BY_HINT = re.compile(r"by|according", re.IGNORECASE)
+_WORDS = re.compile(r"\w+")
+_VERB_WORDS = frozenset(REPORTING_VERBS)
+
+
+def may_hold_by_cue(text: str) -> bool:
+    return _BY_HINT.search(text) is not None
+
+
+def may_hold_named_verb(text: str) -> bool:
+    return not _VERB_WORDS.isdisjoint(_WORDS.findall(text))
+
+
 _CONTINUATION = re.compile(
     r"^\s*(?:as (?:noted|stated|said|mentioned)|it (?:was|is) (?:noted|stressed|stated))\b", re.IGNORECASE
 )
@@ -256,7 +272,7 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
                     confidence=0.95,
                 )
             )
-    for m in _NAMED_VERB.finditer(text):
+    for m in _NAMED_VERB.finditer(text) if may_hold_named_verb(text) else ():
         if m.group("verb") in _PRESENT_FORMS and not _AFTER_PRESENT.match(text, m.end()):
             continue
         before = text[: m.start()]
@@ -270,7 +286,7 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
                     name=name, pronoun=pronoun, source="named", cue_start=name_start, cue_end=m.end(), confidence=0.9
                 )
             )
-    for m in _BY_CUE.finditer(text):
+    for m in _BY_CUE.finditer(text) if may_hold_by_cue(text) else ():
         name, pronoun = _name_after(m.group("who"))
         if name and not (publisher and name.lower() == publisher.lower()):
             cues.append(
