@@ -10,6 +10,7 @@ from qa_assistant.dedupe import (
     NEAR_DUPLICATE_COSINE,
     _shared_tokens,
     _UnionFind,
+    cell_pairs,
     cluster_sentences,
     neighbour_pairs,
     normalize,
@@ -124,3 +125,37 @@ def test_neighbour_pairs_are_bounded_per_vector():
     pairs = neighbour_pairs(vectors, k=4)
     assert len(pairs) <= 50 * 5  # k + 1 searched: a row may miss itself among equal vectors
     assert (pairs[:, 0] < pairs[:, 1]).all()
+
+
+@pytest.mark.parametrize("storage", ["float32", "float16"])
+def test_cell_by_cell_search_finds_the_pairs_an_ivf_search_of_each_vector_finds(storage):
+    """`cell_pairs` visits the cells noted while the vectors were added and searches cell by cell: the pairs are
+    those of FAISS searching each vector in the same index (same cells visited, k nearest, cosine threshold),
+    among the chosen rows only."""
+    import faiss
+
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(300, 48)).astype(np.float32)
+    vectors = centres[rng.integers(300, size=6000)] + rng.normal(scale=0.25, size=(6000, 48)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    dense = DenseIndex.build(vectors, "ivf", storage)
+    assert dense.nearest_cells is not None
+    rows = np.sort(rng.choice(6000, 4000, replace=False))
+    k, probes = 6, 4
+    found = cell_pairs(dense.index, vectors, rows, dense.nearest_cells[rows, :probes], k, NEAR_DUPLICATE_COSINE)
+
+    among = np.zeros(6000, dtype=bool)
+    among[rows] = True
+    scores, ids = dense.neighbours(vectors[rows], k + 1, among=among, probes=probes)
+    position = np.full(6001, -1)
+    position[rows] = np.arange(len(rows))
+    expected = set()
+    for i, (row_ids, row_scores) in enumerate(zip(ids.tolist(), scores.tolist())):
+        for j, score in zip(row_ids, row_scores):
+            if j >= 0 and score >= NEAR_DUPLICATE_COSINE and position[j] != i:
+                expected.add((min(i, int(position[j])), max(i, int(position[j]))))
+    assert len(expected) > 500
+    got = set(map(tuple, found.tolist()))
+    # (scores from the vectors, not the stored codes: a float16 rounding may move a pair across the threshold)
+    assert len(got ^ expected) <= (0 if storage == "float32" else len(expected) // 200), (len(got), len(expected))
+    assert isinstance(dense.index, faiss.IndexIVF)

@@ -7,19 +7,21 @@ re-translated statement, not just the same topic).
 
 The work grows about linearly with the number of sentences: equal texts are found by a hash of the normalized
 text, and each sentence's vector is compared with its NEIGHBOURS nearest vectors only (exact search up to
-EXACT_LIMIT sentences, an IVF index above, whose cells are visited in a fixed number). Sentences with equal
-normalized text share one vector search (the first of them stands for all), so a sentence repeated in
-thousands of speeches does not fill every neighbour list.
+EXACT_LIMIT sentences, an IVF index above, whose cells are visited in a fixed number, one cell at a time for
+all the sentences that visit it: `cell_pairs`). Sentences with equal normalized text share one vector search
+(the first of them stands for all), so a sentence repeated in thousands of speeches does not fill every
+neighbour list.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import faiss
 import numpy as np
 
-from .dense_index import DenseIndex
+from .dense_index import DenseIndex, add_to_cells
 from .tokens import normalize, tokenize
 
 NEAR_DUPLICATE_COSINE = 0.86
@@ -31,6 +33,7 @@ IVF_PROBES = 8
 IVF_TRAIN_PER_CELL = 20
 IVF_TRAIN_ITERATIONS = 10
 SEARCH_BATCH = 4096
+COMPACT_AT = 4_000_000  # close pairs held before only each vector's nearest are kept
 
 
 class _UnionFind:
@@ -66,10 +69,7 @@ def neighbour_pairs(vectors: np.ndarray, k: int = NEIGHBOURS, threshold: float =
         return np.empty((0, 2), dtype=np.int64)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     k = min(k + 1, n)  # +1: a vector finds itself
-    index: faiss.Index
-    if n <= EXACT_LIMIT:
-        index = faiss.IndexFlatIP(dimension)
-    else:
+    if n > EXACT_LIMIT:
         cells = max(1, min(int(4 * math.sqrt(n)), n // 39))
         index = faiss.index_factory(dimension, f"IVF{cells},Flat", faiss.METRIC_INNER_PRODUCT)
         ivf = faiss.extract_index_ivf(index)
@@ -79,13 +79,84 @@ def neighbour_pairs(vectors: np.ndarray, k: int = NEIGHBOURS, threshold: float =
         if n > cells * IVF_TRAIN_PER_CELL:
             sample = vectors[np.sort(np.random.default_rng(0).choice(n, cells * IVF_TRAIN_PER_CELL, replace=False))]
         index.train(sample)
-        ivf.nprobe = min(cells, IVF_PROBES)
-    index.add(vectors)
+        nearest = add_to_cells(index, vectors, IVF_PROBES)
+        return cell_pairs(index, vectors, np.arange(n), nearest, k - 1, threshold)
+    exact = faiss.IndexFlatIP(dimension)
+    exact.add(vectors)
     found = []
     for lo in range(0, n, SEARCH_BATCH):
-        scores, ids = index.search(vectors[lo : lo + SEARCH_BATCH], k)
+        scores, ids = exact.search(vectors[lo : lo + SEARCH_BATCH], k)
         found.append(_close_pairs(lo, scores, ids, threshold))
     return _distinct_pairs(found)
+
+
+def _cell_members(ivf: Any, position: np.ndarray) -> list[np.ndarray]:
+    """For each cell of the IVF index `ivf`, the positions (`position[id]`, -1: left out) of the ids it holds."""
+    members = []
+    for cell in range(ivf.nlist):
+        size = ivf.invlists.list_size(cell)
+        ids = np.asarray(faiss.rev_swig_ptr(ivf.invlists.get_ids(cell), size)) if size else np.empty(0, np.int64)
+        found = position[ids]
+        members.append(found[found >= 0])
+    return members
+
+
+def _nearest_per_row(found: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of `found` (pairs (query, other)) among the `k` highest `scores` of their query."""
+    order = np.lexsort((-scores, found[:, 0]))
+    queries = found[order, 0]
+    starts = np.flatnonzero(np.r_[True, queries[1:] != queries[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return order[rank < k]
+
+
+def cell_pairs(
+    index: faiss.Index,
+    vectors: np.ndarray,
+    rows: np.ndarray,
+    nearest: np.ndarray,
+    k: int = NEIGHBOURS,
+    threshold: float = NEAR_DUPLICATE_COSINE,
+) -> np.ndarray:
+    """`neighbour_pairs` (positions in `rows`) of the vectors `rows`, among themselves, through the cells of the
+    IVF index `index`, which holds `vectors` under their ids. Each vector visits the cells `nearest[i]` (those
+    nearest it, noted when it was added: `dense_index.add_to_cells`) and keeps its `k` nearest others with
+    cosine >= `threshold` there, as an IVF search of each vector would; but the search goes cell by cell, all
+    vectors that visit a cell at once against those it holds, one matrix product each, which is several times
+    faster than searching each vector's cells on its own. Similarities are computed from `vectors` themselves,
+    not from the index's stored codes."""
+    n = len(rows)
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    ivf: Any = faiss.extract_index_ivf(index)
+    position = np.full(max(len(vectors), index.ntotal) + 1, -1, dtype=np.int64)
+    position[rows] = np.arange(n)
+    members = _cell_members(ivf, position)
+    visitor, visited = np.repeat(np.arange(n), nearest.shape[1]), nearest.ravel()
+    order = np.argsort(visited, kind="stable")
+    visitor, visited = visitor[order], visited[order]
+    bounds = np.searchsorted(visited, np.arange(ivf.nlist + 1))
+    found: list[np.ndarray] = []
+    similar: list[np.ndarray] = []
+    held = 0
+    for cell, inside in enumerate(members):
+        queries = visitor[bounds[cell] : bounds[cell + 1]]
+        if not len(inside) or not len(queries):
+            continue
+        scores = vectors[rows[queries]].astype(np.float32, copy=False) @ vectors[rows[inside]].astype(np.float32).T
+        q, t = np.nonzero(scores >= threshold)
+        found.append(np.stack([queries[q], inside[t]], axis=1))
+        similar.append(scores[q, t])
+        held += len(q)
+        if held > COMPACT_AT:  # many close vectors (one statement in many wordings): keep the k nearest so far
+            pairs, values = np.concatenate(found), np.concatenate(similar)
+            keep = _nearest_per_row(pairs, values, k + 1)
+            found, similar, held = [pairs[keep]], [values[keep]], len(keep)
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs, values = np.concatenate(found), np.concatenate(similar)
+    pairs = pairs[_nearest_per_row(pairs, values, k + 1)]  # +1: a vector finds itself
+    return _distinct_pairs([pairs[pairs[:, 0] != pairs[:, 1]]])
 
 
 def _close_pairs(first: int, scores: np.ndarray, found: np.ndarray, threshold: float) -> np.ndarray:
@@ -101,32 +172,6 @@ def _distinct_pairs(found: list[np.ndarray]) -> np.ndarray:
     pairs = np.concatenate(found).astype(np.int64)
     pairs.sort(axis=1)
     return np.unique(pairs, axis=0) if len(pairs) else pairs
-
-
-def indexed_neighbour_pairs(
-    vectors: np.ndarray,
-    rows: np.ndarray,
-    dense: DenseIndex,
-    k: int = NEIGHBOURS,
-    threshold: float = NEAR_DUPLICATE_COSINE,
-) -> np.ndarray:
-    """`neighbour_pairs` of the vectors `rows` (positions in `rows`), searched in the index that holds every vector
-    (`dense`, an IVF index of `vectors`), among `rows` only, visiting IVF_PROBES cells: no second index of the
-    vectors is trained or filled."""
-    n = len(rows)
-    if n < 2:
-        return np.empty((0, 2), dtype=np.int64)
-    k = min(k + 1, n)
-    among = np.zeros(dense.size, dtype=bool)
-    among[rows] = True
-    position = np.full(dense.size + 1, -1, dtype=np.int64)  # id -> position in rows; the last: "nothing found"
-    position[rows] = np.arange(n)
-    found = []
-    for lo in range(0, n, SEARCH_BATCH):
-        part = rows[lo : lo + SEARCH_BATCH]
-        scores, ids = dense.neighbours(vectors[part], k, among=among, probes=IVF_PROBES)
-        found.append(_close_pairs(lo, scores, position[np.where(ids >= 0, ids, dense.size)], threshold))
-    return _distinct_pairs(found)
 
 
 def _link(left: list[int], right: list[int], doc_index: np.ndarray, groups: _UnionFind) -> None:
@@ -177,11 +222,13 @@ def cluster_sentences(
         dense is not None
         and dense.size == n
         and isinstance(dense.index, faiss.IndexIVF)
+        and dense.nearest_cells is not None
+        and dense.nearest_cells.shape[1] >= min(IVF_PROBES, faiss.extract_index_ivf(dense.index).nlist)
         and len(representatives) > EXACT_LIMIT
     )
     pairs = (
-        indexed_neighbour_pairs(vectors, representatives, dense)
-        if reuse and dense is not None
+        cell_pairs(dense.index, vectors, representatives, dense.nearest_cells[representatives, :IVF_PROBES])
+        if reuse and dense is not None and dense.nearest_cells is not None
         else neighbour_pairs(vectors[representatives])
     )
     for a, b in pairs.tolist():

@@ -25,6 +25,8 @@ IVF_PROBE_SHARE = 1 / 16  # an IVF search visits this share of the cells (at lea
 IVF_MIN_PROBES = 16
 IVF_TRAIN_PER_CELL = 32  # k-means training sample: this many vectors per cell
 IVF_TRAIN_ITERATIONS = 10  # FAISS defaults to 25, at 2.5 times the training time
+NEAREST_CELLS = 8  # cells nearest each vector noted while it is added to an IVF index (`add_to_cells`)
+ADD_BATCH = 65_536
 _SQ_TYPES = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
 
 
@@ -91,6 +93,23 @@ def reusable_cells(earlier: faiss.Index | None, n: int, dimension: int) -> faiss
     return index
 
 
+def add_to_cells(index: faiss.Index, vectors: np.ndarray, nearest: int = NEAREST_CELLS) -> np.ndarray:
+    """Add `vectors` to the trained IVF `index` as `index.add` does (each to the cell of the nearest centroid, ids
+    going on from its size), and return for each the `nearest` cells nearest it (the first: its own), found by
+    the same search of the centroids: a near-duplicate search that visits them (`dedupe.cell_pairs`) need not
+    search the centroids again, which costs as much as adding."""
+    ivf: Any = faiss.extract_index_ivf(index)
+    nearest = min(nearest, ivf.nlist)
+    cells = np.empty((len(vectors), nearest), dtype=np.int64)
+    for lo in range(0, len(vectors), ADD_BATCH):
+        part = np.ascontiguousarray(vectors[lo : lo + ADD_BATCH], dtype=np.float32)
+        _, found = ivf.quantizer.search(part, nearest)
+        cells[lo : lo + len(part)] = found
+        own = np.ascontiguousarray(found[:, 0])
+        ivf.add_core(len(part), faiss.swig_ptr(part), None, faiss.swig_ptr(own))  # (the factory makes no transform)
+    return cells
+
+
 def build_faiss(
     vectors: np.ndarray,
     kind: str = "flat",
@@ -98,8 +117,20 @@ def build_faiss(
     seed: int = 0,
     earlier: faiss.Index | None = None,
 ) -> faiss.Index:
-    """An index of `vectors`. For IVF, the cells of `earlier` (an index of the same kind and storage) are kept when
-    they still suit the number of vectors: only the vectors are added again, k-means is not re-run."""
+    """An index of `vectors` (`build_faiss_noting_cells` without the cells)."""
+    return build_faiss_noting_cells(vectors, kind, storage, seed, earlier)[0]
+
+
+def build_faiss_noting_cells(
+    vectors: np.ndarray,
+    kind: str = "flat",
+    storage: str = "float32",
+    seed: int = 0,
+    earlier: faiss.Index | None = None,
+) -> tuple[faiss.Index, np.ndarray | None]:
+    """An index of `vectors`, and for IVF the NEAREST_CELLS cells nearest each vector (`add_to_cells`; else None).
+    For IVF, the cells of `earlier` (an index of the same kind and storage) are kept when they still suit the
+    number of vectors: only the vectors are added again, k-means is not re-run."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     reused = reusable_cells(earlier, len(vectors), vectors.shape[1]) if kind == "ivf" else None
     index = reused if reused is not None else make_index(vectors.shape[1], kind, storage, len(vectors))
@@ -114,10 +145,12 @@ def build_faiss(
                 rows = np.random.default_rng(seed).choice(len(vectors), limit, replace=False)
                 sample = vectors[np.sort(rows)]
         index.train(sample)
-    index.add(vectors)
-    if kind == "ivf":
-        faiss.extract_index_ivf(index).make_direct_map()  # reconstruct(id) for the similarity of a quote
-    return index
+    if kind != "ivf":
+        index.add(vectors)
+        return index, None
+    cells = add_to_cells(index, vectors)
+    faiss.extract_index_ivf(index).make_direct_map()  # reconstruct(id) for the similarity of a quote
+    return index, cells
 
 
 def _codes_of(index: Any) -> np.ndarray:
@@ -190,15 +223,19 @@ def index_kind(index: faiss.Index) -> str:
 
 
 class DenseIndex:
-    def __init__(self, index: faiss.Index):
+    def __init__(self, index: faiss.Index, nearest_cells: np.ndarray | None = None):
         self.index = index
+        # An IVF index built in this process: the cells nearest each vector (`add_to_cells`); not saved.
+        self.nearest_cells = nearest_cells
 
     @classmethod
     def build(
         cls, vectors: np.ndarray, kind: str = "flat", storage: str = "float32", earlier: DenseIndex | None = None
     ) -> DenseIndex:
         """`earlier`: the index being replaced (same kind and storage), whose IVF cells may be reused."""
-        return cls(build_faiss(vectors, kind, storage, earlier=earlier.index if earlier is not None else None))
+        return cls(
+            *build_faiss_noting_cells(vectors, kind, storage, earlier=earlier.index if earlier is not None else None)
+        )
 
     @classmethod
     def updated(
