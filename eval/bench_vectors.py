@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
             for storage in [s.strip() for s in args.storages.split(",") if s.strip()]:
                 t0 = time.perf_counter()
-                index = build_faiss(base, kind, storage)
+                index = build_faiss(base, kind, storage)[0]
                 build = time.perf_counter() - t0
                 path = Path(tmp) / f"{kind}-{storage}.faiss"
                 faiss.write_index(index, str(path))

@@ -116,17 +116,6 @@ def build_faiss(
     storage: str = "float32",
     seed: int = 0,
     earlier: faiss.Index | None = None,
-) -> faiss.Index:
-    """An index of `vectors` (`build_faiss_noting_cells` without the cells)."""
-    return build_faiss_noting_cells(vectors, kind, storage, seed, earlier)[0]
-
-
-def build_faiss_noting_cells(
-    vectors: np.ndarray,
-    kind: str = "flat",
-    storage: str = "float32",
-    seed: int = 0,
-    earlier: faiss.Index | None = None,
 ) -> tuple[faiss.Index, np.ndarray | None]:
     """An index of `vectors`, and for IVF the NEAREST_CELLS cells nearest each vector (`add_to_cells`; else None).
     For IVF, the cells of `earlier` (an index of the same kind and storage) are kept when they still suit the
@@ -233,9 +222,7 @@ class DenseIndex:
         cls, vectors: np.ndarray, kind: str = "flat", storage: str = "float32", earlier: DenseIndex | None = None
     ) -> DenseIndex:
         """`earlier`: the index being replaced (same kind and storage), whose IVF cells may be reused."""
-        return cls(
-            *build_faiss_noting_cells(vectors, kind, storage, earlier=earlier.index if earlier is not None else None)
-        )
+        return cls(*build_faiss(vectors, kind, storage, earlier=earlier.index if earlier is not None else None))
 
     @classmethod
     def updated(
