@@ -172,6 +172,7 @@ def build_index(
         sentences.cluster = cluster_sentences(
             texts, sentences.doc_index, encode(None) if vectors is None else vectors, dense
         )
+    dense.nearest_cells = None  # (only the clustering needs them: 64 bytes a sentence not kept)
     if vector_cache is not None:
         vector_cache.compact(texts)
     manifest = Manifest(
