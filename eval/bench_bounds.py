@@ -31,9 +31,9 @@ def peak_mib() -> float:
 
 
 def case_long(tmp: Path, build: bool, megabytes: int) -> dict:
-    from qa_assistant.corpus import load_corpus
-    from qa_assistant.indexing import segment_documents
-    from qa_assistant.segment import MAX_SENTENCE_CHARS
+    from qa_assistant.index.build import segment_documents
+    from qa_assistant.ingest.corpus import load_corpus
+    from qa_assistant.text.segment import MAX_SENTENCE_CHARS
 
     corpus = tmp / "corpus"
     corpus.mkdir()

@@ -1,4 +1,4 @@
-"""Near-duplicate clustering at scale: the bounded k-NN algorithm (dedupe.py) vs the exact all-pairs one.
+"""Near-duplicate clustering at scale: the bounded k-NN algorithm (index/dedupe.py) vs the exact all-pairs one.
 
     .venv/bin/python eval/bench_dedupe.py --n 100000 --old     # both; the old one only where it finishes
     .venv/bin/python eval/bench_dedupe.py --n 1000000
@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_vectors import synthetic  # noqa: E402
 
-from qa_assistant.dedupe import cluster_sentences  # noqa: E402
+from qa_assistant.index.dedupe import cluster_sentences  # noqa: E402
 
 
 def corpus(n: int, seed: int = 0) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:

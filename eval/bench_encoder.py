@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_assistant.corpus import load_corpus
-from qa_assistant.embedder import ENCODERS, Embedder, cpu_flags, quantization_variant
-from qa_assistant.segment import split_sentences
+from qa_assistant.index.embedder import ENCODERS, Embedder, cpu_flags, quantization_variant
+from qa_assistant.ingest.corpus import load_corpus
+from qa_assistant.text.segment import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 

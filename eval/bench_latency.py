@@ -22,10 +22,10 @@ from pathlib import Path
 from sample_questions import QUESTIONS  # eval/sample_questions.py, beside this script
 
 from qa_assistant import Assistant
-from qa_assistant.corpus import LoadedCorpus, load_corpus
-from qa_assistant.indexing import build_index
+from qa_assistant.index.build import build_index
+from qa_assistant.index.store import load_index, save_index
+from qa_assistant.ingest.corpus import LoadedCorpus, load_corpus
 from qa_assistant.models import Document
-from qa_assistant.store import load_index, save_index
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from qa_assistant import Assistant
-from qa_assistant import milvus_backend as mb
-from qa_assistant.backend import LocalBackend
-from qa_assistant.embedder import DEFAULT_MODEL, Embedder
-from qa_assistant.milvus_config import MilvusConfig
-from qa_assistant.retriever import Retriever
-from qa_assistant.store import load_index
+from qa_assistant.answer.retriever import Retriever
+from qa_assistant.backends.local.backend import LocalBackend
+from qa_assistant.backends.milvus import backend as mb
+from qa_assistant.backends.milvus.config import MilvusConfig
+from qa_assistant.index.embedder import DEFAULT_MODEL, Embedder
+from qa_assistant.index.store import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("bm25", "dense", "weighted-a0.5", "rrf-k60")
@@ -171,7 +171,7 @@ def latency(args, tmp: Path) -> None:
     from bench_latency import synthetic_corpus
     from sample_questions import QUESTIONS
 
-    from qa_assistant import indexing
+    from qa_assistant.index import build as indexing
 
     rng = np.random.default_rng(0)
 

@@ -93,7 +93,7 @@ def stand_in_encode(self, texts: list[str], **_options) -> np.ndarray:
 
 def index_with_stand_in_vectors(argv: list[str]) -> int:
     from qa_assistant.cli import main as cli_main
-    from qa_assistant.embedder import Embedder
+    from qa_assistant.index.embedder import Embedder
 
     Embedder.encode = stand_in_encode  # type: ignore[method-assign]
     return cli_main(argv)
@@ -293,9 +293,9 @@ def query_latency(index: Path, rounds: int) -> list[dict]:
 
 
 def encoder_rates(corpus: Path, encoders: list[str], count: int = 2000) -> dict[str, float]:
-    from qa_assistant.corpus import load_corpus
-    from qa_assistant.embedder import Embedder
-    from qa_assistant.segment import split_sentences
+    from qa_assistant.index.embedder import Embedder
+    from qa_assistant.ingest.corpus import load_corpus
+    from qa_assistant.text.segment import split_sentences
 
     loaded = load_corpus(corpus)
     rng = random.Random(1)

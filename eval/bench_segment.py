@@ -1,5 +1,5 @@
 """Sentence splitting speed: one process against every core, and pysbd's own English rules against ours (a
-faster abbreviation search, `abbreviations.py`), on the same documents, with the same result.
+faster abbreviation search, `text/abbreviations.py`), on the same documents, with the same result.
 
     .venv/bin/python eval/bench_segment.py --corpus /tmp/ungdc-dev            # a prepared corpus folder (*.txt)
     .venv/bin/python eval/bench_segment.py --corpus /tmp/ungdc --limit 2000   # the first 2,000 files of one
@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pysbd.lang.english import English as PysbdEnglish  # noqa: E402
 
-from qa_assistant import segment  # noqa: E402
-from qa_assistant.abbreviations import English  # noqa: E402
-from qa_assistant.segment_parallel import split_many, worker_count  # noqa: E402
+from qa_assistant.text import segment  # noqa: E402
+from qa_assistant.text.abbreviations import English  # noqa: E402
+from qa_assistant.text.segment_parallel import split_many, worker_count  # noqa: E402
 
 
 def timed(texts: list[str], workers: int) -> tuple[list[list[tuple[int, int]]], float]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa_assistant.dense_index import FAISS_KINDS, VECTOR_STORAGES, DenseIndex, build_faiss
+from qa_assistant.backends.local.dense import FAISS_KINDS, VECTOR_STORAGES, DenseIndex, build_faiss
 
 
 def synthetic(n: int, dimension: int = 384, topics: int = 2000, spread: float = 0.6, seed: int = 0) -> np.ndarray:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_assistant import indexing
-from qa_assistant.embedder import Embedder
+from qa_assistant.index import build as indexing
+from qa_assistant.index.embedder import Embedder
 
 
 def main() -> None:

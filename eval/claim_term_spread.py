@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from qa_assistant.evaluation.beir import beir_index, load_beir
-from qa_assistant.tokens import tokenize
+from qa_assistant.text.tokens import tokenize
 
 folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/beir/scifact-train")
 ds = load_beir(folder, sys.argv[2] if len(sys.argv) > 2 else "train")

@@ -15,7 +15,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-from qa_assistant.segment import is_quotable, split_sentences
+from qa_assistant.text.segment import is_quotable, split_sentences
 
 _ENDS = ".!?\"'”»)…:;"
 
@@ -44,7 +44,7 @@ def load_segmenter(path: Path) -> Segmenter:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path, help="folder of .txt files")
-    parser.add_argument("--compare", type=Path, help="another segment.py to compare with (its split_sentences)")
+    parser.add_argument("--compare", type=Path, help="another text/segment.py to compare with (its split_sentences)")
     args = parser.parse_args()
     texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(args.corpus.glob("*.txt"))]
     rows = [("current", split_sentences)]

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from qa_assistant.attribution import attribute_document, find_cue
-from qa_assistant.corpus import load_sides
+from qa_assistant.ingest.attribution import attribute_document, find_cue
+from qa_assistant.ingest.corpus import load_sides
 from qa_assistant.models import Document
 
 CASES = [
@@ -76,8 +76,8 @@ def test_united_states_is_not_a_reporting_verb_and_publisher_relay_is_not_a_spea
 def test_the_cheap_tests_before_the_cue_searches_change_no_cue(monkeypatch):
     """`find_cue` skips its slow searches when a cheap test says they cannot match; with the tests forced to
     'maybe', every sentence of the labelled set, the UN sample and some written cases gets the same cue."""
-    from qa_assistant import attribution
-    from qa_assistant.segment import split_sentences
+    from qa_assistant.ingest import attribution
+    from qa_assistant.text.segment import split_sentences
 
     sentences = [case["sentence"] for case in CASES] + [
         "The resolution was adopted BY a vote, ACCORDING TO the Secretary-General.",

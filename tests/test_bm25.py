@@ -3,8 +3,8 @@
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from qa_assistant.bm25_index import BM25Index
-from qa_assistant.tokens import tokenize
+from qa_assistant.backends.local.bm25 import BM25Index
+from qa_assistant.text.tokens import tokenize
 
 QUERIES = [
     "Lachin corridor blockade",
@@ -58,9 +58,9 @@ def test_accented_query_finds_unaccented_text(assistant):
 def test_weights_from_token_counts_equal_bm25s_own_indexing(seed_corpus):
     import bm25s
 
-    from qa_assistant.bm25_index import BM25_B, BM25_K1, BM25_METHOD
-    from qa_assistant.corpus import load_corpus
-    from qa_assistant.segment import split_sentences
+    from qa_assistant.backends.local.bm25 import BM25_B, BM25_K1, BM25_METHOD
+    from qa_assistant.ingest.corpus import load_corpus
+    from qa_assistant.text.segment import split_sentences
 
     texts = [d.text[s:e] for d in load_corpus(seed_corpus).documents for s, e in split_sentences(d.text)]
     ours = BM25Index.build(texts).model
@@ -73,7 +73,7 @@ def test_weights_from_token_counts_equal_bm25s_own_indexing(seed_corpus):
 
 
 def test_token_tables_copy_and_merge_rows_exactly():
-    from qa_assistant.bm25_index import TokenTable
+    from qa_assistant.backends.local.bm25 import TokenTable
 
     texts = ["The Lachin corridor was closed.", "", "Civilians crossed the corridor.", "Shelling of Stepanakert."]
     table = TokenTable.of(texts)

@@ -4,9 +4,9 @@ measured by eval/bench_bounds.py)."""
 from __future__ import annotations
 
 from qa_assistant import Assistant
-from qa_assistant.corpus import load_corpus
-from qa_assistant.indexing import segment_documents
-from qa_assistant.segment import MAX_SENTENCE_CHARS, split_sentences
+from qa_assistant.index.build import segment_documents
+from qa_assistant.ingest.corpus import load_corpus
+from qa_assistant.text.segment import MAX_SENTENCE_CHARS, split_sentences
 
 
 def test_a_2_mb_file_without_sentence_break_is_cut_into_bounded_sentences(tmp_path):

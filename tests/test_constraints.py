@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from qa_assistant.constraints import asked_speaker, date_window, names_in, unknown_names, without
-from qa_assistant.tokens import tokenize
+from qa_assistant.answer.constraints import asked_speaker, date_window, names_in, unknown_names, without
+from qa_assistant.text.tokens import tokenize
 
 NEWEST = dt.date(2023, 9, 28)  # "today" of a collection: the date of its newest document
 

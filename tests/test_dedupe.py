@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa_assistant.dedupe import (
+from qa_assistant.backends.local.dense import DenseIndex
+from qa_assistant.index.dedupe import (
     MIN_SHARED_TOKENS,
     NEAR_DUPLICATE_COSINE,
     _shared_tokens,
@@ -15,9 +16,8 @@ from qa_assistant.dedupe import (
     neighbour_pairs,
     normalize,
 )
-from qa_assistant.dense_index import DenseIndex
-from qa_assistant.embedder import Embedder
-from qa_assistant.store import load_index
+from qa_assistant.index.embedder import Embedder
+from qa_assistant.index.store import load_index
 
 
 def exact_clusters(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ def test_sentences_of_one_document_are_not_clustered_with_each_other():
 def test_random_duplicates_match_the_exact_algorithm(seed, monkeypatch):
     """Synthetic vectors with many repeated texts and near copies, spread over few documents; with the IVF path
     forced on by a low exact-search limit."""
-    import qa_assistant.dedupe as dedupe
+    import qa_assistant.index.dedupe as dedupe
 
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(60)]

@@ -3,9 +3,9 @@ its publisher."""
 
 from __future__ import annotations
 
-from qa_assistant.attribution import attribute_document, issuing_body
-from qa_assistant.corpus import load_corpus
-from qa_assistant.segment import split_sentences
+from qa_assistant.ingest.attribution import attribute_document, issuing_body
+from qa_assistant.ingest.corpus import load_corpus
+from qa_assistant.text.segment import split_sentences
 
 
 def test_issuing_body_from_a_title():

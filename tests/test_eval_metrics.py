@@ -19,8 +19,8 @@ from qa_assistant.evaluation.runner import (
     product_default,
     ranx_dict,
 )
+from qa_assistant.index.store import SentenceTable
 from qa_assistant.models import DEFAULT_BM25_CONTEXT, Document
-from qa_assistant.store import SentenceTable
 
 LOG2 = math.log2
 

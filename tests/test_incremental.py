@@ -8,10 +8,10 @@ import shutil
 import pytest
 
 from qa_assistant import Assistant
-from qa_assistant import vector_cache as vc
-from qa_assistant.embedder import Embedder
-from qa_assistant.indexing import build_and_save
-from qa_assistant.store import load_index
+from qa_assistant.index import vector_cache as vc
+from qa_assistant.index.build import build_and_save
+from qa_assistant.index.embedder import Embedder
+from qa_assistant.index.store import load_index
 
 QUESTIONS = [
     "What did each side say about Lachin?",

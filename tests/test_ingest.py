@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from qa_assistant import Assistant
-from qa_assistant.clean import clean_text
 from qa_assistant.cli import main
-from qa_assistant.corpus import load_corpus
+from qa_assistant.ingest.clean import clean_text
+from qa_assistant.ingest.corpus import load_corpus
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 EXPECTED = {

@@ -13,7 +13,7 @@ import pytest
 
 from qa_assistant import Assistant, IndexCorruptError
 from qa_assistant.cli import main
-from qa_assistant.store import load_index
+from qa_assistant.index.store import load_index
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,7 +127,7 @@ def test_inconsistent_files_are_refused(index_copy):
     """Files that each parse but disagree (a sentences.npz from another build): never a half-matching index."""
     import numpy as np
 
-    from qa_assistant.integrity import file_table
+    from qa_assistant.index.integrity import file_table
 
     with np.load(index_copy / "sentences.npz") as arrays:
         data = {k: arrays[k] for k in arrays.files}

@@ -16,12 +16,12 @@ import pytest
 
 from qa_assistant import IndexLockedError
 from qa_assistant.cli import main
-from qa_assistant.lock import IndexLock, lock_path
-from qa_assistant.store import load_index, save_index
+from qa_assistant.index.lock import IndexLock, lock_path
+from qa_assistant.index.store import load_index, save_index
 
 HOLD = """
 import sys, time
-from qa_assistant.lock import IndexLock
+from qa_assistant.index.lock import IndexLock
 lock = IndexLock(sys.argv[1], wait=0).acquire()
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from qa_assistant import Assistant
-from qa_assistant import milvus_backend as mb
-from qa_assistant.backend import LocalBackend
+from qa_assistant.backends.local.backend import LocalBackend
+from qa_assistant.backends.milvus import backend as mb
+from qa_assistant.backends.milvus.config import MilvusConfig, default_collection
 from qa_assistant.cli import main
 from qa_assistant.errors import QAError
-from qa_assistant.milvus_config import MilvusConfig, default_collection
 from qa_assistant.models import Filters, SearchSettings
 
 pytestmark = pytest.mark.slow

@@ -23,9 +23,9 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from qa_assistant import Assistant, QAError
-from qa_assistant.clean import default_rules
-from qa_assistant.corpus import SideConfig, load_document, read_text_file
-from qa_assistant.segment import MAX_SENTENCE_CHARS, split_sentences
+from qa_assistant.ingest.clean import default_rules
+from qa_assistant.ingest.corpus import SideConfig, load_document, read_text_file
+from qa_assistant.text.segment import MAX_SENTENCE_CHARS, split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,7 +209,7 @@ _ABBREVIATION_PIECES = st.sampled_from(
 def test_the_faster_abbreviation_rules_equal_pysbds_on_any_text(text):
     from pysbd.lang.english import English as PysbdEnglish
 
-    from qa_assistant.abbreviations import English
+    from qa_assistant.text.abbreviations import English
 
     expected = PysbdEnglish.AbbreviationReplacer(text, PysbdEnglish).replace()
     assert English.AbbreviationReplacer(text, English).replace() == expected

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from qa_assistant.segment import is_quotable
+from qa_assistant.text.segment import is_quotable
 
 
 def test_a_date_in_the_question_becomes_a_filter(assistant):

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from qa_assistant import Filters
-from qa_assistant.answer import DEFAULT_MIN_SIMILARITY
+from qa_assistant.answer.builder import DEFAULT_MIN_SIMILARITY
 
 
 def sides_of(answer):

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from qa_assistant import Assistant
+from qa_assistant.backends.local.dense import FAISS_KINDS, VECTOR_STORAGES, DenseIndex
 from qa_assistant.cli import main
-from qa_assistant.dense_index import FAISS_KINDS, VECTOR_STORAGES, DenseIndex
-from qa_assistant.embedder import Embedder, load_onnx_encoder
 from qa_assistant.errors import QAError
-from qa_assistant.store import MANIFEST, load_index
+from qa_assistant.index.embedder import Embedder, load_onnx_encoder
+from qa_assistant.index.store import MANIFEST, load_index
 
 SENTENCES = [
     "The Armenian Foreign Ministry said that the Lachin corridor must stay open.",

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from qa_assistant.segment import is_quotable, split_sentences
+from qa_assistant.text.segment import is_quotable, split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 UNGDC_SAMPLE = Path(__file__).resolve().parent / "data" / "ungdc-sample"
@@ -147,7 +147,7 @@ def test_unbalanced_quote_does_not_swallow_the_next_paragraph():
 def test_many_documents_split_on_every_core_give_the_same_offsets(monkeypatch, tmp_path):
     import os
 
-    from qa_assistant import segment_parallel
+    from qa_assistant.text import segment_parallel
 
     texts = [path.read_text(encoding="utf-8") for path in sorted(UNGDC_SAMPLE.glob("*.txt"))]
     assert len(texts) >= 10
@@ -174,7 +174,7 @@ def pysbd_rules(text: str) -> str:
 
 
 def faster_rules(text: str) -> str:
-    from qa_assistant.abbreviations import English
+    from qa_assistant.text.abbreviations import English
 
     return English.AbbreviationReplacer(text, English).replace()
 
@@ -205,7 +205,7 @@ def test_the_faster_abbreviation_rules_give_pysbds_own_result():
 def test_sentences_equal_those_of_pysbds_own_rules(monkeypatch):
     from pysbd.lang.english import English as PysbdEnglish
 
-    from qa_assistant import segment
+    from qa_assistant.text import segment
 
     speeches = [path.read_text(encoding="utf-8") for path in sorted(UNGDC_SAMPLE.glob("*.txt"))]
     ours = [split_sentences(text) for text in [*speeches, *ABBREVIATION_CASES]]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qa_assistant.corpus import load_corpus
-from qa_assistant.sides import SideConfig, derived_aliases
+from qa_assistant.ingest.corpus import load_corpus
+from qa_assistant.ingest.sides import SideConfig, derived_aliases
 
 UN_NAMES = [
     "Egypt",
@@ -64,7 +64,7 @@ def test_a_corpus_without_sides_json_knows_its_metadata_sides(tmp_path):
 def test_accents_fold_as_the_whole_text_would():
     import unicodedata
 
-    from qa_assistant.tokens import fold_accents
+    from qa_assistant.text.tokens import fold_accents
 
     def whole(text: str) -> str:
         return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from qa_assistant import Assistant, StaleIndexError
-from qa_assistant.dense_index import DenseIndex
-from qa_assistant.indexing import context_spans
-from qa_assistant.store import SCHEMA_VERSION, SentenceTable, load_index
+from qa_assistant.backends.context import context_rows
+from qa_assistant.backends.local.dense import DenseIndex
+from qa_assistant.index.store import SCHEMA_VERSION, load_index
 
 
 def test_manifest_describes_the_build(seed_index):
@@ -100,12 +100,12 @@ def test_sentences_follow_their_document_in_order(assistant):
     assert {index.document_of(i).id for i in range(len(table))} == {d.id for d in assistant.documents}
 
 
-def test_context_spans_take_one_neighbour_each_side_within_the_document():
-    table = SentenceTable(np.array([0, 0, 0, 1, 2, 2]), np.array([0, 10, 20, 0, 0, 5]), np.array([9, 19, 29, 8, 4, 9]))
-    starts, ends = context_spans(table)
-    assert list(zip(starts.tolist(), ends.tolist())) == [(0, 19), (0, 29), (10, 29), (0, 8), (0, 9), (0, 9)]
-    starts, ends = context_spans(table, width=2)
-    assert list(zip(starts.tolist(), ends.tolist()))[:3] == [(0, 29), (0, 29), (0, 29)]
+def test_context_rows_take_one_neighbour_each_side_within_the_document():
+    doc_index = np.array([0, 0, 0, 1, 2, 2])
+    first, last = context_rows(doc_index)
+    assert list(zip(first.tolist(), last.tolist())) == [(0, 1), (0, 2), (1, 2), (3, 3), (4, 5), (4, 5)]
+    first, last = context_rows(doc_index, width=2)
+    assert list(zip(first.tolist(), last.tolist()))[:3] == [(0, 2), (0, 2), (0, 2)]
 
 
 def test_context_index_is_saved_with_one_row_per_sentence(seed_index):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from qa_assistant import Assistant
-from qa_assistant.corpus import SideConfig, load_corpus
+from qa_assistant.ingest.corpus import SideConfig, load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 PREPARER = ROOT / "eval" / "datasets" / "ungdc.py"

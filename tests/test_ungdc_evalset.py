@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_assistant.corpus import load_corpus
 from qa_assistant.evaluation.evalset import load_evalset, resolve_evalset
+from qa_assistant.ingest.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 PREPARER = ROOT / "eval" / "datasets" / "ungdc.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa_assistant.vector_cache import VectorCache, text_keys
+from qa_assistant.index.vector_cache import VectorCache, text_keys
 
 
 class CountingEncoder:

@@ -10,16 +10,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .answer import DEFAULT_MIN_SIMILARITY, AnswerBuilder
-from .backend import BackendInfo
-from .embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
-from .errors import QAError, validation_problems
-from .indexing import build_and_save
-from .limits import cut_question
-from .milvus_config import MilvusConfig
-from .models import Answer, Document, Filters, Hit, SearchSettings, Timings
-from .retriever import Retriever
-from .store import Manifest, SentenceIndex, load_index
+from qa_assistant.answer.builder import DEFAULT_MIN_SIMILARITY, AnswerBuilder
+from qa_assistant.answer.retriever import Retriever
+from qa_assistant.backends.base import BackendInfo
+from qa_assistant.backends.milvus.config import MilvusConfig
+from qa_assistant.errors import QAError, validation_problems
+from qa_assistant.index.build import build_and_save
+from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
+from qa_assistant.index.store import Manifest, SentenceIndex, load_index
+from qa_assistant.limits import cut_question
+from qa_assistant.models import Answer, Document, Filters, Hit, SearchSettings, Timings
 
 
 def _filters(
@@ -95,9 +95,9 @@ class Assistant:
         """Index `corpus_dir` into `index_dir` (replacing it atomically) and return an assistant over it. An index
         already there is updated incrementally, or kept as it is when the corpus did not change (`force`: rebuild).
 
-        `encoder`: torch, onnx or onnx-int8 (see embedder.py); `vectors`: float32, float16 or int8 storage.
+        `encoder`: torch, onnx or onnx-int8 (see index/embedder.py); `vectors`: float32, float16 or int8 storage.
         `backend`: where searches go — None (the local files), or a `MilvusConfig` (a Milvus collection, kept in
-        step with the index; see milvus_backend.py); recorded in the manifest, which `load` reads it from."""
+        step with the index; see backends/milvus/backend.py); recorded in the manifest, which `load` reads it from."""
         if isinstance(backend, MilvusConfig):
             backend = BackendInfo(kind="milvus", milvus=backend)
         index = build_and_save(

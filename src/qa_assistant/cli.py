@@ -12,8 +12,8 @@ from typing import Any, Literal, cast, get_args, get_origin
 
 from pydantic import ValidationError
 
-from .errors import QAError, validation_problems
-from .models import Answer, Quote, SearchSettings
+from qa_assistant.errors import QAError, validation_problems
+from qa_assistant.models import Answer, Quote, SearchSettings
 
 DEFAULT_INDEX = "index"
 
@@ -70,8 +70,8 @@ def format_answer(answer: Answer) -> str:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .indexing import build_and_save
-    from .lock import IndexLock
+    from qa_assistant.index.build import build_and_save
+    from qa_assistant.index.lock import IndexLock
 
     say = lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)  # noqa: E731
     backend = backend_from_args(args)
@@ -94,8 +94,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def backend_from_args(args: argparse.Namespace):
     """The `BackendInfo` of `index`'s --backend, --milvus-uri, --collection, --milvus-db and --milvus-index."""
-    from .backend import BackendInfo
-    from .milvus_config import MilvusConfig, default_collection
+    from qa_assistant.backends.base import BackendInfo
+    from qa_assistant.backends.milvus.config import MilvusConfig, default_collection
 
     if args.backend == "local":
         if args.milvus_uri or args.collection:
@@ -121,7 +121,7 @@ def index_report(index, index_dir) -> str:
     """What was indexed, what metadata is missing, and what was skipped and why."""
     import numpy as np
 
-    from .attribution import DOCUMENT_VOICE
+    from qa_assistant.ingest.attribution import DOCUMENT_VOICE
 
     docs = index.documents
     lines = [f"indexed {len(docs)} documents, {index.manifest.sentences} sentences into {index_dir}"]
@@ -146,7 +146,7 @@ def index_report(index, index_dir) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .assistant import Assistant
+    from qa_assistant.assistant import Assistant
 
     if not args.question.strip():
         raise QAError(
@@ -172,25 +172,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check_index
+    from qa_assistant.index.check import check_index
 
     return check_index(args.index_dir, corpus_dir=args.corpus)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .extras import require
+    from qa_assistant.extras import require
 
     require("serve")
-    from .server import run
+    from qa_assistant.server import run
 
     return run(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .extras import require
+    from qa_assistant.extras import require
 
     require("eval")
-    from .evaluation.command import run_eval
+    from qa_assistant.evaluation.command import run_eval
 
     return run_eval(args)
 
@@ -224,7 +224,7 @@ def settings_from_args(args: argparse.Namespace) -> SearchSettings:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .evaluation.runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
+    from qa_assistant.evaluation.runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
 
     parser = argparse.ArgumentParser(
         prog="qa-assistant", description="Quoted, attributed answers from a document collection."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-from .errors import QAError
+from qa_assistant.errors import QAError
 
 EXTRAS = {
     "ui": ("gradio",),

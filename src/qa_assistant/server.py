@@ -25,9 +25,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 from starlette.exceptions import HTTPException
 
-from .assistant import Assistant
-from .errors import QAError
-from .models import SearchSettings
+from qa_assistant.assistant import Assistant
+from qa_assistant.errors import QAError
+from qa_assistant.models import SearchSettings
 
 MAX_BODY_BYTES = 1 << 20  # a request body above 1 MiB is refused (413); questions themselves are cut, see README
 

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..corpus import read_text_file
-from ..models import Answer
-from ..segment import is_quotable
-from .evalset import ResolvedQuestion
-from .runner import RetrievalConfig
+from qa_assistant.evaluation.evalset import ResolvedQuestion
+from qa_assistant.evaluation.runner import RetrievalConfig
+from qa_assistant.ingest.corpus import read_text_file
+from qa_assistant.models import Answer
+from qa_assistant.text.segment import is_quotable
 
 
 @dataclass

@@ -4,7 +4,7 @@ A BEIR document becomes a `Document` like any corpus file: ``id = path = _id``, 
 ``text = title + "\\n\\n" + text`` (the title is a paragraph of its own, so sentence segmentation makes it a
 sentence of its own; a document without a title is its text alone). Two granularities share this text:
 
-    sentence   the product's index: `indexing.build_index`, sentences by `segment.split_sentences`
+    sentence   the product's index: `index.build.build_index`, sentences by `segment.split_sentences`
     window     the same code over passages of WINDOW_SENTENCES consecutive sentences (non-overlapping),
                to measure what sentence context is worth
     document   the same code over one unit per document (the whole text), for comparison
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import indexing
-from ..corpus import LoadedCorpus, SkippedFile
-from ..embedder import DEFAULT_MODEL
-from ..errors import QAError, StaleIndexError
-from ..models import Document
-from ..segment import split_sentences
-from ..sides import SideConfig
-from ..store import SCHEMA_VERSION, SentenceIndex, SentenceTable, load_index, save_index
+from qa_assistant.errors import QAError, StaleIndexError
+from qa_assistant.index import build as indexing
+from qa_assistant.index.embedder import DEFAULT_MODEL
+from qa_assistant.index.store import SCHEMA_VERSION, SentenceIndex, SentenceTable, load_index, save_index
+from qa_assistant.ingest.corpus import LoadedCorpus, SkippedFile
+from qa_assistant.ingest.sides import SideConfig
+from qa_assistant.models import Document
+from qa_assistant.text.segment import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def loaded_corpus(dataset: BeirDataset, fingerprint: str) -> LoadedCorpus:
 
 def document_table(documents: list[Document]) -> SentenceTable:
     """One unit per document: its whole text, trimmed of surrounding white space (same signature as
-    `indexing.segment_documents`)."""
+    `index.build.segment_documents`)."""
     starts, ends = [], []
     for doc in documents:
         stripped = doc.text.lstrip()

@@ -7,8 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import QAError
-from .runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS, RetrievalConfig, config_grid
+from qa_assistant.errors import QAError
+from qa_assistant.evaluation.runner import (
+    DEFAULT_ALPHAS,
+    DEFAULT_CONTEXTS,
+    DEFAULT_RRF_KS,
+    RetrievalConfig,
+    config_grid,
+)
 
 DEFAULT_CORPUS = "corpus"
 RESULTS_DIR = Path("eval/results")
@@ -45,11 +51,11 @@ def _choices(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from .beir import GRANULARITIES
-    from .report import format_table, write_report
-    from .run_beir import evaluate_beir
-    from .run_evalset import evaluate_evalset
-    from .runner import AGGREGATIONS
+    from qa_assistant.evaluation.beir import GRANULARITIES
+    from qa_assistant.evaluation.report import format_table, write_report
+    from qa_assistant.evaluation.run_beir import evaluate_beir
+    from qa_assistant.evaluation.run_evalset import evaluate_evalset
+    from qa_assistant.evaluation.runner import AGGREGATIONS
 
     if bool(args.set) == bool(args.beir):
         raise QAError(

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import QAError, validation_problems
-from ..models import Document, Filters
+from qa_assistant.errors import QAError, validation_problems
+from qa_assistant.models import Document, Filters
 
 
 class RelevantPassage(BaseModel):

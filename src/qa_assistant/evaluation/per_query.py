@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .results import EvalResult, _threshold, key_modes
+from qa_assistant.evaluation.results import EvalResult, _threshold, key_modes
 
 # ---------------------------------------------------------------- drill-down
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .metrics import CURVE_KS
-from .results import PRIMARY_METRIC, EvalResult, ModeResult, _marks, _threshold, key_modes
+from qa_assistant.evaluation.metrics import CURVE_KS
+from qa_assistant.evaluation.results import PRIMARY_METRIC, EvalResult, ModeResult, _marks, _threshold, key_modes
 
 # ---------------------------------------------------------------- plots
 
@@ -128,7 +128,7 @@ def plot_abstention(result: EvalResult, path: Path) -> None:
     shown = list(dict.fromkeys(shown)) or list(a.best_similarity)[:1]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
     thresholds = [i / 100 for i in range(0, 81)]
-    from .metrics import abstention_at
+    from qa_assistant.evaluation.metrics import abstention_at
 
     for name in shown:
         points = [abstention_at(a.best_similarity[name], a.answerable, t) for t in thresholds]

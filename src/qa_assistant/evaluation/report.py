@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import quiet_ranx
-from .per_query import per_query_markdown, write_per_query_csv
-from .plots import plot_abstention, plot_ndcg, plot_recall
-from .results import (
+from qa_assistant.evaluation.metrics import quiet_ranx
+from qa_assistant.evaluation.per_query import per_query_markdown, write_per_query_csv
+from qa_assistant.evaluation.plots import plot_abstention, plot_ndcg, plot_recall
+from qa_assistant.evaluation.results import (
     ABSTENTION,
     ABSTENTION_BALANCED,
     ANSWER_RECALL,

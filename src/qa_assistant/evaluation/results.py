@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import metrics as M
-from .answers import AskOutcome
-from .runner import RetrievalConfig, ranx_dict
+from qa_assistant.evaluation import metrics as M
+from qa_assistant.evaluation.answers import AskOutcome
+from qa_assistant.evaluation.runner import RetrievalConfig, ranx_dict
 
 PRIMARY_METRIC = "ndcg@10"
 SIDE_COVERAGE = "side_coverage@10"

@@ -6,18 +6,25 @@ import random
 import time
 from pathlib import Path
 
-from ..answer import DEFAULT_MIN_SIMILARITY
-from ..assistant import Assistant
-from ..embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
-from ..errors import QAError
-from ..retriever import Retriever
-from ..store import SentenceIndex
-from . import metrics as M
-from .answers import ask_outcomes
-from .beir import DEFAULT_CACHE, BeirDataset, beir_index, load_beir
-from .evalset import ResolvedQuestion
-from .results import VERBATIM, EvalResult, ModeResult, Say, _abstention_result, _answer_metrics, _mode_metrics, _said
-from .runner import (
+from qa_assistant.answer.builder import DEFAULT_MIN_SIMILARITY
+from qa_assistant.answer.retriever import Retriever
+from qa_assistant.assistant import Assistant
+from qa_assistant.errors import QAError
+from qa_assistant.evaluation import metrics as M
+from qa_assistant.evaluation.answers import ask_outcomes
+from qa_assistant.evaluation.beir import DEFAULT_CACHE, BeirDataset, beir_index, load_beir
+from qa_assistant.evaluation.evalset import ResolvedQuestion
+from qa_assistant.evaluation.results import (
+    VERBATIM,
+    EvalResult,
+    ModeResult,
+    Say,
+    _abstention_result,
+    _answer_metrics,
+    _mode_metrics,
+    _said,
+)
+from qa_assistant.evaluation.runner import (
     AGGREGATIONS,
     DEFAULT_MAXSUM_WEIGHT,
     TOP2_WEIGHT,
@@ -28,6 +35,8 @@ from .runner import (
     product_default,
     search_runs,
 )
+from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
+from qa_assistant.index.store import SentenceIndex
 
 
 def sample_queries(dataset: BeirDataset, sample: int | None, seed: int = 0) -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..answer import DEFAULT_MIN_SIMILARITY
-from ..assistant import Assistant
-from ..embedder import DEFAULT_ENCODER
-from ..errors import QAError
-from ..store import SentenceIndex
-from . import metrics as M
-from .answers import AnswerQuality, abstentions, answer_quality, ask_outcomes
-from .evalset import ResolvedQuestion, load_evalset, resolve_evalset
-from .results import (
+from qa_assistant.answer.builder import DEFAULT_MIN_SIMILARITY
+from qa_assistant.assistant import Assistant
+from qa_assistant.errors import QAError
+from qa_assistant.evaluation import metrics as M
+from qa_assistant.evaluation.answers import AnswerQuality, abstentions, answer_quality, ask_outcomes
+from qa_assistant.evaluation.evalset import ResolvedQuestion, load_evalset, resolve_evalset
+from qa_assistant.evaluation.results import (
     ABSTENTION,
     ABSTENTION_BALANCED,
     ANSWER_METRICS,
@@ -33,7 +31,16 @@ from .results import (
     _mode_metrics,
     _said,
 )
-from .runner import Ranking, RetrievalConfig, config_grid, passage_ranking, product_default, search_runs
+from qa_assistant.evaluation.runner import (
+    Ranking,
+    RetrievalConfig,
+    config_grid,
+    passage_ranking,
+    product_default,
+    search_runs,
+)
+from qa_assistant.index.embedder import DEFAULT_ENCODER
+from qa_assistant.index.store import SentenceIndex
 
 
 def open_evalset_index(
@@ -41,7 +48,7 @@ def open_evalset_index(
 ) -> Assistant:
     """Load step: the assistant over `index_dir`, indexing `corpus` into it (with `encoder`) when there is no index
     yet; an existing index must have been built with `encoder`, when one is given."""
-    from ..store import MANIFEST
+    from qa_assistant.index.store import MANIFEST
 
     if (index_dir / MANIFEST).exists():
         return Assistant.load(index_dir, corpus_dir=corpus, encoder=encoder)

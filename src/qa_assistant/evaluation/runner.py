@@ -23,7 +23,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..models import (
+from qa_assistant.answer.retriever import Retriever
+from qa_assistant.evaluation.evalset import ResolvedQuestion
+from qa_assistant.index.store import SentenceIndex
+from qa_assistant.models import (
     DEFAULT_ALPHA,
     DEFAULT_BM25_CONTEXT,
     DEFAULT_CANDIDATES,
@@ -33,10 +36,6 @@ from ..models import (
     RetrievalMode,
     SearchSettings,
 )
-from ..retriever import Retriever
-from ..sides import sentence_side
-from ..store import SentenceIndex
-from .evalset import ResolvedQuestion
 
 AGGREGATIONS = ("max", "top2", "maxsum", "sum")
 DEFAULT_MAXSUM_WEIGHT = 0.1
@@ -252,7 +251,7 @@ def passage_ranking(ranking: Ranking, question: ResolvedQuestion, index: Sentenc
             items.append(fresh.id)
         else:
             items.append(f"s{sid}")
-        side = next((p.side for p in overlapping if p.side), None) or sentence_side(index, sid)
+        side = next((p.side for p in overlapping if p.side), None) or index.attributions[sid].side
         sides.append(side)
         doc_ids.append(docs[d].id)
     return PassageRanking(items, sides, doc_ids)

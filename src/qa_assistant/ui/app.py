@@ -18,12 +18,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from ..assistant import Assistant  # noqa: E402
-from ..errors import QAError  # noqa: E402
-from . import document as document_panel  # noqa: E402
-from . import render  # noqa: E402
-from .export import write_exports  # noqa: E402
-from .style import CSS, DOCUMENT_JS, TRANSCRIPT_JS  # noqa: E402
+from qa_assistant.assistant import Assistant  # noqa: E402
+from qa_assistant.errors import QAError  # noqa: E402
+from qa_assistant.ui import document as document_panel  # noqa: E402
+from qa_assistant.ui import render  # noqa: E402
+from qa_assistant.ui.export import write_exports  # noqa: E402
+from qa_assistant.ui.style import CSS, DOCUMENT_JS, TRANSCRIPT_JS  # noqa: E402
 
 EXAMPLES = [
     "What did each side say about Lachin?",

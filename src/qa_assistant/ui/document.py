@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..models import Document
-from .render import esc, fmt_date, safe_url
+from qa_assistant.models import Document
+from qa_assistant.ui.render import esc, fmt_date, safe_url
 
 
 def document_html(doc: Document, start: int | None = None, end: int | None = None, nonce: int = 0) -> str:

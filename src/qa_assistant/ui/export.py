@@ -10,9 +10,9 @@ import re
 import secrets
 from pathlib import Path
 
-from ..models import Answer, Quote
-from .markdown import md_escape, quote_markdown
-from .render import filters_summary
+from qa_assistant.models import Answer, Quote
+from qa_assistant.ui.markdown import md_escape, quote_markdown
+from qa_assistant.ui.render import filters_summary
 
 # CSV columns in this order first; any other field of `Quote` (present or added later) follows.
 CSV_FIRST = [

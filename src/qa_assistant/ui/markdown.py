@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..models import Quote
-from .render import also_in, attribution_parts, describe_source, safe_url
+from qa_assistant.models import Quote
+from qa_assistant.ui.render import also_in, attribution_parts, describe_source, safe_url
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~&])")
 _MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+)([.)]?)", re.MULTILINE)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from ..models import DEFAULT_FUSION, Answer, Document, Quote
+from qa_assistant.models import DEFAULT_FUSION, Answer, Document, Quote
 
 # Colours given to sides in the order they are listed (sorted side names of the index).
 SIDE_PALETTE = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")

@@ -1,0 +1,6 @@
+"""Answering: reading the question (`question`, `constraints`), retrieval and fusion (`retriever`, `fusion`),
+making quotes (`quotes`) and the `Answer` itself (`builder`).
+
+May import: the leaves, `qa_assistant.text`, `qa_assistant.ingest`, `qa_assistant.backends` and
+`qa_assistant.index`.
+"""

@@ -1,0 +1,241 @@
+"""Turning retrieved sentences into an `Answer`: quotes, per-side groups, abstention."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from qa_assistant.answer.question import QuestionReader
+from qa_assistant.answer.quotes import QuoteMaker
+from qa_assistant.answer.retriever import Retriever
+from qa_assistant.index.store import SentenceIndex
+from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings, Understood
+from qa_assistant.text.segment import is_quotable
+from qa_assistant.text.tokens import tokenize
+
+# When no retrieved sentence has an embedding cosine similarity to the question of at least this, the assistant
+# abstains. Calibrated for the default model on eval/seed.jsonl (see eval/results/).
+DEFAULT_MIN_SIMILARITY = 0.33
+# Once a question is answered (some sentence reaches min_similarity), its further quotes may sit this much lower:
+# a relevant statement is often a paraphrase at 0.25-0.33 ("the armed forces of Armenia are not deployed" for
+# "Are Yerevan's soldiers still stationed…"), while the abstention decision keeps the calibrated threshold.
+QUOTE_MARGIN = 0.08
+# Without sides, quotes are taken from the first ANSWER_DEPTH x k hits (k at most): near-duplicates, fragments
+# and sentences below the floor leave places that the next hits fill.
+ANSWER_DEPTH = 2
+
+
+def quote_floor(min_similarity: float) -> float:
+    """The lowest similarity a quote of an answered question may have."""
+    return min_similarity - QUOTE_MARGIN
+
+
+# Minimum number of quotes asked of each side when a question asks about sides.
+MIN_QUOTES_PER_SIDE = 2
+# Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
+# then the places left up to k, side by side in turn.
+SIDE_DEPTH = 3
+
+
+class AnswerBuilder:
+    """Assembles an `Answer`: retrieval per side when the question asks about sides, one quote per near-duplicate
+    cluster among the hits similar enough to the question, and abstention when none is."""
+
+    def __init__(self, index: SentenceIndex, retriever: Retriever):
+        self.index = index
+        self.retriever = retriever
+        self.questions = QuestionReader(index)
+        self.quotes = QuoteMaker(index)
+
+    def relevant_quotes(
+        self,
+        hits: list[Hit],
+        query_vector: np.ndarray,
+        min_similarity: float,
+        allowed: np.ndarray | None,
+        shown: set[int],
+        limit: int | None = None,
+        topic_words: set[str] | None = None,
+    ) -> tuple[list[Quote], float]:
+        """One quote per near-duplicate cluster among the hits similar enough to the question (`quote_floor`) — or, for a topic,
+        holding every one of its `topic_words` (BM25 tokens): a sentence about "Lachin" is often not similar to the
+        bare word — in rank order and at most `limit`; and the best similarity among all the hits."""
+        if not hits:
+            return [], -1.0
+        quotes: list[Quote] = []
+        best = -1.0
+        floor = quote_floor(min_similarity)
+        for hit in hits:
+            if not is_quotable(self.index.sentence_text(hit.sentence_id)):
+                continue  # a heading or a fragment ("India.") sits close to anything and says nothing
+            members = self.quotes.cluster_of(hit.sentence_id)
+            chosen = self.quotes.primary(members, allowed)
+            similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
+            if chosen != hit.sentence_id:
+                similarity = max(
+                    similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
+                )
+            best = max(best, similarity)
+            on_topic = topic_words is not None and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
+            if (similarity < floor and not on_topic) or chosen in shown:
+                continue
+            if limit is not None and len(quotes) >= limit:
+                continue
+            shown.add(chosen)
+            quote = self.quotes.quote(hit, chosen, similarity, [m for m in members if m != chosen])
+            quote.topic_match = on_topic and similarity < min_similarity
+            quotes.append(quote)
+        return quotes, best
+
+    def answer(
+        self,
+        question: str,
+        k: int,
+        settings: SearchSettings,
+        filters: Filters,
+        min_similarity: float,
+        timings: Timings,
+        infer: bool = True,
+        answer_unknown_names: bool = False,
+    ) -> Answer:
+        """The answer to `question`. With `infer`, the period and speaker written in the question become filters
+        (explicit `filters` win) and a name no document mentions makes the answer abstain, unless
+        `answer_unknown_names` asks to quote what matches the rest of the question."""
+        understood: Understood | None = None
+        searched = question
+        if infer:
+            understood, filters = self.questions.understand(question, filters)
+            searched = understood.searched
+        answer = Answer(
+            question=question,
+            settings=settings,
+            filters=filters,
+            min_similarity=min_similarity,
+            min_quote_similarity=quote_floor(min_similarity),
+            timings=timings,
+            understood=understood,
+        )
+        if understood is not None and understood.unknown_names:
+            names = ", ".join(f"“{name}”" for name in understood.unknown_names)
+            if not answer_unknown_names:
+                answer.abstained = True
+                answer.abstain_reason = f"No document mentions {names}."
+                return answer
+            answer.notes.append(f"No document mentions {names}; the quotes match the rest of the question.")
+        target_sides, topic = self.questions.sides_and_topic(searched, filters)
+        answer.topic = topic
+        # Names the collection mentions, but no statement within the filters: that period or side said nothing
+        # about them. The whole answer abstains (or, for a question about sides, that side's group).
+        topic_names = self.questions.topic_names(understood, target_sides) if understood is not None else []
+        if topic_names and not target_sides and understood is not None:
+            missing = self.questions.unmentioned(topic_names, self.retriever.mask(filters))
+            if missing:
+                within = filters.describe()
+                understood.unmentioned[within] = missing
+                listed = ", ".join(f"“{name}”" for name in missing)
+                if not answer_unknown_names:
+                    answer.abstained = True
+                    answer.abstain_reason = f"No statement within the filters ({within}) mentions {listed}."
+                    return answer
+                answer.notes.append(f"No statement within the filters ({within}) mentions {listed}.")
+        query = topic or searched
+        shown: set[int] = set()
+        started = time.perf_counter()
+        query_vector = self.retriever.encode_query(query)
+        timings.encode_ms += (time.perf_counter() - started) * 1000
+        if target_sides:
+            answer.grouped_by_side = True
+            best = self.side_groups(
+                answer,
+                query,
+                query_vector,
+                target_sides,
+                k,
+                settings,
+                filters,
+                min_similarity,
+                [] if answer_unknown_names else topic_names,
+            )
+        else:
+            hits = self.retriever.search(searched, k * ANSWER_DEPTH, settings, filters, query_vector, timings)
+            answer.quotes, best = self.relevant_quotes(
+                hits, query_vector, min_similarity, self.retriever.mask(filters), shown, limit=k
+            )
+        answer.best_similarity = best if best > -1.0 else None
+        if best < min_similarity:  # quotes between the floor and the threshold do not answer a question alone
+            self.keep_topic_matches(answer)
+        if not answer.quotes:
+            answer.abstained = True
+            answer.abstain_reason = (
+                "No passage in the indexed documents is relevant enough to quote "
+                f"(best similarity {best:.2f}, threshold {min_similarity:.2f})."
+                if best > -1.0
+                else "No passage in the indexed documents matches the question and filters."
+            )
+        return answer
+
+    @staticmethod
+    def keep_topic_matches(answer: Answer) -> None:
+        """Drop every quote but those holding every word of the topic (an unanswered question's quotes)."""
+        answer.quotes = [quote for quote in answer.quotes if quote.topic_match]
+        for group in answer.groups:
+            group.quotes = [quote for quote in group.quotes if quote.topic_match]
+            if not group.quotes:
+                group.note = f"No relevant statement from {group.side} was found in the indexed documents."
+
+    def side_groups(
+        self,
+        answer: Answer,
+        query: str,
+        query_vector: np.ndarray,
+        target_sides: list[str],
+        k: int,
+        settings: SearchSettings,
+        filters: Filters,
+        min_similarity: float,
+        names: list[str] | None = None,
+    ) -> float:
+        """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
+        k from the sides' further relevant quotes, side by side in turn. A side none of whose statements (within the
+        filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen."""
+        quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
+        topic_words = (set(tokenize(query, query=True)) or None) if answer.topic else None  # no words: no rule
+        shown: set[int] = set()
+        relevant: dict[str, list[Quote]] = {}
+        best = -1.0
+        silent: dict[str, str] = {}  # side -> its note
+        for side in target_sides:
+            side_filters = filters.model_copy(update={"sides": [side]})
+            missing = self.questions.unmentioned(names or [], self.retriever.mask(side_filters))
+            if missing:  # said in the side's group; `understood` keeps to what the question's filters exclude
+                rest = filters.model_copy(update={"sides": []})
+                within = "" if rest.is_empty() else f" ({rest.describe()})"
+                listed = ", ".join(f"“{name}”" for name in missing)
+                silent[side] = f"No statement by {side}{within} mentions {listed}."
+                relevant[side] = []
+                continue
+            # A side has few statements in the top ranks: look further down for its relevant ones.
+            hits = self.retriever.search(query, k * SIDE_DEPTH, settings, side_filters, query_vector, answer.timings)
+            quotes, side_best = self.relevant_quotes(
+                hits, query_vector, min_similarity, self.retriever.mask(side_filters), shown, topic_words=topic_words
+            )
+            relevant[side], best = quotes, max(best, side_best)
+        taken = {side: min(quota, len(quotes)) for side, quotes in relevant.items()}
+        room = k - sum(taken.values())
+        while room > 0 and any(taken[side] < len(relevant[side]) for side in target_sides):
+            # the most similar of the sides' next quotes (each side's quotes stay in rank order)
+            side = max(
+                (side for side in target_sides if taken[side] < len(relevant[side])),
+                key=lambda side: relevant[side][taken[side]].similarity,
+            )
+            taken[side] += 1
+            room -= 1
+        for side in target_sides:
+            quotes = relevant[side][: taken[side]]
+            note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
+            note = silent.get(side, note)
+            answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
+            answer.quotes.extend(quotes)
+        return best

@@ -1,0 +1,54 @@
+"""The retrieval backend: what answers "the best sentences for this question (within these filters)".
+
+`local.backend.LocalBackend` searches the index folder's own files (bm25s + FAISS), the default.
+`milvus.backend.MilvusBackend` sends the same searches to a Milvus collection (a server, a cluster or a Milvus Lite file).
+Either way the index folder keeps the documents, sentence offsets, attributions and clusters, so quotes are
+`document.text[start:end]` and everything above retrieval (answers, groups, abstention, UI, eval) is unchanged.
+
+A backend returns (sentence ids, scores) best first, with the filters applied inside each search: the local one
+through a mask over sentences, Milvus through a boolean expression on its scalar fields.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel
+
+from qa_assistant.backends.milvus.config import MilvusConfig
+from qa_assistant.models import Filters, SearchSettings
+
+BackendKind = Literal["local", "milvus"]
+Ranked = tuple[np.ndarray, np.ndarray]  # sentence ids (int64) and scores (float32), best first
+
+
+class BackendInfo(BaseModel):
+    """The backend an index was built for, as the manifest records it (no secrets)."""
+
+    kind: BackendKind = "local"
+    milvus: MilvusConfig | None = None
+
+
+class SearchBackend(Protocol):
+    """Search over the sentences of one index."""
+
+    uses_mask: bool  # True: wants the sentence mask of the filters; False: reads the filters themselves
+
+    def bm25(
+        self, question: str, k: int, filters: Filters | None, mask: np.ndarray | None, context_weight: float
+    ) -> Ranked:
+        """The `k` best sentences by BM25 (own score + `context_weight` x the score with its neighbours)."""
+        ...
+
+    def dense(self, vector: np.ndarray, k: int, filters: Filters | None, mask: np.ndarray | None) -> Ranked:
+        """The `k` nearest sentences to `vector` by cosine similarity."""
+        ...
+
+    def fused(
+        self, question: str, vector: np.ndarray, k: int, filters: Filters | None, settings: SearchSettings
+    ) -> dict[int, float] | None:
+        """Hybrid results fused by the backend itself, or None: fuse `bm25` and `dense` here (`answer/fusion.py`)."""
+        ...
+
+    def close(self) -> None: ...

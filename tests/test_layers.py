@@ -1,0 +1,78 @@
+"""The package's rooms: every import of the package's own modules points down the stages, and every sub-package
+says in its `__init__` docstring what it owns and what it may import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "qa_assistant"
+# Bottom to top: a module may import its own room and the rooms of a lower rank only.
+RANK = {
+    "version": 0,
+    "models": 0,
+    "errors": 0,
+    "limits": 0,
+    "extras": 0,
+    "text": 1,
+    "ingest": 2,
+    "backends": 3,
+    "index": 4,
+    "answer": 5,
+    "assistant": 6,
+    "cli": 7,
+    "server": 7,
+    "ui": 7,
+    "evaluation": 7,
+}
+
+
+def _room(path: Path) -> str:
+    return path.relative_to(PACKAGE).with_suffix("").parts[0]
+
+
+def _imported_rooms(tree: ast.Module) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "qa_assistant":
+            parts = node.module.split(".")[1:]
+            rooms = [parts[0]] if parts else [alias.name for alias in node.names]
+            found += [(node.lineno, room) for room in rooms]
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            raise AssertionError(f"relative import at line {node.lineno}: the package imports itself absolutely")
+    return found
+
+
+def _modules() -> list[Path]:
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "__init__.py" or p.parent != PACKAGE]
+
+
+def test_every_room_has_a_rank():
+    rooms = {_room(p) for p in _modules()}
+    assert rooms <= set(RANK), f"modules outside the known rooms: {sorted(rooms - set(RANK))}"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down(path: Path):
+    room = _room(path)
+    upward = [
+        f"line {line}: {room} imports {target}"
+        for line, target in _imported_rooms(ast.parse(path.read_text(encoding="utf-8")))
+        if target in RANK and RANK[target] > RANK[room]
+    ]
+    assert not upward, f"{path.relative_to(PACKAGE)} imports a room above it: {upward}"
+
+
+def test_the_check_finds_an_upward_import():
+    tree = ast.parse("from qa_assistant.answer.builder import x\nfrom qa_assistant import assistant\n")
+    assert [room for _, room in _imported_rooms(tree)] == ["answer", "assistant"]
+
+
+@pytest.mark.parametrize("package", sorted(p.parent for p in PACKAGE.rglob("__init__.py")), ids=str)
+def test_each_package_says_what_it_owns(package: Path):
+    docstring = ast.get_docstring(ast.parse((package / "__init__.py").read_text(encoding="utf-8"))) or ""
+    assert len(docstring) > 40, f"{package}/__init__.py needs a docstring: what it owns and what it may import"
+    if package != PACKAGE and package.name not in {"ui", "evaluation"}:
+        assert "import" in docstring, f"{package}/__init__.py must say what it may import"
