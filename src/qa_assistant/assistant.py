@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,24 @@ from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.errors import QAError, validation_problems
 from qa_assistant.index.build import build_and_save
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
+from qa_assistant.index.jobs import JobRunner, Report
 from qa_assistant.index.store import Manifest, SentenceIndex, load_index
-from qa_assistant.limits import cut_question
-from qa_assistant.models import Answer, Document, Filters, Hit, SearchSettings, Timings
+from qa_assistant.index.update import add_files, document_infos
+from qa_assistant.index.update import remove_document as remove_files
+from qa_assistant.ingest.uploads import Incoming, stage_files
+from qa_assistant.limits import UploadLimits, cut_question
+from qa_assistant.models import (
+    Answer,
+    Document,
+    DocumentInfo,
+    Filters,
+    Hit,
+    Job,
+    SearchSettings,
+    Timings,
+    UpdateResult,
+    UploadMetadata,
+)
 
 
 def _filters(
@@ -70,12 +85,29 @@ class Assistant:
     >>> answer = assistant.ask("What did each side say about Lachin?")
     """
 
-    def __init__(self, index: SentenceIndex, min_similarity: float = DEFAULT_MIN_SIMILARITY):
+    def __init__(
+        self,
+        index: SentenceIndex,
+        min_similarity: float = DEFAULT_MIN_SIMILARITY,
+        index_dir: str | Path | None = None,
+        corpus_dir: str | Path | None = None,
+    ):
         self.index = index
         self.embedder = Embedder(index.manifest.model, index.manifest.encoder)  # questions encoded as the index
         self.retriever = Retriever(index, self.embedder)
         self.answers = AnswerBuilder(index, self.retriever)
         self.min_similarity = min_similarity
+        self.index_dir = Path(index_dir) if index_dir is not None else None
+        self.corpus_dir = Path(corpus_dir or index.manifest.corpus_dir)
+        self.jobs = JobRunner()
+        self._infos: tuple[SentenceIndex, list[DocumentInfo]] | None = None
+
+    def _use(self, index: SentenceIndex) -> None:
+        """Answer from `index` from now on. A question being answered keeps the builder it started with (`ask`
+        reads `self.answers` once), so it is answered wholly from the old index or wholly from the new one."""
+        retriever = Retriever(index, self.embedder)
+        answers = AnswerBuilder(index, retriever)
+        self.index, self.retriever, self.answers = index, retriever, answers
 
     @classmethod
     def build(
@@ -112,7 +144,7 @@ class Assistant:
             force=force,
             backend=backend,
         )
-        return cls(index, **kwargs)
+        return cls(index, index_dir=index_dir, corpus_dir=corpus_dir, **kwargs)
 
     @classmethod
     def load(
@@ -127,7 +159,8 @@ class Assistant:
         """Open an index; raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
         when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable,
         and QAError when `encoder` is given and differs from the index's (questions are encoded as the index was)."""
-        return cls(load_index(index_dir, corpus_dir, check=check, verify=verify, encoder=encoder), **kwargs)
+        index = load_index(index_dir, corpus_dir, check=check, verify=verify, encoder=encoder)
+        return cls(index, index_dir=index_dir, corpus_dir=corpus_dir, **kwargs)
 
     @property
     def documents(self) -> list[Document]:
@@ -162,7 +195,8 @@ class Assistant:
             raise QAError("the question is empty: type a question")
         settings, filter_args = _settings(settings, options)
         question, _note = cut_question(question.strip())
-        return self.retriever.search(question, k, settings, _filters(**filter_args))
+        retriever = self.retriever  # (one index for the whole search, see `_use`)
+        return retriever.search(question, k, settings, _filters(**filter_args))
 
     def ask(
         self,
@@ -195,7 +229,8 @@ class Assistant:
         settings, filter_args = _settings(settings, options)
         threshold = self.min_similarity if min_similarity is None else min_similarity
         question, note = cut_question(question.strip())  # bounded: see limits.py
-        answer = self.answers.answer(
+        answers = self.answers  # one index for the whole answer, even if an update is swapped in meanwhile
+        answer = answers.answer(
             question, k, settings, _filters(**filter_args), threshold, timings, infer, answer_unknown_names
         )
         answer.k = k
@@ -203,3 +238,80 @@ class Assistant:
             answer.notes.append(note)
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         return answer
+
+    # ------------------------------------------------------------------ the collection, changed while serving
+
+    def list_documents(self) -> list[DocumentInfo]:
+        """Every document of the index in use, with its metadata and sentence count."""
+        index = self.index
+        if self._infos is None or self._infos[0] is not index:
+            self._infos = (index, document_infos(index))
+        return list(self._infos[1])
+
+    def _writable(self) -> Path:
+        if self.index_dir is None:
+            raise QAError("this assistant was made from an index in memory: load it from its folder to change it")
+        if not self.corpus_dir.is_dir():
+            raise QAError(
+                f"the corpus folder {self.corpus_dir} the index was built from is not there: name it "
+                "(serve --corpus FOLDER, Assistant.load(..., corpus_dir=FOLDER))"
+            )
+        return self.index_dir
+
+    def add_documents(
+        self,
+        files: Iterable[Incoming],
+        metadata: UploadMetadata | None = None,
+        limits: UploadLimits | None = None,
+    ) -> Job:
+        """Add files (name, bytes | Path | binary file) to the corpus folder and update the index in the background.
+
+        Names, types, count and sizes are checked now (QAError names the file and the rule, nothing is kept); the
+        returned `Job` then reads the files (one the reader cannot use is reported in `result.not_added`, not
+        stored), moves them into the corpus folder with their `metadata.csv` rows (`metadata`: side, publisher,
+        date, speaker, title), updates the index incrementally and swaps it in. Questions are answered from the
+        current index until then. Follow it with `job(id)` or `wait(id)`."""
+        index_dir = self._writable()
+        staging = stage_files(self.corpus_dir, files, metadata, limits)
+        names = [staged.name for staged in staging.files]
+
+        def work(report: Report) -> UpdateResult:
+            new_index, result = add_files(staging, self.index, self.corpus_dir, index_dir, report)
+            if new_index is not None:
+                self._swap(new_index, result, report)
+            added = ", ".join(info.id for info in result.added) or "nothing"
+            refused = "; ".join(f"{item.file} not added: {item.reason}" for item in result.not_added)
+            report(1.0, f"added {added}" + (f" ({refused})" if refused else ""))
+            return result
+
+        return self.jobs.submit("add", names, work, message=f"waiting to add {', '.join(names)}")
+
+    def remove_document(self, doc_id: str) -> Job:
+        """Remove document `doc_id` (as quotes carry it; for a .jsonl file, its file name removes all its
+        records) in the background: its file is moved to the corpus's `.removed/` folder, its `metadata.csv` row
+        dropped, and the index updated and swapped in. QAError now when no such document is indexed."""
+        index_dir = self._writable()
+        index = self.index
+        if not any(doc_id in (doc.id, doc.path) for doc in index.documents):
+            raise QAError(f"no document '{doc_id}' in the index (list them with list_documents or GET /documents)")
+
+        def work(report: Report) -> UpdateResult:
+            new_index, result = remove_files(doc_id, self.index, self.corpus_dir, index_dir, report)
+            self._swap(new_index, result, report)
+            report(1.0, f"removed {', '.join(result.removed)}")
+            return result
+
+        return self.jobs.submit("remove", [doc_id], work, message=f"waiting to remove {doc_id}")
+
+    def _swap(self, index: SentenceIndex, result: UpdateResult, report: Report) -> None:
+        report(0.97, "loading the new index")
+        started = time.perf_counter()
+        self._use(index)
+        result.stage_seconds["swap in"] = round(time.perf_counter() - started, 3)
+
+    def job(self, job_id: str) -> Job:
+        return self.jobs.get(job_id)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """The job once finished (or as it is after `timeout` seconds)."""
+        return self.jobs.wait(job_id, timeout)

@@ -5,9 +5,12 @@
   word. The answer carries a note saying so (`Answer.notes`).
 - Sentences: see `segment.MAX_SENTENCE_CHARS` (a longer run of text without a sentence break is cut into
   pieces of at most that length, at a space when there is one).
+- Uploads: at most MAX_UPLOAD_FILES files of at most MAX_UPLOAD_FILE_BYTES bytes each (`UploadLimits`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 MAX_QUESTION_CHARS = 1000
 
@@ -26,3 +29,17 @@ def cut_question(question: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, s
         f"only those were searched (the model reads about {limit:,} characters)"
     )
     return cut, note
+
+
+# Files added while the tool runs (API POST /documents, the app's "Add documents" panel): at most this many files
+# per upload, each at most this many bytes (`serve --max-file-mb/--max-files` change them).
+MAX_UPLOAD_FILES = 20
+MAX_UPLOAD_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """How much one upload may bring: files per upload, bytes per file."""
+
+    max_files: int = MAX_UPLOAD_FILES
+    max_file_bytes: int = MAX_UPLOAD_FILE_BYTES

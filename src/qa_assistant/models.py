@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 RetrievalMode = Literal["hybrid", "bm25", "dense"]
 FusionMethod = Literal["rrf", "weighted"]
@@ -50,6 +50,90 @@ class Document(BaseModel):
             if text_start <= start and end <= text_start + length:
                 return source_start + start - text_start, source_start + end - text_start
         return None
+
+
+class DocumentInfo(BaseModel):
+    """What a list of the collection shows of one document (GET /documents, the app's document panel)."""
+
+    id: str = Field(description="the document id quotes carry (`Quote.doc_id`); DELETE /documents/{id} removes it")
+    file: str = Field(description="its file, relative to the corpus folder")
+    title: str | None = None
+    publisher: str | None = None
+    side: str | None = None
+    date: dt.date | None = None
+    speaker: str | None = None
+    url: str | None = None
+    sentences: int = Field(0, description="sentences indexed from it")
+
+
+class UploadMetadata(BaseModel):
+    """The `metadata.csv` cells given with uploaded files (each optional; empty means unknown)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = None
+    publisher: str | None = None
+    side: str | None = None
+    date: dt.date | None = Field(None, description="publication date, YYYY-MM-DD")
+    speaker: str | None = None
+
+    @field_validator("title", "publisher", "side", "speaker", mode="before")
+    @classmethod
+    def _empty_is_unknown(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError(f"'{value}' is not a date: use YYYY-MM-DD") from None
+        return value
+
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+class SkippedUpload(BaseModel):
+    file: str
+    reason: str
+
+
+class UpdateResult(BaseModel):
+    """What an update of the collection did (the result of a finished `Job`)."""
+
+    added: list[DocumentInfo] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list, description="ids of the documents removed")
+    not_added: list[SkippedUpload] = Field(
+        default_factory=list, description="uploaded files that could not be read, with the reason (not stored)"
+    )
+    documents: int = Field(0, description="documents in the index now")
+    sentences: int = Field(0, description="sentences in the index now")
+    stage_seconds: dict[str, float] = Field(default_factory=dict, description="seconds spent in each stage")
+
+
+class Job(BaseModel):
+    """A background update of the collection: files added or a document removed, then the index updated."""
+
+    id: str
+    kind: Literal["add", "remove"]
+    state: JobState = "queued"
+    progress: float = Field(0.0, description="0 to 1")
+    message: str = ""
+    files: list[str] = Field(default_factory=list, description="the corpus files it adds or removes")
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    result: UpdateResult | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
 
 
 class Filters(BaseModel):
