@@ -13,6 +13,7 @@ from typing import Any, Literal, cast, get_args, get_origin
 from pydantic import ValidationError
 
 from qa_assistant.errors import QAError, validation_problems
+from qa_assistant.limits import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_FILES
 from qa_assistant.models import Answer, Quote, SearchSettings
 
 DEFAULT_INDEX = "index"
@@ -296,12 +297,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="HTTP JSON API: POST /ask, GET /health (see README)")
     serve.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
     serve.add_argument(
-        "--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)"
+        "--corpus",
+        default=None,
+        help="corpus folder of the index: checked against it, and where added documents are written (default: the "
+        "one it was built from)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument(
         "--workers", type=int, default=4, help="questions answered at the same time (threads; default 4)"
+    )
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="token that POST/DELETE /documents need (Authorization: Bearer TOKEN; default: $QA_ASSISTANT_TOKEN; "
+        "without one, adding and removing documents is refused)",
+    )
+    serve.add_argument(
+        "--max-files", type=int, default=MAX_UPLOAD_FILES, help=f"files per upload (default {MAX_UPLOAD_FILES})"
+    )
+    serve.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=MAX_UPLOAD_FILE_BYTES / 1048576,
+        help=f"size of one uploaded file, MiB (default {MAX_UPLOAD_FILE_BYTES // 1048576})",
     )
     serve.set_defaults(run=cmd_serve)
 
@@ -309,7 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
     ask.add_argument(
-        "--corpus", default=None, help="corpus folder to check the index against (default: the one it was built from)"
+        "--corpus",
+        default=None,
+        help="corpus folder of the index: checked against it, and where added documents are written (default: the "
+        "one it was built from)",
     )
     ask.add_argument("--k", type=int, default=6, help="number of quotes (default 6)")
     add_settings_options(ask)

@@ -253,11 +253,15 @@ def require_corpus_dir(corpus_dir: str | Path) -> Path:
 
 
 def load_corpus(
-    corpus_dir: str | Path, reuse: ReuseDocuments | None = None, hashes: dict[str, str] | None = None
+    corpus_dir: str | Path,
+    reuse: ReuseDocuments | None = None,
+    hashes: dict[str, str] | None = None,
+    allow_empty: bool = False,
 ) -> LoadedCorpus:
     """Read every document of `corpus_dir`; unreadable files are reported in `skipped`, never fatal.
     With `reuse`, a file whose source key an earlier build had is not read again: its documents come from there.
-    `hashes`: the files' SHA-256 as `corpus_file_hashes` gave them a moment ago (default: computed here)."""
+    `hashes`: the files' SHA-256 as `corpus_file_hashes` gave them a moment ago (default: computed here).
+    `allow_empty`: return a corpus without documents instead of raising (to learn why each file was skipped)."""
     corpus_dir = require_corpus_dir(corpus_dir)
     hashes = corpus_file_hashes(corpus_dir) if hashes is None else hashes
     config_key = _config_key(hashes)
@@ -300,7 +304,7 @@ def load_corpus(
     missing = set(metadata) - {d.id for d in documents} - {s.path for s in skipped}
     for name in sorted(missing):
         log.warning("%s: row for '%s' but no such document", corpus_dir / METADATA_FILE, name)
-    if not documents:
+    if not documents and not allow_empty:
         raise QAError(f"no readable documents in {corpus_dir} (supported: {', '.join(sorted(DOCUMENT_EXTENSIONS))})")
     sides = sides.with_sides(d.side for d in documents if d.side)
     return LoadedCorpus(

@@ -1,8 +1,8 @@
 """Files added to, and removed from, a corpus folder while the tool runs.
 
 - `safe_file_name`: the name an uploaded file is stored under — its last path component only, characters other
-  than letters, digits, space and `._-()[]+,` replaced by `_`, no leading dot, at most MAX_NAME_CHARS characters;
-  never a sidecar's name. A name can therefore never point outside the corpus folder (checked again on the
+  than letters, digits, space and `._-()[]+,` replaced by `_`, no leading dot, at most MAX_NAME_CHARS characters,
+  of a type the corpus reads (so never a sidecar's name: metadata.csv, sides.json). A name can therefore never point outside the corpus folder (checked again on the
   resolved path).
 - `stage_files`: uploads are first copied (in chunks, refused once over the size limit) into a hidden staging
   folder inside the corpus (`.uploads/<id>/`, ignored by the corpus reader), where they are read as a corpus of
@@ -31,7 +31,6 @@ from typing import BinaryIO
 from qa_assistant.errors import QAError
 from qa_assistant.ingest.corpus import (
     BOILERPLATE_FILE,
-    CONFIG_FILES,
     DOCUMENT_EXTENSIONS,
     METADATA_FIELDS,
     METADATA_FILE,
@@ -71,8 +70,6 @@ def safe_file_name(name: str) -> str:
         raise QAError(f"'{original}': not a usable file name (give the file a name with its type, e.g. report.pdf)")
     if suffix.lower() not in UPLOAD_EXTENSIONS:
         raise QAError(f"'{original}': files of type '{suffix}' cannot be added (supported: {allowed_types()})")
-    if base.lower() in CONFIG_FILES:
-        raise QAError(f"'{original}': {base} is the name of a corpus configuration file; rename the document")
     return base
 
 
@@ -177,12 +174,11 @@ def unreadable(staging: Staging, corpus_dir: Path) -> list[SkippedUpload]:
     for config in (SIDES_FILE, BOILERPLATE_FILE):
         if (corpus_dir / config).is_file():
             shutil.copyfile(corpus_dir / config, staging.folder / config)
-    try:
-        corpus = load_corpus(staging.folder)
-    except QAError:
-        corpus = None
-    read = {doc.path for doc in corpus.documents} if corpus is not None else set()
-    reasons = {item.path.split(",")[0]: item.reason for item in corpus.skipped} if corpus is not None else {}
+    corpus = load_corpus(staging.folder, allow_empty=True)
+    read = {doc.path for doc in corpus.documents}
+    reasons: dict[str, str] = {}
+    for item in corpus.skipped:  # (a .jsonl file's bad lines are named "file, line N")
+        reasons.setdefault(item.path.split(", line ")[0], item.reason)
     for config in (SIDES_FILE, BOILERPLATE_FILE):
         (staging.folder / config).unlink(missing_ok=True)
     return [
@@ -242,13 +238,13 @@ def rewrite_metadata(corpus_dir: Path, drop: set[str], add: dict[str, UploadMeta
     kept = [row for row in rows if not (len(row) > file_col and row[file_col].strip() in gone)]
     for name, cells in values.items():
         if cells:
-            row = {"file": name, **cells}
-            kept.append([row.get(column, "") for column in header])
+            named = {"file": name, **cells}
+            kept.append([named.get(column, "") for column in header])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=newline)
     writer.writerow(header)
-    for row in kept:
-        writer.writerow(row + [""] * (width - len(row)) if len(row) < width else row)
+    for cells_of_row in kept:
+        writer.writerow(cells_of_row + [""] * (width - len(cells_of_row)))
     _write_atomically(path, (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8"))
 
 
