@@ -23,6 +23,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="also open a public share link (off by default)")
     parser.add_argument("--index", type=Path, default=HERE / "index", help="index folder (default: ./index)")
     parser.add_argument("--corpus", type=Path, default=HERE / "corpus", help="corpus folder (default: ./corpus)")
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="token the 'Add documents' panel asks for when the app is not bound to 127.0.0.1 "
+        "(default: $QA_ASSISTANT_TOKEN; without one, documents can only be added from this machine)",
+    )
     return parser.parse_args(argv)
 
 
@@ -62,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from qa_assistant.server import token_from
     from qa_assistant.ui.app import serve
 
-    serve(assistant, host=args.host, port=args.port, share=args.share)
+    serve(assistant, host=args.host, port=args.port, share=args.share, token=token_from(args.token))
     return 0
 
 

@@ -52,6 +52,11 @@ _UNSAFE = re.compile(r"[^\w .()\[\]+,-]", re.UNICODE)
 Incoming = tuple[str, "bytes | Path | BinaryIO"]
 
 
+def readable_types() -> frozenset[str]:
+    """The types the corpus reader reads now (an uploaded file of another allowed type is reported, not stored)."""
+    return frozenset(DOCUMENT_EXTENSIONS)
+
+
 def allowed_types() -> str:
     return ", ".join(sorted(UPLOAD_EXTENSIONS))
 

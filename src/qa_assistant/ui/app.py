@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -20,8 +21,8 @@ import gradio as gr  # noqa: E402
 
 from qa_assistant.assistant import Assistant  # noqa: E402
 from qa_assistant.errors import QAError  # noqa: E402
+from qa_assistant.ui import collection, render  # noqa: E402
 from qa_assistant.ui import document as document_panel  # noqa: E402
-from qa_assistant.ui import render  # noqa: E402
 from qa_assistant.ui.export import write_exports  # noqa: E402
 from qa_assistant.ui.style import CSS, DOCUMENT_JS, TRANSCRIPT_JS  # noqa: E402
 
@@ -63,8 +64,16 @@ def theme() -> gr.themes.Base:
 class ChatUI:
     """Event handlers and layout. The conversation lives in a gr.State, one per browser session."""
 
-    def __init__(self, assistant: Assistant, export_dir: str | Path | None = None, examples: list[str] | None = None):
+    def __init__(
+        self,
+        assistant: Assistant,
+        export_dir: str | Path | None = None,
+        examples: list[str] | None = None,
+        access: collection.WriteAccess | None = None,
+    ):
         self.assistant = assistant
+        self.access = access or collection.WriteAccess()
+        self.panel = collection.CollectionPanel(assistant, self.access)
         self.sides = assistant.sides
         self.publishers = assistant.publishers
         self.colours = render.side_colours(self.sides)
@@ -144,6 +153,52 @@ class ChatUI:
         self._views += 1
         return document_panel.document_html(doc, start, end, nonce=self._views)
 
+    def _collection_changed(self, job):
+        """The outputs once a job is finished: status, header, document list and choices, cleared files, filters."""
+        status = collection.status_html(job)
+        if job.state != "done":
+            return status, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        self.sides = self.assistant.sides
+        self.publishers = self.assistant.publishers
+        self.colours = render.side_colours(self.sides)
+        documents = self.assistant.list_documents()
+        return (
+            status,
+            self.header_html(),
+            collection.documents_html(documents),
+            gr.Dropdown(choices=collection.document_choices(documents), value=None),
+            None,
+            gr.CheckboxGroup(choices=self.sides),
+            gr.Dropdown(choices=self.publishers),
+        )
+
+    def add_documents(self, files, side, publisher, date, speaker, token):
+        """Start adding the dropped files; the status shows the update's progress until the new index is in."""
+        skip = (gr.skip(),) * 6
+        try:
+            job = self.panel.start_add(files, side, publisher, date, speaker, token)
+        except QAError as exc:
+            yield collection.status_html(error=str(exc)), *skip
+            return
+        for state in self.panel.follow(job):
+            if state.finished:
+                yield self._collection_changed(state)
+            else:
+                yield collection.status_html(state), *skip
+
+    def remove_document(self, doc_id, token):
+        skip = (gr.skip(),) * 6
+        try:
+            job = self.panel.start_remove(doc_id, token)
+        except QAError as exc:
+            yield collection.status_html(error=str(exc)), *skip
+            return
+        for state in self.panel.follow(job):
+            if state.finished:
+                yield self._collection_changed(state)
+            else:
+                yield collection.status_html(state), *skip
+
     def clear(self):
         empty = [gr.DownloadButton(value=None, interactive=False) for _ in range(3)]
         return self.transcript([]), [], document_panel.document_placeholder(), *empty, _EXPORT_IDLE
@@ -164,7 +219,7 @@ class ChatUI:
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="Quoted answers", analytics_enabled=False, fill_width=True) as demo:
             turns = gr.State([])
-            gr.HTML(self.header_html(), apply_default_css=False, js_on_load=None, elem_id="qa-header")
+            header = gr.HTML(self.header_html(), apply_default_css=False, js_on_load=None, elem_id="qa-header")
             with gr.Row(equal_height=False, elem_id="qa-main"):
                 with gr.Column(scale=2, min_width=250, elem_id="qa-filters"):
                     gr.HTML(
@@ -212,6 +267,7 @@ class ChatUI:
                         elem_id="qa-unknown-names",
                     )
                     reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
+                    manage = self.collection_panel()
                 with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
                     transcript = gr.HTML(
                         self.transcript([]),
@@ -273,7 +329,71 @@ class ChatUI:
             transcript.show_doc(self.show_document, None, document, show_progress="hidden")
             clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption])
             reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True, False), None, filters)
+            changed = [manage["status"], header, manage["list"], manage["pick"], manage["files"], sides, publishers]
+            metadata = [manage[name] for name in ("side", "publisher", "date", "speaker", "token")]
+            manage["add"].click(self.add_documents, [manage["files"], *metadata], changed, show_progress="hidden")
+            manage["remove"].click(
+                self.remove_document, [manage["pick"], manage["token"]], changed, show_progress="hidden"
+            )
         return demo
+
+    def collection_panel(self) -> dict[str, Any]:
+        """The "Add documents" panel (see collection.py); its components by name."""
+        documents = self.assistant.list_documents()
+        off = not self.access.enabled
+        parts: dict[str, Any] = {}
+        with gr.Accordion("Add documents", open=False, elem_id="qa-add"):
+            gr.HTML(
+                '<div class="qa-panel-h"><p>Files are stored in the corpus folder and the index is updated in the '
+                "background; questions are answered meanwhile. Types: "
+                f"{render.esc(collection_types())}.</p></div>",
+                apply_default_css=False,
+                js_on_load=None,
+            )
+            parts["files"] = gr.File(
+                label="Files",
+                file_count="multiple",
+                type="filepath",
+                interactive=not off,
+                elem_id="qa-upload-files",
+            )
+            parts["side"] = gr.Textbox(label="Side", max_lines=1, elem_id="qa-upload-side")
+            parts["publisher"] = gr.Textbox(label="Publisher", max_lines=1, elem_id="qa-upload-publisher")
+            parts["date"] = gr.Textbox(label="Date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="qa-upload-date")
+            parts["speaker"] = gr.Textbox(label="Speaker", max_lines=1, elem_id="qa-upload-speaker")
+            parts["token"] = gr.Textbox(
+                label="Token",
+                type="password",
+                max_lines=1,
+                visible=self.access.needs_token and not off,
+                elem_id="qa-upload-token",
+            )
+            parts["add"] = gr.Button("Add to the collection", size="sm", interactive=not off, elem_id="qa-upload-add")
+            idle = collection.status_html(error=self.access.refusal(None)) if off else collection.status_html()
+            parts["status"] = gr.HTML(idle, apply_default_css=False, js_on_load=None, elem_id="qa-upload-status")
+            with gr.Accordion("Documents", open=False, elem_id="qa-doc-panel"):
+                parts["list"] = gr.HTML(
+                    collection.documents_html(documents),
+                    apply_default_css=False,
+                    js_on_load=None,
+                    elem_id="qa-doc-list",
+                )
+                parts["pick"] = gr.Dropdown(
+                    collection.document_choices(documents),
+                    label="Remove a document",
+                    interactive=not off,
+                    elem_id="qa-doc-pick",
+                )
+                parts["remove"] = gr.Button(
+                    "Remove", size="sm", variant="stop", interactive=not off, elem_id="qa-doc-remove"
+                )
+        return parts
+
+
+def collection_types() -> str:
+    from qa_assistant.ingest.uploads import allowed_types
+
+    return allowed_types()
 
 
 _EXPORT_IDLE = '<div class="qa-export-caption"><b>Export answer</b><span>ask a question first</span></div>'
@@ -288,13 +408,17 @@ def serve(
     host: str = "127.0.0.1",
     port: int | None = None,
     share: bool = False,
+    token: str | None = None,
     **launch_kwargs,
 ):
-    """Warm the model up (so the first question is fast), then serve the UI until interrupted."""
+    """Warm the model up (so the first question is fast), then serve the UI until interrupted. `token`: what the
+    "Add documents" panel asks for when the app is not bound to 127.0.0.1 (or shared); without one it is read-only
+    there."""
     started = time.perf_counter()
     assistant.ask(EXAMPLES[0])
     warm_ms = (time.perf_counter() - started) * 1000
-    demo = create_app(assistant)
+    access = collection.WriteAccess.for_host("0.0.0.0" if share else host, token)
+    demo = create_app(assistant, access=access)
     demo.queue(default_concurrency_limit=CONCURRENCY)
     print(f"ready (warm-up question answered in {warm_ms:.0f} ms)", flush=True)
     return demo.launch(

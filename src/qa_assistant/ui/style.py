@@ -178,4 +178,14 @@ mark.qa-flash { animation: qa-flash 1.2s ease-out 1; }
   .qa-doc { height: 80vh; min-height: 0; }
   .qa-index-info { display: none; }
 }
+/* "Add documents" panel */
+.qa-upload-status { font-size: 0.82rem; line-height: 1.4; }
+.qa-upload-status progress { width: 100%; height: 10px; display: block; margin-bottom: 4px; }
+.qa-upload-status[data-state="error"], .qa-upload-status[data-state="failed"] { color: var(--error-text-color, #b91c1c); }
+.qa-upload-status[data-state="done"] span { color: var(--body-text-color-subdued); }
+.qa-doc-list p { margin: 0 0 4px; font-size: 0.8rem; color: var(--body-text-color-subdued); }
+.qa-doc-list ul { list-style: none; margin: 0; padding: 0; max-height: 260px; overflow-y: auto; }
+.qa-doc-list li { padding: 4px 0; border-bottom: 1px solid var(--border-color-primary); font-size: 0.8rem; }
+.qa-doc-list li b { display: block; font-weight: 600; overflow-wrap: anywhere; }
+.qa-doc-list li span { color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 """
