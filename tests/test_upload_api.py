@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import threading
 import time
@@ -211,3 +212,22 @@ def test_questions_are_answered_from_the_old_index_until_the_new_one_is_in(serve
     assert job["state"] == "failed" and "disk full" in job["error"]
     assert not (corpus / "x.txt").exists() and (corpus / "metadata.csv").read_bytes() == metadata
     assert client.get("/health").json()["documents"] == 5 and len(client.get("/documents").json()) == 5
+
+
+def test_the_command_line_adds_lists_and_removes(served, tmp_path, capsys):
+    from qa_assistant.cli import main
+
+    index, corpus = str(served["assistant"].index_dir), str(served["corpus"])
+    path = tmp_path / "cli festival.txt"
+    path.write_text(FESTIVAL, encoding="utf-8")
+    assert main(["add", str(path), "--index", index, "--corpus", corpus, "--side", "Quokkaville", "-q"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["state"] == "done" and [d["id"] for d in job["result"]["added"]] == ["cli festival.txt"]
+    assert main(["documents", "--index", index, "--corpus", corpus, "--json"]) == 0
+    listed = {d["id"]: d for d in json.loads(capsys.readouterr().out)}
+    assert listed["cli festival.txt"]["side"] == "Quokkaville" and len(listed) == 6
+    assert main(["add", str(path), "--index", index, "--corpus", corpus, "-q"]) == 2
+    assert "already in the corpus" in capsys.readouterr().err
+    assert main(["remove", "cli festival.txt", "--index", index, "--corpus", corpus, "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["result"]["removed"] == ["cli festival.txt"]
+    assert not (served["corpus"] / "cli festival.txt").exists()

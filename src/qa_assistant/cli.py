@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import sys
 import textwrap
@@ -172,6 +173,66 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _follow(assistant, job, quiet: bool) -> int:
+    """Wait for `job`, printing its messages; its result as JSON on stdout; 0 when done, 1 when it failed."""
+    seen = ""
+    while not job.finished:
+        if not quiet and job.message != seen:
+            print(f"… {job.message}", file=sys.stderr, flush=True)
+            seen = job.message
+        job = assistant.wait(job.id, timeout=0.5)
+    print(job.model_dump_json(indent=2))
+    if job.state == "failed":
+        print(f"error: {job.error}", file=sys.stderr)
+        return 1
+    if not quiet:
+        print(f"… {job.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qa_assistant.assistant import Assistant
+    from qa_assistant.limits import UploadLimits
+    from qa_assistant.models import UploadMetadata
+
+    try:
+        metadata = UploadMetadata(
+            title=args.title, publisher=args.publisher, side=args.side, date=args.date, speaker=args.speaker
+        )
+    except ValidationError as exc:
+        raise QAError(f"bad metadata ({'; '.join(validation_problems(exc))})") from None
+    paths = [Path(name) for name in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise QAError(f"{path}: no such file")
+    limits = UploadLimits(max_files=max(len(paths), 1), max_file_bytes=int(args.max_file_mb * 1048576))
+    assistant = Assistant.load(args.index, corpus_dir=args.corpus)
+    job = assistant.add_documents([(path.name, path) for path in paths], metadata, limits)
+    return _follow(assistant, job, args.quiet)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from qa_assistant.assistant import Assistant
+
+    assistant = Assistant.load(args.index, corpus_dir=args.corpus)
+    return _follow(assistant, assistant.remove_document(args.doc_id), args.quiet)
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    from qa_assistant.assistant import Assistant
+
+    documents = Assistant.load(args.index, corpus_dir=args.corpus).list_documents()
+    if args.json:
+        print(json.dumps([info.model_dump(mode="json") for info in documents], indent=2, ensure_ascii=False))
+        return 0
+    for info in documents:
+        meta = ", ".join(str(v) for v in (info.side, info.publisher, info.date) if v)
+        print(f"{info.id}\t{info.sentences} sentences\t{info.title or ''}" + (f"\t({meta})" if meta else ""))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from qa_assistant.index.check import check_index
 
@@ -323,6 +384,39 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"size of one uploaded file, MiB (default {MAX_UPLOAD_FILE_BYTES // 1048576})",
     )
     serve.set_defaults(run=cmd_serve)
+
+    add = commands.add_parser(
+        "add", help="add files to the corpus folder of an index and update it (as the app and POST /documents do)"
+    )
+    add.add_argument("files", nargs="+", help="documents (.txt .md .html .jsonl .pdf .docx)")
+    add.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
+    add.add_argument("--corpus", default=None, help="corpus folder (default: the one the index was built from)")
+    for name, text in (
+        ("--title", "title (one file only)"),
+        ("--publisher", "publisher"),
+        ("--side", "the side the documents speak for"),
+        ("--date", "publication date, YYYY-MM-DD"),
+        ("--speaker", "who speaks where the text names nobody"),
+    ):
+        add.add_argument(name, default=None, help=f"metadata.csv cell: {text}")
+    add.add_argument(
+        "--max-file-mb", type=float, default=MAX_UPLOAD_FILE_BYTES / 1048576, help="size limit of one file, MiB"
+    )
+    add.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add.set_defaults(run=cmd_add)
+
+    remove = commands.add_parser("remove", help="remove a document (its file moves to the corpus's .removed/)")
+    remove.add_argument("doc_id", help="the document id quotes carry (a .jsonl file's name: all its records)")
+    remove.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
+    remove.add_argument("--corpus", default=None, help="corpus folder (default: the one the index was built from)")
+    remove.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    remove.set_defaults(run=cmd_remove)
+
+    documents = commands.add_parser("documents", help="list the documents of an index")
+    documents.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
+    documents.add_argument("--corpus", default=None, help="corpus folder to check the index against")
+    documents.add_argument("--json", action="store_true", help="DocumentInfo objects as JSON")
+    documents.set_defaults(run=cmd_documents)
 
     ask = commands.add_parser("ask", help="answer a question with quotes")
     ask.add_argument("question")
