@@ -15,7 +15,7 @@ upload (`Assistant.add_documents`), every stage of the background job (`Job.resu
 and the first `ask` whose answer quotes the new document; then its removal. Nothing of the new document is in
 the vector cache (the copy has none), so its sentences are encoded. For comparison, in the same run, the same
 sentences are then encoded alone (`Embedder.encode`, the index's model and encoder): the upload's cost beside
-encoding is the difference.
+encoding is the difference. (Encoded before and after the upload, the mean taken, as the machine is shared.)
 `--stand-in-vectors`: when `--index` does not exist yet, it is first built from `--corpus` with stand-in vectors
 (eval/bench_scale.py's: a unit vector from a hash of each sentence, the cost of encoding without encoding) — for
 when encoding the whole collection would take too long on a shared machine. The index then has the real size,
@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qa_assistant import Assistant  # noqa: E402
 from qa_assistant.ingest.uploads import readable_types  # noqa: E402
 from qa_assistant.models import UploadMetadata  # noqa: E402
+from qa_assistant.text.segment import split_sentences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT.parent / "shared" / "ungdc" / "ungdc-1946-2019.tar.gz"
@@ -114,7 +115,7 @@ def question_for(paragraphs: list[str]) -> tuple[str, str]:
     return " ".join(sentence.split()[:18]), sentence
 
 
-def build_with_stand_in_vectors(corpus: Path, index: Path) -> None:
+def build_with_stand_in_vectors(corpus: Path, index: Path, encoder: str) -> None:
     from bench_scale import stand_in_encode  # eval/bench_scale.py, beside this script
 
     from qa_assistant.index.embedder import Embedder
@@ -123,7 +124,9 @@ def build_with_stand_in_vectors(corpus: Path, index: Path) -> None:
     Embedder.encode = stand_in_encode  # type: ignore[method-assign]
     try:
         started = time.perf_counter()
-        built = Assistant.build(corpus, index, on_stage=lambda message: print(f"… {message}", flush=True))
+        built = Assistant.build(
+            corpus, index, encoder=encoder, on_stage=lambda message: print(f"… {message}", flush=True)
+        )
         print(
             f"built {index} with stand-in vectors in {time.perf_counter() - started:.0f} s: "
             f"{built.manifest.documents} documents, {built.manifest.sentences} sentences"
@@ -132,8 +135,17 @@ def build_with_stand_in_vectors(corpus: Path, index: Path) -> None:
         Embedder.encode = real  # type: ignore[method-assign]
 
 
-def measure(assistant: Assistant, path: Path, question: str, wait: float) -> dict[str, float | int | str]:
-    """Add `path`, wait for the job, ask until a quote comes from it; then remove it."""
+def encode_alone(assistant: Assistant, texts: list[str]) -> float:
+    started = time.perf_counter()
+    assistant.embedder.encode(texts)
+    return time.perf_counter() - started
+
+
+def measure(
+    assistant: Assistant, path: Path, question: str, wait: float, texts: list[str]
+) -> dict[str, float | int | str]:
+    """Encode the document's sentences alone; add `path`, wait for the job, ask; encode alone again; remove it."""
+    before = encode_alone(assistant, texts)
     started = time.perf_counter()
     with path.open("rb") as handle:
         job = assistant.add_documents([(path.name, handle)], UploadMetadata(side="Benchmark", date="2016-09-20"))
@@ -145,10 +157,7 @@ def measure(assistant: Assistant, path: Path, question: str, wait: float) -> dic
     answer = assistant.ask(question, k=6, doc_ids=None)
     answered = time.perf_counter() - started
     quoted = [q for q in answer.quotes if q.doc_id == path.name]
-    index = assistant.index
-    doc_number = next(i for i, doc in enumerate(index.documents) if doc.id == path.name)
-    rows = (index.sentences.doc_index == doc_number).nonzero()[0]
-    sentence_texts = [index.sentence_text(int(row)) for row in rows]
+    after = encode_alone(assistant, texts)
     figures: dict[str, float | int | str] = {"stage upload (copy, checks)": staged}
     for stage, seconds in job.result.stage_seconds.items():
         figures[f"stage {stage}"] = seconds
@@ -163,9 +172,10 @@ def measure(assistant: Assistant, path: Path, question: str, wait: float) -> dic
     if removed.state != "done":
         raise SystemExit(f"the removal of {path.name} failed: {removed.error}")
     figures["removal (job)"] = time.perf_counter() - removal
-    again = time.perf_counter()
-    assistant.embedder.encode(sentence_texts)
-    figures["same sentences, encoding alone"] = time.perf_counter() - again
+    alone = (before + after) / 2
+    figures["encoding alone, before / after"] = f"{before:.1f}/{after:.1f}"
+    figures["upload to answer - encoding alone"] = answered - alone
+    figures["upload to answer / encoding alone"] = answered / alone
     return figures
 
 
@@ -180,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stand-in-vectors", action="store_true", help="build a missing --index with stand-in vectors first"
     )
+    parser.add_argument("--encoder", default="torch", help="encoder of a stand-in index built here (torch, onnx, …)")
     args = parser.parse_args(argv)
     if not (args.index / "manifest.json").exists():
         if not args.stand_in_vectors:
             raise SystemExit(f"no index at {args.index}: build it (qa-assistant index) or pass --stand-in-vectors")
-        build_with_stand_in_vectors(args.corpus, args.index)
+        build_with_stand_in_vectors(args.corpus, args.index, args.encoder)
 
     work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     try:
@@ -206,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = write_pdf(paragraphs, args.pages, work / "upload.pdf")
         text = "\n\n".join(chosen) + "\n"
         question, sentence = question_for(chosen)
+        texts = [text[start:end] for start, end in split_sentences(text)]
         print(f"document: {args.pages} pages, {len(text.split())} words; question: {question!r}")
         results: dict[str, dict[str, float | int | str]] = {}
         for kind in [k.strip() for k in args.formats.split(",") if k.strip()]:
@@ -217,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copyfile(work / "upload.pdf", path)
             else:
                 path.write_text(text, encoding="utf-8")
-            results[kind] = measure(assistant, path, question, args.wait)
+            results[kind] = measure(assistant, path, question, args.wait, texts)
         if not results:
             return 1
         kinds = list(results)
