@@ -21,6 +21,7 @@ import gradio as gr  # noqa: E402
 
 from qa_assistant.assistant import Assistant  # noqa: E402
 from qa_assistant.errors import QAError  # noqa: E402
+from qa_assistant.limits import UploadLimits  # noqa: E402
 from qa_assistant.ui import collection, render  # noqa: E402
 from qa_assistant.ui import document as document_panel  # noqa: E402
 from qa_assistant.ui.export import write_exports  # noqa: E402
@@ -430,5 +431,6 @@ def serve(
         footer_links=[],
         run_history=False,
         show_error=True,
+        max_file_size=UploadLimits().max_file_bytes,  # (the panel's files are refused by Gradio above it)
         **launch_kwargs,
     )
