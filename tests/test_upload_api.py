@@ -86,6 +86,7 @@ def test_writes_need_the_token_and_reads_stay_open(served):
     assert served["open"].get("/health").status_code == 200
     docs = served["open"].get("/docs")
     assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text  # served here, not fetched
+    assert served["open"].get("/docs-static/swagger-ui-bundle.js").status_code == 200
     paths = served["open"].get("/openapi.json").json()["paths"]
     assert {"/documents", "/documents/{doc_id}", "/jobs/{job_id}", "/ask"} <= set(paths)
 
