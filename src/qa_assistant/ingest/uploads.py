@@ -6,7 +6,8 @@
   resolved path).
 - `stage_files`: uploads are first copied (in chunks, refused once over the size limit) into a hidden staging
   folder inside the corpus (`.uploads/<id>/`, ignored by the corpus reader), where they are read as a corpus of
-  their own: a file the reader cannot use is reported and never stored.
+  their own: a file the reader cannot use is reported and never stored. (A staging folder a day old, left by a
+  process killed meanwhile, is removed by the next upload.)
 - `CorpusEdit`: moves staged files into the corpus folder and writes their `metadata.csv` rows, or moves a
   removed document's file to `.removed/` (kept, hidden from the reader) and drops its row; `rollback` undoes it.
   `metadata.csv` is rewritten whole (other rows and columns kept as they are) under a temporary name and renamed.
@@ -22,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -132,6 +134,20 @@ def _copy_limited(source: bytes | Path | BinaryIO, target: Path, limit: int, nam
     return size
 
 
+STALE_STAGING_SECONDS = 24 * 3600
+
+
+def _remove_stale_staging(staging_root: Path) -> None:
+    """Staging folders a day old: left by a process killed between an upload and its update."""
+    if not staging_root.is_dir():
+        return
+    now = time.time()
+    for folder in staging_root.iterdir():
+        with contextlib.suppress(OSError):
+            if now - folder.stat().st_mtime > STALE_STAGING_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def stage_files(
     corpus_dir: Path,
     files: Iterable[Incoming],
@@ -157,6 +173,7 @@ def stage_files(
         seen.add(name.lower())
         if os.path.lexists(inside(corpus_dir, name)):
             raise QAError(f"'{name}' is already in the corpus: remove that document first, or rename the file")
+    _remove_stale_staging(corpus_dir / STAGING_DIR)
     folder = corpus_dir / STAGING_DIR / secrets.token_hex(8)
     folder.mkdir(parents=True)
     staging = Staging(folder, [], metadata)
