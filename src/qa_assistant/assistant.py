@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -179,6 +180,15 @@ class Assistant:
     @property
     def publishers(self) -> list[str]:
         return sorted({d.publisher for d in self.index.documents if d.publisher}, key=str.lower)
+
+    def source_file(self, doc: Document) -> Path | None:
+        """The file `doc` was read from, when the corpus folder still holds it with the bytes the index was built
+        from (else None: a page drawn from a changed file would not be the page quoted)."""
+        expected = self.manifest.corpus_files.get(doc.path)
+        path = Path(self.manifest.corpus_dir) / doc.path
+        if expected is None or not path.is_file():
+            return None
+        return path if hashlib.sha256(path.read_bytes()).hexdigest() == expected else None
 
     def document(self, doc_id: str) -> Document:
         for doc in self.index.documents:

@@ -34,7 +34,8 @@ def attribution(quote: Quote) -> str:
         who = f"{quote.speaker}, via {quote.publisher}"
     date = quote.date.isoformat() if quote.date else "date unknown"
     title = f" ({quote.title})" if quote.title else ""
-    return f"— {who}, {date}{title}"
+    page = f", {quote.pages_label}" if quote.pages_label else ""
+    return f"— {who}, {date}{title}{page}"
 
 
 def format_answer(answer: Answer) -> str:

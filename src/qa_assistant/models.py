@@ -6,11 +6,32 @@ Every `Quote` is a slice of a `Document`: ``quote.text == document.text[quote.st
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 RetrievalMode = Literal["hybrid", "bm25", "dense"]
+
+# A hyphen that only splits a word at a line end: PDFium marks it U+FFFE in the text it extracts ("Azerbai\ufffejan"),
+# Unicode's soft hyphen is U+00AD. Both are kept in `Document.text` (quotes stay verbatim); searching and reading
+# join the word ("Azerbaijan").
+SOFT_HYPHENS = "\ufffe\u00ad"
+_SOFT_HYPHEN_BREAK = re.compile(r"[\ufffe\u00ad]\s*")
+
+
+def join_soft_hyphens(text: str) -> str:
+    """`text` with each soft hyphen and the line break after it taken out: the words as they are read."""
+    if "\ufffe" not in text and "\u00ad" not in text:
+        return text
+    return _SOFT_HYPHEN_BREAK.sub("", text)
+
+
+def reading_text(text: str) -> str:
+    """`text` for reading: soft hyphens joined, each run of white space (line breaks of the source) as one space."""
+    return " ".join(join_soft_hyphens(text).split())
+
+
 FusionMethod = Literal["rrf", "weighted"]
 
 # Retrieval defaults, chosen on BEIR SciFact (train) and eval/seed.jsonl: see eval/results/README.md.
@@ -41,6 +62,12 @@ class Document(BaseModel):
         None,
         description="(text offset, source file offset, length) of each verbatim run; None when text is extracted (HTML)",
     )
+    page_map: list[tuple[int, int, int, int]] | None = Field(
+        None,
+        description="PDF: (text offset, page number from 1, index of the first character in the text PDFium extracts "
+        "from that page, length) of each run of the text copied from one page; None for other formats",
+    )
+    pages: int | None = Field(None, description="PDF: the number of pages of the file")
 
     def source_offsets(self, start: int, end: int) -> tuple[int, int] | None:
         """Offsets in the source file of text[start:end], when the text is a verbatim copy of it."""
@@ -50,6 +77,44 @@ class Document(BaseModel):
             if text_start <= start and end <= text_start + length:
                 return source_start + start - text_start, source_start + end - text_start
         return None
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that the character text[offset] was extracted from; None when the document has no
+        pages, or for a character placed between pages' texts."""
+        for text_start, page, _char, length in self.page_map or ():
+            if text_start <= offset < text_start + length:
+                return page
+        return None
+
+    def page_range(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """The first and last page of text[start:end] (first run touching it): (None, None) without pages."""
+        touched = [page for s, page, _c, n in self.page_map or () if s < end and start < s + n]
+        return (min(touched), max(touched)) if touched else (None, None)
+
+    def page_chars(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """(page, first character index, character count) on each page of text[start:end], in the character
+        indices of the text PDFium extracts from the page (what its character boxes are numbered by)."""
+        found = []
+        for text_start, page, char, length in self.page_map or ():
+            lo, hi = max(start, text_start), min(end, text_start + length)
+            if lo < hi:
+                found.append((page, char + lo - text_start, hi - lo))
+        return found
+
+    def page_starts(self) -> list[int]:
+        """The offset in `text` where each page's text begins (a page with no text kept: where the next begins)."""
+        if not self.page_map or not self.pages:
+            return []
+        starts: list[int | None] = [None] * self.pages
+        for text_start, page, _char, _length in self.page_map:
+            if starts[page - 1] is None:
+                starts[page - 1] = text_start
+        result = [len(self.text)] * self.pages
+        following = len(self.text)
+        for i in range(self.pages - 1, -1, -1):
+            found = starts[i]
+            following = result[i] = found if found is not None else following
+        return result
 
 
 class DocumentInfo(BaseModel):
@@ -247,6 +312,7 @@ class OtherSource(BaseModel):
     start: int
     end: int
     link: str
+    page: int | None = Field(None, description="PDF: the page where the sentence starts")
 
 
 class Quote(BaseModel):
@@ -263,8 +329,11 @@ class Quote(BaseModel):
     url: str | None = None
     path: str | None = None
     link: str = Field(
-        description="where the quote stands: the source file (or URL) with an RFC 5147 #char=start,end fragment"
+        description="where the quote stands: the source file (or URL) with an RFC 5147 #char=start,end fragment, "
+        "or for a PDF an RFC 8118 #page=N fragment"
     )
+    page: int | None = Field(None, description="PDF: the page (from 1) where the quote starts")
+    page_end: int | None = Field(None, description="PDF: the page where the quote ends, when it runs onto another")
     source_start: int | None = Field(
         None, description="offsets of the quote in the source file, when the text is a verbatim copy"
     )
@@ -300,8 +369,16 @@ class Quote(BaseModel):
 
     @property
     def display_text(self) -> str:
-        """The quote for reading: `text` with each run of white space (line breaks of the source) as one space."""
-        return " ".join(self.text.split())
+        """The quote for reading: `text` with each run of white space (line breaks of the source) as one space and
+        words split by a soft hyphen at a line end joined ("Azerbai\ufffejan" -> "Azerbaijan")."""
+        return reading_text(self.text)
+
+    @property
+    def pages_label(self) -> str | None:
+        """'p. 3' or 'pp. 3–4' for a quote from a PDF, else None."""
+        if self.page is None:
+            return None
+        return f"pp. {self.page}–{self.page_end}" if self.page_end else f"p. {self.page}"
 
 
 class SideGroup(BaseModel):

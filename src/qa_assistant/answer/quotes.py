@@ -60,10 +60,16 @@ class QuoteMaker:
             start=start,
             end=end,
             link=self._link(doc, start, end),
+            page=doc.page_range(start, end)[0],
         )
 
     @staticmethod
     def _link(doc: Document, start: int, end: int) -> str:
+        """Where text[start:end] stands: a PDF's page (RFC 8118 #page=N, in the file or at its URL), else the
+        characters (RFC 5147 #char=start,end) of the source file, or of the text when it was extracted."""
+        page = doc.page_range(start, end)[0]
+        if page is not None:
+            return f"{doc.url or doc.path}#page={page}"
         source = doc.source_offsets(start, end)
         where = doc.url or doc.path
         return f"{where}#char={source[0]},{source[1]}" if source else f"{doc.path}#char={start},{end}"
@@ -79,6 +85,7 @@ class QuoteMaker:
             after = self.index.sentence_text(sentence_id + 1)
         attribution = self.index.attributions[sentence_id]
         source = doc.source_offsets(start, end)
+        page, page_end = doc.page_range(start, end)
         return Quote(
             text=doc.text[start:end],
             doc_id=doc.id,
@@ -93,6 +100,8 @@ class QuoteMaker:
             link=self._link(doc, start, end),
             source_start=source[0] if source else None,
             source_end=source[1] if source else None,
+            page=page,
+            page_end=page_end if page_end != page else None,
             speaker=attribution.speaker,
             speaker_side=attribution.side,
             speaker_source=attribution.source,

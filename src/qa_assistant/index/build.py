@@ -21,7 +21,7 @@ from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from qa_assistant.errors import QAError
 from qa_assistant.index.labels import KeptAttributions, SentenceLabels
-from qa_assistant.models import Document
+from qa_assistant.models import Document, join_soft_hyphens
 from qa_assistant.index.reuse import EarlierBuild
 from qa_assistant.text.segment_parallel import split_many
 from qa_assistant.index.store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, load_index, read_manifest, save_index
@@ -101,7 +101,11 @@ def build_index(
         sentences, earlier_rows = segment_reusing(corpus.documents, earlier)
     if len(sentences) == 0:
         raise QAError(f"no sentences found in the documents of {corpus_dir}")
-    texts = [corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)]
+    # What is searched and encoded: the sentence with words split by a soft hyphen (PDF line ends) joined
+    texts = [
+        join_soft_hyphens(corpus.documents[d].text[s:e])
+        for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)
+    ]
     say("attributing speakers")
     same_sides = earlier is not None and earlier.index.sides.model_dump() == corpus.sides.model_dump()
     attributions, labels = attribute_sentences(

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from qa_assistant.errors import QAError, validation_problems
 from qa_assistant.ingest.clean import BoilerplateRules, clean_text, load_rules
+from qa_assistant.ingest.docx import read_docx
+from qa_assistant.ingest.pdf import read_pdf, remap_pages
 from qa_assistant.ingest.sides import SideConfig
 from qa_assistant.models import Document
 from qa_assistant.text.dates import mentioned_dates, parse_date
@@ -28,7 +30,9 @@ METADATA_FIELDS = ("file", "title", "publisher", "side", "date", "url", "speaker
 TEXT_EXTENSIONS = {".txt", ".md", ".markdown"}
 HTML_EXTENSIONS = {".html", ".htm"}
 JSONL_EXTENSIONS = {".jsonl"}
-DOCUMENT_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | JSONL_EXTENSIONS
+PDF_EXTENSIONS = {".pdf"}
+WORD_EXTENSIONS = {".docx"}
+DOCUMENT_EXTENSIONS = TEXT_EXTENSIONS | HTML_EXTENSIONS | JSONL_EXTENSIONS | PDF_EXTENSIONS | WORD_EXTENSIONS
 CONFIG_FILES = {METADATA_FILE, SIDES_FILE, BOILERPLATE_FILE}
 
 
@@ -153,6 +157,12 @@ def first_line_title(text: str) -> str | None:
     return None
 
 
+def _dateline_among(lines: list[str], rules: BoilerplateRules) -> str | None:
+    """The first of `lines` (e.g. a PDF's running header) that a dateline rule matches."""
+    patterns = [rule.regex() for rule in rules.rules if rule.action == "dateline"]
+    return next((line.strip() for line in lines for p in patterns if p.match(line)), None)
+
+
 def make_document(
     doc_id: str,
     source: str,
@@ -161,20 +171,30 @@ def make_document(
     rules: BoilerplateRules,
     verbatim: bool = True,
     date_source: str = "sidecar",
+    *,
+    file_title: str | None = None,
+    page_map: list[tuple[int, int, int, int]] | None = None,
+    pages: int | None = None,
+    header_lines: list[str] | None = None,
 ) -> Document:
-    """Clean `source`, then fill each field from the metadata, else from the text, else leave it unknown."""
+    """Clean `source`, then fill each field from the metadata, else from the text, else leave it unknown.
+
+    From a PDF or Word file: `file_title` is its own Title property (used when the metadata has no title),
+    `page_map` the pages' runs in `source` (see `Document.page_map`), `header_lines` its running headers and
+    footers, where a dateline may stand when the text has none."""
     cleaned = clean_text(source, rules)
     if not cleaned.text.strip():
         raise ValueError("no text in the file after removing boilerplate")
+    dateline = cleaned.dateline or (_dateline_among(header_lines, rules) if header_lines else None)
     date, how = meta.date, date_source if meta.date else None
-    if date is None and cleaned.dateline:
-        date, how = parse_date(cleaned.dateline), "dateline"
+    if date is None and dateline:
+        date, how = parse_date(dateline), "dateline"
         how = how if date else None
     side = meta.side or sides.side_of_publisher(meta.publisher, meta.url)
     return Document(
         id=doc_id,
         path=doc_id.split("#")[0],
-        title=meta.title or first_line_title(cleaned.text),
+        title=meta.title or file_title or first_line_title(cleaned.text),
         publisher=meta.publisher,
         side=side,
         date=date,
@@ -184,19 +204,59 @@ def make_document(
         text=cleaned.text,
         mentioned_dates=mentioned_dates(cleaned.text),
         source_map=cleaned.source_map if verbatim else None,
+        page_map=remap_pages(page_map, cleaned.source_map) if page_map is not None else None,
+        pages=pages,
     )
 
 
 def load_document(
     path: Path, corpus_dir: Path, meta: DocumentMetadata | None, sides: SideConfig, rules: BoilerplateRules
 ) -> Document:
-    raw = read_text_file(path)
+    """The document of a text, Markdown, HTML, PDF or Word file; ValueError with the reason when it has no text."""
     rel = path.relative_to(corpus_dir).as_posix()
-    is_html = path.suffix.lower() in HTML_EXTENSIONS
+    meta = meta or DocumentMetadata(file=rel)
+    suffix = path.suffix.lower()
+    if suffix in PDF_EXTENSIONS:
+        pdf = read_pdf(path)
+        return make_document(
+            rel,
+            pdf.text,
+            meta,
+            sides,
+            rules,
+            verbatim=False,
+            file_title=pdf.title,
+            page_map=pdf.page_map,
+            pages=len(pdf.pages),
+            header_lines=pdf.pages[0].furniture,
+        )
+    if suffix in WORD_EXTENSIONS:
+        word = read_docx(path)
+        return make_document(rel, word.text, meta, sides, rules, verbatim=False, file_title=word.title)
+    raw = read_text_file(path)
+    is_html = suffix in HTML_EXTENSIONS
     text = extract_html_text(raw) if is_html else raw
     if not text.strip():
         raise ValueError("no text in the file")
-    return make_document(rel, text, meta or DocumentMetadata(file=rel), sides, rules, verbatim=not is_html)
+    return make_document(rel, text, meta, sides, rules, verbatim=not is_html)
+
+
+def read_documents(
+    path: Path, corpus_dir: Path, meta: DocumentMetadata | None, sides: SideConfig, rules: BoilerplateRules
+) -> tuple[list[Document], list[SkippedFile]]:
+    """The documents of one corpus file of any supported kind, and what of it was skipped with the reason (the
+    whole file: unsupported, unreadable, no text; or bad lines of a .jsonl file). Never raises for a bad file."""
+    rel = path.relative_to(corpus_dir).as_posix()
+    suffix = path.suffix.lower()
+    if suffix not in DOCUMENT_EXTENSIONS:
+        supported = ", ".join(sorted(DOCUMENT_EXTENSIONS))
+        return [], [SkippedFile(path=rel, reason=f"unsupported extension '{path.suffix}' (supported: {supported})")]
+    try:
+        if suffix in JSONL_EXTENSIONS:
+            return load_jsonl(path, corpus_dir, sides, rules)
+        return [load_document(path, corpus_dir, meta, sides, rules)], []
+    except (OSError, ValueError) as exc:
+        return [], [SkippedFile(path=rel, reason=str(exc))]
 
 
 class JsonlDocument(BaseModel):
@@ -248,7 +308,9 @@ def _config_key(hashes: dict[str, str]) -> str:
 def require_corpus_dir(corpus_dir: str | Path) -> Path:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise QAError(f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html/.jsonl files)")
+        raise QAError(
+            f"corpus folder not found: {corpus_dir} (give a folder of .txt/.md/.html/.jsonl/.pdf/.docx files)"
+        )
     return corpus_dir
 
 
@@ -280,9 +342,8 @@ def load_corpus(
         path = corpus_dir / rel
         if rel in CONFIG_FILES:
             continue
-        suffix = path.suffix.lower()
-        if suffix not in DOCUMENT_EXTENSIONS:
-            skipped.append(SkippedFile(path=rel, reason=f"unsupported extension '{path.suffix}'"))
+        if path.suffix.lower() not in DOCUMENT_EXTENSIONS:
+            skipped.extend(read_documents(path, corpus_dir, None, sides, rules)[1])
             continue
         keys[rel] = source_key(hashes[rel], metadata.get(rel), config_key)
         earlier = reuse(rel, keys[rel]) if reuse is not None else None
@@ -290,15 +351,9 @@ def load_corpus(
             documents.extend(earlier)
             reused_files.append(rel)
             continue
-        try:
-            if suffix in JSONL_EXTENSIONS:
-                docs, bad = load_jsonl(path, corpus_dir, sides, rules)
-                documents.extend(docs)
-                skipped.extend(bad)
-            else:
-                documents.append(load_document(path, corpus_dir, metadata.get(rel), sides, rules))
-        except (OSError, ValueError) as exc:
-            skipped.append(SkippedFile(path=rel, reason=str(exc)))
+        docs, bad = read_documents(path, corpus_dir, metadata.get(rel), sides, rules)
+        documents.extend(docs)
+        skipped.extend(bad)
     for item in skipped:
         log.warning("skipped %s: %s", item.path, item.reason)
     missing = set(metadata) - {d.id for d in documents} - {s.path for s in skipped}

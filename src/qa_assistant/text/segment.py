@@ -95,7 +95,8 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
 
 def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """pysbd's sentences of text[start:end], located by a moving cursor so offsets are exact."""
-    unit = text[start:end].replace("\n", " ")  # same length: offsets still match `text`
+    # same length: offsets still match `text` ("\r" too: pysbd ends a sentence at it, and PDF lines end with "\r\n")
+    unit = text[start:end].replace("\n", " ").replace("\r", " ")
     spans = []
     cursor = 0
     # pysbd's processor gives the sentences; `Segmenter.segment` would then locate each with a regular expression

@@ -1,4 +1,5 @@
-"""Tokens for BM25: lower case, accents folded ("Lachín" -> "lachin"), stopwords removed, Snowball-stemmed."""
+"""Tokens for BM25: lower case, accents folded ("Lachín" -> "lachin"), stopwords removed, Snowball-stemmed; a word
+split by a soft hyphen at a line end ("Azerbai\ufffejan", from a PDF) is one word."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from functools import lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+from qa_assistant.models import join_soft_hyphens
 
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 # Words that frame a question rather than name its topic ("What did each side say about X?").
@@ -39,7 +42,7 @@ def fold_accents(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Words only, lower-cased and accent-folded: equal for texts that differ in case, accents, punctuation, quotes."""
-    return " ".join(_WORD.findall(fold_accents(text).lower()))
+    return " ".join(_WORD.findall(fold_accents(join_soft_hyphens(text)).lower()))
 
 
 @lru_cache(maxsize=1)
@@ -49,6 +52,6 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str, *, query: bool = False) -> list[str]:
     """BM25 tokens of `text`; `query=True` also drops question-framing words."""
-    words = _WORD.findall(fold_accents(text).lower())
+    words = _WORD.findall(fold_accents(join_soft_hyphens(text)).lower())
     stop = STOPWORDS | QUESTION_STOPWORDS if query else STOPWORDS
     return _stemmer().stemWords([w for w in words if w not in stop])

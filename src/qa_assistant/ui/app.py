@@ -152,7 +152,8 @@ class ChatUI:
         except (KeyError, TypeError, ValueError):
             start = end = None
         self._views += 1
-        return document_panel.document_html(doc, start, end, nonce=self._views)
+        pdf = self.assistant.source_file(doc) if doc.page_map else None
+        return document_panel.document_html(doc, start, end, nonce=self._views, pdf_path=pdf)
 
     def _collection_changed(self, job):
         """The outputs once a job is finished: status, header, document list and choices, cleared files, filters."""

@@ -10,7 +10,7 @@ import re
 import secrets
 from pathlib import Path
 
-from qa_assistant.models import Answer, Quote
+from qa_assistant.models import Answer, Quote, join_soft_hyphens
 from qa_assistant.ui.markdown import md_escape, quote_markdown
 from qa_assistant.ui.render import filters_summary
 
@@ -27,6 +27,8 @@ CSV_FIRST = [
     "title",
     "url",
     "link",
+    "page",
+    "page_end",
     "doc_id",
     "start",
     "end",
@@ -105,6 +107,7 @@ def to_csv(answer: Answer) -> str:
     for group, number, quote in _numbered(answer):
         data = quote.model_dump(mode="json")
         data.update(number=number, group=group or "", question=answer.question)
+        data["text"] = join_soft_hyphens(quote.text)  # a word split at a PDF line end, as it is read
         if not data.get("speaker"):
             data["speaker"] = ""
         writer.writerow({c: _cell(data.get(c)) for c in columns})

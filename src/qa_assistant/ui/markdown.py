@@ -40,7 +40,7 @@ def quote_markdown(quote: Quote, number: int | None = None) -> str:
         "",
         f"{head}— **{md_escape(source)}** · {md_escape(side)} · {md_escape(date)} · *{md_escape(title)}*",
         "",
-        f"- Source: {md_escape(quote.link)}",
+        f"- Source: {md_escape(quote.link)}" + (f" ({quote.pages_label})" if quote.pages_label else ""),
         f"- Offsets: document {md_escape(quote.doc_id)}, characters {quote.start}–{quote.end}",
     ]
     if quote.url and safe_url(quote.url):

@@ -205,6 +205,8 @@ def quote_html(
             items.append(f"<li>{text}</li>")
         extra = f'<div class="qa-also"><span>Also in</span><ul>{"".join(items)}</ul></div>'
     ident = f' id="{esc(quote_id)}"' if quote_id else ""
+    pages = _field(quote, "pages_label")
+    page = f' <span class="qa-page">{esc(pages)}</span>' if pages else ""
     return (
         f'<article class="qa-quote"{ident} data-doc="{esc(quote.doc_id)}" data-start="{quote.start}" '
         f'data-end="{quote.end}" style="--side-colour:{colour}">'
@@ -215,7 +217,7 @@ def quote_html(
         f'<span class="qa-who">{esc(source)}</span><span class="qa-sep">·</span>'
         f'<span class="qa-side-tag">{esc(side)}</span><span class="qa-sep">·</span>'
         f'<time class="qa-date">{esc(date)}</time>'
-        f'</div><cite class="qa-title">{esc(title)}</cite>{extra}'
+        f'</div><cite class="qa-title">{esc(title)}</cite>{page}{extra}'
         f'<div class="qa-actions">{_show_button(quote.doc_id, quote.start, quote.end)}'
         f"{scores_html(quote, min_similarity, mode, fusion, compared_with)}</div>"
         f"</div></article>"

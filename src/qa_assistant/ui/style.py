@@ -166,6 +166,19 @@ button.qa-show-small { padding: 0 6px; font-size: 0.72rem; }
 .qa-doc-where { margin-left: 6px; }
 .qa-doc-text { position: relative; flex: 1; min-height: 0; padding: 14px 18px; overflow-y: auto;
   white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.97rem; line-height: 1.65; color: var(--body-text-color); }
+.qa-doc-body { flex: 1; min-height: 0; display: flex; flex-direction: column; }
+.qa-doc-split { flex-direction: row; }
+.qa-doc-split > .qa-doc-pages { flex: 1 1 50%; min-width: 0; overflow-y: auto; padding: 10px;
+  border-right: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
+.qa-doc-split > .qa-doc-text { flex: 1 1 50%; }
+.qa-doc-page { margin: 0 0 12px; }
+.qa-page-img { position: relative; line-height: 0; box-shadow: 0 1px 4px rgba(0,0,0,.25); background: #fff; }
+.qa-page-img img { width: 100%; height: auto; display: block; }
+.qa-page-hit { position: absolute; background: rgba(250, 204, 21, .38); outline: 2px solid #f59e0b;
+  border-radius: 2px; pointer-events: none; }
+.qa-doc-page figcaption, .qa-doc-page-note { font-size: 0.78rem; color: var(--body-text-color-subdued);
+  margin-top: 6px; line-height: 1.4; }
+.qa-page { font-size: 0.8rem; color: var(--body-text-color-subdued); margin-left: 6px; }
 mark.qa-hit { background: #fde68a; color: #111827; padding: 1px 0; border-radius: 3px; box-shadow: 0 0 0 2px #fde68a; }
 mark.qa-flash { animation: qa-flash 1.2s ease-out 1; }
 @keyframes qa-flash { 0% { box-shadow: 0 0 0 6px #f59e0b; } 100% { box-shadow: 0 0 0 2px #fde68a; } }
@@ -176,6 +189,8 @@ mark.qa-flash { animation: qa-flash 1.2s ease-out 1; }
 @media (max-width: 1100px) {
   .qa-scroll { height: auto; max-height: 70vh; }
   .qa-doc { height: 80vh; min-height: 0; }
+  .qa-doc-split { flex-direction: column; }
+  .qa-doc-split > .qa-doc-pages { flex: none; max-height: 45%; border-right: 0; }
   .qa-index-info { display: none; }
 }
 /* "Add documents" panel */

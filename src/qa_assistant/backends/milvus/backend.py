@@ -38,7 +38,7 @@ import numpy as np
 from qa_assistant.backends.local.bm25 import BM25_B, BM25_K1
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.errors import QAError
-from qa_assistant.models import Filters, SearchSettings
+from qa_assistant.models import Filters, SearchSettings, join_soft_hyphens
 from qa_assistant.text.tokens import _WORD, QUESTION_STOPWORDS, STOPWORDS, fold_accents
 
 EPOCH = dt.date(1970, 1, 1)
@@ -421,7 +421,8 @@ def document_rows(index: Any, i: int, key: str, first: np.ndarray, last: np.ndar
     lo, hi = int(np.searchsorted(table.doc_index, i)), int(np.searchsorted(table.doc_index, i, side="right"))
     if hi == lo:
         return []
-    texts = [doc.text[int(table.start[s]) : int(table.end[s])] for s in range(lo, hi)]
+    # searched as read: words split by a soft hyphen at a PDF line end joined
+    texts = [join_soft_hyphens(doc.text[int(table.start[s]) : int(table.end[s])]) for s in range(lo, hi)]
     vectors = index.dense.index.reconstruct_n(lo, hi - lo)
     labels = index.labels
     name = lambda names, code: names[code].lower() if code >= 0 else ""  # noqa: E731
