@@ -138,12 +138,14 @@ def test_jsonl_and_html_documents(tmp_path):
     )
     (corpus / "page.html").write_text(html, encoding="utf-8")
     (corpus / "notes.docx").write_bytes(b"PK\x03\x04")
+    (corpus / "notes.odt").write_bytes(b"PK\x03\x04")
     loaded = load_corpus(corpus)
     docs = {d.id: d for d in loaded.documents}
     assert docs["feed.jsonl#r1"].date == dt.date(2023, 6, 1) and docs["feed.jsonl#r1"].side == "Armenia"
     assert docs["feed.jsonl#2"].title == "Checkpoint"
     assert any(s.path == "feed.jsonl, line 3" and s.reason.startswith("text: ") for s in loaded.skipped)
-    assert any(s.path == "notes.docx" and "unsupported extension" in s.reason for s in loaded.skipped)
+    assert any(s.path == "notes.odt" and "unsupported extension" in s.reason for s in loaded.skipped)
+    assert any(s.path == "notes.docx" and s.reason.startswith("damaged or not a Word") for s in loaded.skipped)
     page = docs["page.html"].text
     assert "delegations met in Brussels" in page and "tracking" not in page and "Copyright" not in page
 
@@ -220,7 +222,7 @@ def test_index_command_reports_what_it_did(tmp_path, capsys):
     assert "documents missing date: 2 (002_36c5c6001d4c7b56.txt, 003_d58175e59972caf7.txt)" in out
     assert "documents missing publisher: 5" in out and "documents missing side: 5" in out
     assert "dates read from the dateline: 3" in out
-    assert "skipped scan.pdf: unsupported extension '.pdf'" in out
+    assert "skipped scan.pdf: damaged or not a PDF (PDFium: Data format error): it cannot be read" in out
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -63,8 +63,12 @@ def read_docx(path: str | Path) -> DocxText:
         document = docx.Document(str(path))
         paragraphs = [text for text in _blocks(document) if text.strip()]
         title = " ".join((document.core_properties.title or "").split()) or None
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError, Exception) as exc:
-        raise UnreadableDocx(f"damaged or not a Word file ({type(exc).__name__}: {exc}): it cannot be read") from None
+    except (PackageNotFoundError, zipfile.BadZipFile):
+        raise UnreadableDocx(
+            "damaged or not a Word .docx file (not a readable zip package): it cannot be read"
+        ) from None
+    except Exception as exc:  # python-docx and lxml raise many kinds for a damaged part: each is a damaged file
+        raise UnreadableDocx(f"damaged Word file ({type(exc).__name__}: {exc}): it cannot be read") from None
     if not paragraphs:
         raise UnreadableDocx("no text in the Word file")
     return DocxText(text=PARAGRAPH_BREAK.join(paragraphs), title=title)

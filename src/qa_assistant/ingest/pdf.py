@@ -31,7 +31,9 @@ FURNITURE_SHARE = 0.4
 # is furniture even in a one-page file.
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:page\s*)?#(?:\s*(?:of|/)\s*#)?[-–—\s]*$")
 _DIGITS = re.compile(r"\d+")
-_LINE = re.compile(r"[^\r\n]+")
+# Lines of a page's text. PDFium joins the two halves of a word hyphenated at a line end with U+FFFE, also when
+# what follows is a footer ("a unila\ufffePage 1 of 3"): such a line is two lines here.
+_LINE = re.compile(r"[^\r\n\ufffe]+\ufffe?")
 # Document properties that name the producing program or file rather than the document.
 _NOT_A_TITLE = re.compile(r"^(?:untitled|microsoft word - .*|.*\.(?:docx?|pdf|rtf|odt|txt))$", re.IGNORECASE)
 
@@ -79,7 +81,9 @@ def _open(path: Path):
             raise UnreadablePdf(
                 "password-protected PDF: save a copy without the password (or give its text as .txt) to index it"
             ) from None
-        raise UnreadablePdf(f"damaged or not a PDF ({detail.rstrip('.')}): it cannot be read") from None
+        found = re.search(r"PDFium: [^)]*", detail)
+        reason = found.group() if found else detail.rstrip(".")
+        raise UnreadablePdf(f"damaged or not a PDF ({reason}): it cannot be read") from None
 
 
 def _title(pdf) -> str | None:
@@ -108,7 +112,7 @@ def _page(pdf, number: int) -> PdfPage:
 
 
 def _furniture_key(line: str) -> str:
-    return _DIGITS.sub("#", " ".join(line.split()).lower())
+    return _DIGITS.sub("#", " ".join(line.replace("\ufffe", " ").split()).lower())
 
 
 def _edge_lines(text: str) -> list[re.Match]:
@@ -136,7 +140,7 @@ def remove_furniture(pages: list[PdfPage]) -> None:
             first += 1
         while last > max(first, len(lines) - EDGE_LINES) and is_furniture(lines[last - 1].group()):
             last -= 1
-        page.furniture = [m.group().strip() for m in lines[:first] + lines[last:]]
+        page.furniture = [m.group().strip().rstrip("\ufffe") for m in lines[:first] + lines[last:]]
         page.kept = (lines[first].start(), lines[last - 1].end()) if first < last else (0, 0)
 
 

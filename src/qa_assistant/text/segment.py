@@ -1,7 +1,8 @@
 """Sentence segmentation with exact character offsets.
 
 Text is cut into units (paragraphs): a line is a unit of its own unless it continues the line before it, which
-ended mid-sentence (hard wraps and page breaks of text extracted from PDF); each unit is split by pysbd; sentences
+ended mid-sentence (hard wraps and page breaks of text extracted from PDF; how long a wrapped line is, is read from
+the text: a PDF column is shorter than a paragraph on one line); each unit is split by pysbd; sentences
 are then re-joined while a quotation is still open, so a multi-sentence quotation stays one passage, and a fragment
 of fewer than `MIN_WORDS` words ("Therefore.", "India.") is joined to its neighbour in the unit. A unit that short
 as a whole (a heading, a title) stays a sentence for retrieval, but `is_quotable` says no: it is never quoted.
@@ -45,6 +46,12 @@ def _segmenter() -> pysbd.Segmenter:
 MIN_WORDS = 4
 # A line at least this long that ends without sentence punctuation is a wrapped paragraph, not a heading.
 WRAPPED_LINE_CHARS = 100
+# In a hard-wrapped text (its lines mostly shorter: PDF columns, text wrapped at 72 characters) the length is less:
+# WRAP_SHARE of the length that the longest tenth of its lines reach (at least MIN_WRAPPED_LINE_CHARS), when it has
+# at least WRAP_MIN_LINES lines.
+WRAP_SHARE = 0.75
+MIN_WRAPPED_LINE_CHARS = 30
+WRAP_MIN_LINES = 8
 # A line ending in one of these words ends mid-sentence, however short it is.
 CONTINUING_WORDS = frozenset(
     "a an the of and or nor but to for in on at by with from into upon that which who whose whom as is are was were "
@@ -58,12 +65,21 @@ def _word_count(piece: str) -> int:
     return sum(1 for word in _WORD.findall(piece) if any(ch.isalpha() for ch in word))
 
 
-def _continues(previous_line: str, line: str, gap: str) -> bool:
+def _wrap_width(text: str) -> int:
+    """The length from which a line ending without sentence punctuation is a wrapped line of `text`."""
+    lengths = sorted(len(m.group().rstrip()) for m in re.finditer(r"[^\n]+", text))
+    if len(lengths) < WRAP_MIN_LINES:
+        return WRAPPED_LINE_CHARS
+    longest_tenth = lengths[int(0.9 * (len(lengths) - 1))]
+    return min(WRAPPED_LINE_CHARS, max(MIN_WRAPPED_LINE_CHARS, int(WRAP_SHARE * longest_tenth)))
+
+
+def _continues(previous_line: str, line: str, gap: str, wrap_width: int = WRAPPED_LINE_CHARS) -> bool:
     """Whether `line` continues the sentence that `previous_line` left open; `gap` is the text between them.
 
     A line in lower case, or after a word that cannot end a sentence, continues it. Otherwise an empty line between
     them ends the paragraph, a line of only spaces (what PDF extraction leaves at a page break) does not, and a
-    line that follows at once continues a long line (a wrapped paragraph, not a heading)."""
+    line that follows at once continues a line at least `wrap_width` long (a wrapped paragraph, not a heading)."""
     previous = previous_line.rstrip()
     if not previous or previous[-1] in SENTENCE_END or _PARAGRAPH_START.match(line):
         return False
@@ -72,7 +88,7 @@ def _continues(previous_line: str, line: str, gap: str) -> bool:
     between = gap.split("\n")[1:-1]
     if any(not part.strip("\r") for part in between):
         return False
-    return bool(between) or len(previous) >= WRAPPED_LINE_CHARS
+    return bool(between) or len(previous) >= wrap_width
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -80,12 +96,13 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     across lines of only spaces, which PDF extraction leaves at page breaks)."""
     spans: list[tuple[int, int]] = []
     previous_line = ""
+    wrap_width = _wrap_width(text)
     for match in re.finditer(r"[^\n]+", text):
         start, end = match.span()
         line = text[start:end]
         if not line.strip():
             continue
-        if spans and _continues(previous_line, line, text[spans[-1][1] : start]):
+        if spans and _continues(previous_line, line, text[spans[-1][1] : start], wrap_width):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
