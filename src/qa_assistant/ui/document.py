@@ -81,8 +81,10 @@ def document_html(
         f'<div class="qa-doc-head"><div class="qa-panel-label">Document</div><h3 class="qa-doc-title">{esc(doc.title or doc.path)}</h3>'
         f'<div class="qa-doc-meta">{" · ".join(esc(m) for m in meta)}</div>'
         f'<div class="qa-doc-src">{source} <span class="qa-doc-where">{esc(where)}</span></div></div>'
-        f'<div class="qa-doc-body{" qa-doc-split" if pages else ""}">{pages}<div class="qa-doc-text">{body}</div></div>'
-        "</div>"
+    ) + (
+        f'<div class="qa-doc-body qa-doc-split">{pages}<div class="qa-doc-text">{body}</div></div></div>'
+        if pages
+        else f'<div class="qa-doc-text">{body}</div></div>'
     )
 
 

@@ -29,9 +29,16 @@ watch('value', () => {
 """
 
 # Runs once when the document viewer mounts: each time a document is shown, bring the highlighted
-# sentence to the upper third of the viewer (bringing the viewer on screen if needed) and flash it.
+# sentence to the upper third of the viewer (bringing the viewer on screen if needed) and flash it; for a PDF, the
+# drawn page scrolls to its first marked line too.
 DOCUMENT_JS = """
 watch('value', () => {
+  const pages = element.querySelector('.qa-doc-pages');
+  const lineBox = element.querySelector('.qa-page-hit');
+  if (pages && lineBox) {
+    const offset = lineBox.getBoundingClientRect().top - pages.getBoundingClientRect().top + pages.scrollTop;
+    pages.scrollTop = Math.max(0, offset - pages.clientHeight / 3);
+  }
   const mark = element.querySelector('mark.qa-hit');
   const box = element.querySelector('.qa-doc-text');
   if (!mark || !box) return;
