@@ -17,6 +17,7 @@ from PIL import Image
 from qa_assistant import Assistant
 from qa_assistant.cli import format_answer
 from qa_assistant.corpus import load_corpus
+from qa_assistant.ingest.pdf import PdfPage, remove_furniture
 from qa_assistant.models import reading_text
 from qa_assistant.segment import split_sentences
 from qa_assistant.tokens import tokenize
@@ -177,6 +178,20 @@ def test_running_headers_footers_and_page_numbers_are_left_out(report):
     assert not re.search(r"Page \d of \d", report.text)
     assert len(report.page_starts()) == 3
     assert report.page_at(report.page_starts()[1]) == 2
+
+
+def test_chapter_headers_and_page_numbers_are_furniture_a_repeated_opening_is_not():
+    words = "apples pears plums figs dates limes kiwis mangoes melons grapes".split()
+    texts = [f"Chapter 2: Handling {n}\r\nThe page on {words[n - 1]} says something.\r\n{n}" for n in range(1, 11)]
+    texts[3] = "In the same words again.\r\n" + texts[3]  # at the top of two pages of ten: text, not a header
+    texts[7] = "In the same words again.\r\n" + texts[7]
+    pages = [PdfPage(number=n, text=t, kept=(0, len(t))) for n, t in enumerate(texts, start=1)]
+    remove_furniture(pages)
+    assert pages[0].furniture == ["Chapter 2: Handling 1", "1"]
+    assert [p.text[p.kept[0] : p.kept[1]] for p in pages[2:4]] == [
+        "The page on plums says something.",
+        "In the same words again.\r\nChapter 2: Handling 4\r\nThe page on figs says something.",
+    ]
 
 
 def test_title_and_date_come_from_the_file_never_its_creation_date(report):

@@ -25,8 +25,11 @@ PAGE_BREAK = "\n \n"
 # Running headers and footers are looked for among this many lines at the top and at the bottom of each page.
 EDGE_LINES = 3
 # A line at the top or bottom of a page is a running header or footer when lines equal to it (digits aside) stand at
-# the top or bottom of at least this share of the pages, and of two pages at least.
+# the top or bottom of at least this share of the pages (two pages at least), or of FURNITURE_PAGES pages: a
+# chapter's running title ("Chapter 2: Structure handling 3") is on its pages only; one that begins or ends with a
+# page number, on two pages.
 FURNITURE_SHARE = 0.4
+FURNITURE_PAGES = 3
 # A page number alone on a line ("3", "- 3 -", "Page 3", "Page 3 of 12", "3/12") at the top or bottom of a page
 # is furniture even in a one-page file.
 _PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:page\s*)?#(?:\s*(?:of|/)\s*#)?[-–—\s]*$")
@@ -127,11 +130,12 @@ def remove_furniture(pages: list[PdfPage]) -> None:
     counts: Counter[str] = Counter()
     for page in pages:
         counts.update({_furniture_key(m.group()) for m in _edge_lines(page.text)})
-    needed = max(2.0, FURNITURE_SHARE * len(pages))
+    needed = max(2.0, min(FURNITURE_SHARE * len(pages), FURNITURE_PAGES))
 
     def is_furniture(line: str) -> bool:
         key = _furniture_key(line)
-        return counts[key] >= needed or bool(_PAGE_NUMBER.match(key))
+        numbered = key.startswith("#") or key.endswith("#")
+        return counts[key] >= (2 if numbered else needed) or bool(_PAGE_NUMBER.match(key))
 
     for page in pages:
         lines = [m for m in _LINE.finditer(page.text) if m.group().strip()]
