@@ -76,6 +76,7 @@ def document_html(
         body = f'{esc(text[:start])}<mark id="qa-hit" class="qa-hit">{esc(text[start:end])}</mark>{esc(text[end:])}'
     else:
         body = esc(text)
+    body = body.replace("\ufffe", "")  # a word split by a hyphen at a PDF line end, read joined
     return (
         f'<div class="qa-doc" data-doc="{esc(doc.id)}" data-nonce="{int(nonce)}">'
         f'<div class="qa-doc-head"><div class="qa-panel-label">Document</div><h3 class="qa-doc-title">{esc(doc.title or doc.path)}</h3>'
