@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from fpdf import FPDF  # noqa: E402
 
-from qa_assistant.corpus import load_corpus  # noqa: E402
-from qa_assistant.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder  # noqa: E402
-from qa_assistant.indexing import build_and_save  # noqa: E402
+from qa_assistant.index.build import build_and_save  # noqa: E402
+from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder  # noqa: E402
+from qa_assistant.ingest.corpus import load_corpus  # noqa: E402
 from qa_assistant.ingest.pdf import read_pdf  # noqa: E402
 from qa_assistant.models import reading_text  # noqa: E402
-from qa_assistant.segment import split_sentences  # noqa: E402
+from qa_assistant.text.segment import split_sentences  # noqa: E402
 
 # The PDF core fonts hold Latin-1 only: other characters are written as their nearest Latin-1 (in both versions).
 LATIN1 = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "})

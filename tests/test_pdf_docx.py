@@ -16,11 +16,11 @@ from PIL import Image
 
 from qa_assistant import Assistant
 from qa_assistant.cli import format_answer
-from qa_assistant.corpus import load_corpus
+from qa_assistant.ingest.corpus import load_corpus
 from qa_assistant.ingest.pdf import PdfPage, remove_furniture
 from qa_assistant.models import reading_text
-from qa_assistant.segment import split_sentences
-from qa_assistant.tokens import tokenize
+from qa_assistant.text.segment import split_sentences
+from qa_assistant.text.tokens import tokenize
 from qa_assistant.ui.document import document_html
 from qa_assistant.ui.export import to_csv, to_markdown
 
