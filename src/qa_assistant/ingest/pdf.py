@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,11 @@ _DIGITS = re.compile(r"\d+")
 _LINE = re.compile(r"[^\r\n\ufffe]+\ufffe?")
 # Document properties that name the producing program or file rather than the document.
 _NOT_A_TITLE = re.compile(r"^(?:untitled|microsoft word - .*|.*\.(?:docx?|pdf|rtf|odt|txt))$", re.IGNORECASE)
+
+
+# PDFium is not thread-safe: every use of it in this process (reading a file while an index is built in the
+# background, drawing a page for the app) holds this lock.
+PDFIUM_LOCK = threading.RLock()
 
 
 class UnreadablePdf(ValueError):
@@ -148,11 +154,9 @@ def remove_furniture(pages: list[PdfPage]) -> None:
         page.kept = (lines[first].start(), lines[last - 1].end()) if first < last else (0, 0)
 
 
-def read_pdf(path: str | Path) -> PdfText:
-    """The text of the PDF at `path` with its pages' places; `UnreadablePdf` with the reason when it has none."""
+def _read_pages(path: Path) -> tuple[list[PdfPage], str | None]:
     import pypdfium2 as pdfium
 
-    path = Path(path)
     pdf = _open(path)
     try:
         if len(pdf) == 0:
@@ -164,6 +168,13 @@ def read_pdf(path: str | Path) -> PdfText:
         title = _title(pdf)
     finally:
         pdf.close()
+    return pages, title
+
+
+def read_pdf(path: str | Path) -> PdfText:
+    """The text of the PDF at `path` with its pages' places; `UnreadablePdf` with the reason when it has none."""
+    with PDFIUM_LOCK:
+        pages, title = _read_pages(Path(path))
     if not any(page.text.strip() for page in pages):
         if any(page.images for page in pages):
             raise UnreadablePdf(
@@ -220,9 +231,14 @@ class PageImage:
 def page_image(path: str | Path, page_number: int, char_ranges: list[tuple[int, int]], width: int = 900) -> PageImage:
     """Page `page_number` (from 1) of the PDF at `path` drawn `width` pixels wide, with the boxes of the lines of
     each (first character index, count) of `char_ranges` (PDFium merges a line's characters into one box)."""
+    with PDFIUM_LOCK:
+        return _page_image(Path(path), page_number, char_ranges, width)
+
+
+def _page_image(path: Path, page_number: int, char_ranges: list[tuple[int, int]], width: int) -> PageImage:
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(Path(path))
+    pdf = pdfium.PdfDocument(path)
     try:
         page = pdf[page_number - 1]
         try:
@@ -233,6 +249,9 @@ def page_image(path: str | Path, page_number: int, char_ranges: list[tuple[int, 
             image = bitmap.to_pil()
             buffer = io.BytesIO()
             image.save(buffer, format="PNG", optimize=False)
+            image_width, image_height = image.width, image.height
+            del image
+            bitmap.close()  # within the lock, not whenever it is collected
             boxes = []
             if page.get_rotation() == 0:  # boxes are in unrotated page space
                 textpage = page.get_textpage()
@@ -254,7 +273,7 @@ def page_image(path: str | Path, page_number: int, char_ranges: list[tuple[int, 
                             )
                 finally:
                     textpage.close()
-            return PageImage(png=buffer.getvalue(), width=image.width, height=image.height, boxes=boxes)
+            return PageImage(png=buffer.getvalue(), width=image_width, height=image_height, boxes=boxes)
         finally:
             page.close()
     finally:
