@@ -65,7 +65,8 @@ class Document(BaseModel):
     page_map: list[tuple[int, int, int, int]] | None = Field(
         None,
         description="PDF: (text offset, page number from 1, index of the first character in the text PDFium extracts "
-        "from that page, length) of each run of the text copied from one page; None for other formats",
+        "from that page (-1 when PDFium's text and character indices differ on it), length) of each run of the text "
+        "copied from one page; None for other formats",
     )
     pages: int | None = Field(None, description="PDF: the number of pages of the file")
 
@@ -97,8 +98,8 @@ class Document(BaseModel):
         found = []
         for text_start, page, char, length in self.page_map or ():
             lo, hi = max(start, text_start), min(end, text_start + length)
-            if lo < hi:
-                found.append((page, char + lo - text_start, hi - lo))
+            if lo < hi:  # (a page whose text PDFium numbers otherwise than its characters has -1: no boxes)
+                found.append((page, char + lo - text_start if char >= 0 else -1, hi - lo))
         return found
 
     def page_starts(self) -> list[int]:
