@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -290,3 +295,81 @@ def test_document_panel_draws_the_page_with_the_quoted_lines(assistant):
     assert len(boxes) == 2  # the sentence's two lines
     assert all(0 < top < 20 for _left, top, _width in boxes)  # near the top of the page, under the header
     assert 'class="qa-doc-text"' in html and "p. 1" in html
+
+
+@pytest.fixture(scope="module")
+def app_page(assistant, corpus, tmp_path_factory):
+    """`python app.py` on the module's corpus and index, and a Chromium page on it that may reach 127.0.0.1 only."""
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    root = Path(__file__).resolve().parents[1]
+    work = tmp_path_factory.mktemp("pdf-app")
+    log_path = work / "app.log"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(work / "gradio-tmp")}
+    env.pop("GRADIO_SERVER_NAME", None)
+    index_dir = next(tmp_path_factory.getbasetemp().glob("pdf-index*/index"))  # the `assistant` fixture's index
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(root / "app.py"), "--index", str(index_dir), "--corpus", str(corpus)]
+            + ["--port", str(port)],
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Running on local URL" not in log_path.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.25)
+        with playwright_sync.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=["--no-sandbox"]
+            )
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            outside: list[str] = []
+
+            def only_local(route):
+                if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", only_local)
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            playwright_sync.expect(page.locator(".qa-welcome")).to_be_visible(timeout=30_000)
+            yield page, playwright_sync.expect
+            browser.close()
+            assert outside == [], outside
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@pytest.mark.slow
+def test_app_shows_the_page_of_a_pdf_quote_with_its_lines_marked(app_page):
+    page, expect = app_page
+    page.locator("#qa-question textarea").fill("Was the Lachin corridor open to civilian traffic?")
+    page.locator("#qa-ask").click()
+    card = page.locator(".qa-quote", has_text="civilian traffic").first
+    expect(card).to_be_visible(timeout=30_000)
+    expect(card.locator(".qa-text-body")).to_contain_text("Azerbaijan stated")  # the hyphen joined
+    expect(card.locator(".qa-page")).to_have_text("p. 1")
+    card.locator("button.qa-show").click()
+    figure = page.locator('#qa-document .qa-doc-page[data-page="1"]')
+    expect(figure.locator("img")).to_be_visible(timeout=15_000)
+    image = figure.locator("img").bounding_box()
+    marks = figure.locator(".qa-page-hit")
+    expect(marks).to_have_count(2)  # the sentence's two lines on the page
+    for i in range(2):
+        box = marks.nth(i).bounding_box()
+        assert image["x"] < box["x"] and box["x"] + box["width"] < image["x"] + image["width"]
+        assert image["y"] < box["y"] < image["y"] + image["height"] / 4  # near the top of the page
+    text = page.locator("#qa-document .qa-doc-text")
+    expect(text).to_be_visible()
+    assert text.bounding_box()["x"] > image["x"] + image["width"] - 1  # the text view beside the page
+    expect(page.locator("#qa-document mark.qa-hit")).to_contain_text("Azerbaijan stated that the corridor")
