@@ -174,7 +174,12 @@ def _read_pages(path: Path) -> tuple[list[PdfPage], str | None]:
 def read_pdf(path: str | Path) -> PdfText:
     """The text of the PDF at `path` with its pages' places; `UnreadablePdf` with the reason when it has none."""
     with PDFIUM_LOCK:
-        pages, title = _read_pages(Path(path))
+        try:
+            pages, title = _read_pages(Path(path))
+        except (UnreadablePdf, OSError):
+            raise
+        except Exception as exc:  # whatever else PDFium or a damaged structure raises: a file that cannot be read
+            raise UnreadablePdf(f"damaged PDF ({type(exc).__name__}: {exc}): it cannot be read") from None
     if not any(page.text.strip() for page in pages):
         if any(page.images for page in pages):
             raise UnreadablePdf(
