@@ -11,22 +11,31 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_assistant.version import __version__
-from qa_assistant.ingest.attribution import Attribution, attribute_document
 from qa_assistant.backends.base import BackendInfo
-from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, neighbour_sums
-from qa_assistant.ingest.corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir
-from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
-from qa_assistant.backends.local.dense import DenseIndex
-from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
-from qa_assistant.errors import QAError
-from qa_assistant.index.labels import KeptAttributions, SentenceLabels
-from qa_assistant.models import Document, join_soft_hyphens
-from qa_assistant.index.reuse import EarlierBuild
-from qa_assistant.text.segment_parallel import split_many
-from qa_assistant.index.store import SCHEMA_VERSION, Manifest, SentenceIndex, SentenceTable, load_index, read_manifest, save_index
-from qa_assistant.index.vector_cache import VectorCache, cache_dir_for
 from qa_assistant.backends.context import context_rows
+from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, neighbour_sums
+from qa_assistant.backends.local.dense import DenseIndex
+from qa_assistant.errors import QAError
+from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
+from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
+from qa_assistant.index.labels import KeptAttributions, SentenceLabels
+from qa_assistant.index.reuse import EarlierBuild
+from qa_assistant.index.store import (
+    SCHEMA_VERSION,
+    Manifest,
+    SentenceIndex,
+    SentenceTable,
+    load_index,
+    read_manifest,
+    save_index,
+)
+from qa_assistant.index.vector_cache import VectorCache, cache_dir_for
+from qa_assistant.ingest.attribution import Attribution, attribute_document
+from qa_assistant.ingest.corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir
+from qa_assistant.models import Document, join_soft_hyphens
+from qa_assistant.text.segment_parallel import split_many
+from qa_assistant.version import __version__
+
 
 def sentence_tokens(texts: list[str], earlier_rows: np.ndarray, earlier: EarlierBuild | None) -> TokenTable:
     """The BM25 tokens of every sentence; those kept from `earlier` are copied from its token table."""

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_assistant.version import __version__
 from qa_assistant.backends.local.bm25 import TokenTable
 from qa_assistant.errors import QAError
-from qa_assistant.models import Document
 from qa_assistant.index.store import SentenceIndex, SentenceTable, load_index, read_manifest
+from qa_assistant.models import Document
+from qa_assistant.version import __version__
 
 
 class EarlierBuild:

@@ -32,18 +32,18 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.backends.base import BackendInfo
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable
-from qa_assistant.ingest.corpus import SkippedFile, corpus_fingerprint
 from qa_assistant.backends.local.dense import DenseIndex
-from qa_assistant.index.embedder import DEFAULT_ENCODER
 from qa_assistant.errors import QAError, StaleIndexError
+from qa_assistant.index.embedder import DEFAULT_ENCODER
 from qa_assistant.index.integrity import FileEntry, corrupt, file_table, reading, verify_files
 from qa_assistant.index.labels import AttributionFile, SentenceLabels, json_lines
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
-from qa_assistant.models import Document
+from qa_assistant.ingest.attribution import Attribution
+from qa_assistant.ingest.corpus import SkippedFile, corpus_fingerprint
 from qa_assistant.ingest.sides import SideConfig
+from qa_assistant.models import Document
 
 SCHEMA_VERSION = 4  # 4: the manifest lists every file with its size and SHA-256
 MANIFEST = "manifest.json"
