@@ -31,6 +31,7 @@ from qa_assistant.models import (
     Filters,
     Hit,
     Job,
+    Quote,
     SearchSettings,
     Timings,
     UpdateResult,
@@ -216,6 +217,7 @@ class Assistant:
         min_similarity: float | None = None,
         infer: bool = True,
         answer_unknown_names: bool = False,
+        timeline: bool = True,
         **options: Any,
     ) -> Answer:
         """Quotes that answer `question`, grouped by side when it asks about sides; abstains when nothing is relevant.
@@ -225,6 +227,9 @@ class Assistant:
         where no explicit filter of that kind is given (`Answer.understood` says what was read), and a name that no
         document mentions makes the answer abstain — unless `answer_unknown_names`, which quotes what matches the
         rest of the question and says so in `Answer.notes`.
+
+        With `timeline` (default), `Answer.timeline` counts every statement within the filters that the answer may
+        quote, per side (or speaker when no sides are asked) per period; `period_quotes` opens one of its cells.
 
         Settings: settings=SearchSettings(...), and/or any of its fields as keywords (mode=, fusion=, rrf_k=,
         alpha=, bm25_context=, candidates=), which override it.
@@ -241,7 +246,7 @@ class Assistant:
         question, note = cut_question(question.strip())  # bounded: see limits.py
         answers = self.answers  # one index for the whole answer, even if an update is swapped in meanwhile
         answer = answers.answer(
-            question, k, settings, _filters(**filter_args), threshold, timings, infer, answer_unknown_names
+            question, k, settings, _filters(**filter_args), threshold, timings, infer, answer_unknown_names, timeline
         )
         answer.k = k
         if note:
@@ -325,3 +330,20 @@ class Assistant:
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """The job once finished (or as it is after `timeout` seconds)."""
         return self.jobs.wait(job_id, timeout)
+
+    def period_quotes(self, answer: Answer, side: str, period: str) -> list[Quote]:
+        """The quotes behind one mark of `answer.timeline`: the best statements of `side` (a row of the timeline)
+        in `period` (as the timeline writes it, or "undated"), best first; [] when it has none. QAError when the
+        index changed since the answer (its sentence ids would point elsewhere): ask again."""
+        if answer.timeline is None:
+            raise QAError("this answer has no timeline: ask with timeline=True")
+        answers = self.answers  # (one index throughout, see `_use`)
+        if answer.timeline.index_fingerprint != answers.timelines.fingerprint:
+            raise QAError("the collection changed since this answer: ask the question again to open its timeline")
+        cell = answer.timeline.cell(side, period)
+        if cell is None:
+            return []
+        query_vector = answers.retriever.encode_query(
+            answer.topic or (answer.understood.searched if answer.understood else answer.question)
+        )
+        return answers.timelines.open(cell.sentence_ids, query_vector)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from qa_assistant.errors import QAError, validation_problems
 from qa_assistant.limits import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_FILES
-from qa_assistant.models import Answer, Quote, SearchSettings
+from qa_assistant.models import Answer, Quote, SearchSettings, Timeline
 
 DEFAULT_INDEX = "index"
 
@@ -70,6 +70,27 @@ def format_answer(answer: Answer) -> str:
         for number, quote in quotes:
             add(quote, number)
     return "\n".join(lines).lstrip("\n")
+
+
+def format_timeline(timeline: Timeline) -> str:
+    """The timeline as a table: one line per row (side, or speaker), its statements and the periods they fall in."""
+    by = "side" if timeline.rows_by == "side" else "speaker"
+    lines = [f"Over time, by {timeline.granularity}: relevant statements per {by} (near-duplicates counted once)"]
+    if not timeline.rows:
+        lines.append("    no relevant statement within the filters")
+    width = max([len(by), *(len(row.side) for row in timeline.rows)])
+    undated = {cell.side: cell.count for cell in timeline.undated.rows}
+    lines.append(f"{by:<{width}}  {'total':>5}  {'undated':>7}  periods (statements)")
+    for row in timeline.rows:
+        periods = ", ".join(f"{cell.period} ({cell.count})" for cell in row.cells) or "none"
+        head = f"{row.side:<{width}}  {row.count:>5}  {undated.get(row.side, 0):>7}  "
+        lines.extend(
+            textwrap.wrap(
+                periods, width=max(40, 110 - len(head)), initial_indent=head, subsequent_indent=" " * len(head)
+            )
+        )
+    lines.extend(f"Note: {note}" for note in timeline.notes)
+    return "\n".join(lines)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -170,7 +191,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         infer=not args.no_infer,
         answer_unknown_names=args.answer_unknown_names,
     )
-    print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(format_answer(answer))
+    if args.timeline and answer.timeline is not None:
+        print("\n" + format_timeline(answer.timeline))
     return 0
 
 
@@ -449,7 +475,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="quote what matches the rest of a question that names something no document mentions",
     )
-    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON (with its timeline)")
+    ask.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also print how the relevant statements spread over time: per side (or speaker) per period",
+    )
     ask.add_argument(
         "--encoder",
         default=None,

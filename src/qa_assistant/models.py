@@ -397,7 +397,73 @@ class Timings(BaseModel):
     bm25_ms: float = 0.0
     dense_ms: float = 0.0
     fuse_ms: float = 0.0
+    timeline_ms: float = 0.0
     total_ms: float = 0.0
+
+
+Granularity = Literal["day", "month", "year"]
+
+
+class TimelineCell(BaseModel):
+    """The relevant statements of one row in one period."""
+
+    period: str = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as the timeline's granularity says")
+    count: int = Field(description="relevant statements (near-duplicates within the cell counted once)")
+    sentence_ids: list[int] = Field(
+        default_factory=list, description="the cell's most similar sentences, best first (open them with `quotes`)"
+    )
+
+
+class TimelineRow(BaseModel):
+    """One side (or speaker/publisher) and the periods in which its relevant statements were published."""
+
+    side: str = Field(description="the side asked about, or the speaker/publisher when no sides were asked")
+    count: int = Field(0, description="relevant dated statements of this row in all periods")
+    cells: list[TimelineCell] = Field(default_factory=list, description="only periods with statements, in order")
+
+
+class UndatedCell(BaseModel):
+    """A row's relevant statements in documents with no date."""
+
+    side: str
+    count: int
+    sentence_ids: list[int] = Field(default_factory=list)
+
+
+class TimelineUndated(BaseModel):
+    """Relevant statements in documents with no date: counted apart, never placed in a period."""
+
+    count: int = 0
+    rows: list[UndatedCell] = Field(default_factory=list)
+
+
+class Timeline(BaseModel):
+    """How the relevant statements of an answer spread over time: the sentences the answer may quote (the same
+    relevance rule), found among every sentence within the filters, counted per row per period."""
+
+    granularity: Granularity = Field(description="day, month or year: chosen from the span of the statements")
+    rows_by: Literal["side", "speaker"] = Field(
+        description="side: one row per side asked about; speaker: per speaker (or publisher) otherwise"
+    )
+    rows: list[TimelineRow] = Field(default_factory=list)
+    undated: TimelineUndated = Field(default_factory=TimelineUndated)
+    rows_left_out: int = Field(0, description="rows with fewer statements left out (only when no sides were asked)")
+    statements_left_out: int = Field(0, description="the statements of those rows")
+    notes: list[str] = Field(default_factory=list, description="what the reader should know about the counts")
+    index_fingerprint: str = Field("", description="the index its sentence ids belong to (its corpus and size)")
+
+    def cell(self, side: str, period: str) -> TimelineCell | UndatedCell | None:
+        """The cell of `side` in `period` ("undated": its undated statements); None when it has none."""
+        if period == "undated":
+            return next((cell for cell in self.undated.rows if cell.side == side), None)
+        for row in self.rows:
+            if row.side == side:
+                return next((cell for cell in row.cells if cell.period == period), None)
+        return None
+
+    def periods(self) -> list[str]:
+        """Every period with a statement in some row, in order."""
+        return sorted({cell.period for row in self.rows for cell in row.cells})
 
 
 class Answer(BaseModel):
@@ -428,6 +494,9 @@ class Answer(BaseModel):
     understood: Understood | None = Field(None, description="what was read from the question; None with infer off")
     notes: list[str] = Field(
         default_factory=list, description="what the reader should know about how the question was handled"
+    )
+    timeline: Timeline | None = Field(
+        None, description="the relevant statements counted per side (or speaker) per period; None when not asked"
     )
 
     def numbered_groups(self) -> list[tuple[SideGroup | None, list[tuple[int, Quote]]]]:

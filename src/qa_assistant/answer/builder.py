@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 
 from qa_assistant.answer.question import QuestionReader
 from qa_assistant.answer.quotes import QuoteMaker
 from qa_assistant.answer.retriever import Retriever
+from qa_assistant.answer.timeline import TimelineMaker
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings, Understood
 from qa_assistant.text.segment import is_quotable
@@ -32,11 +34,24 @@ def quote_floor(min_similarity: float) -> float:
     return min_similarity - QUOTE_MARGIN
 
 
+def may_quote(similarity: Any, on_topic: Any, min_similarity: float, answered: bool = True) -> Any:
+    """The relevance rule, for one sentence (floats) or many (arrays): a quotable sentence may be quoted when it is
+    similar enough to the question (`quote_floor`) or holds every word of the asked topic; once no sentence reaches
+    `min_similarity` (the question is not `answered`), only the latter."""
+    similar_enough = (similarity >= quote_floor(min_similarity)) if answered else False
+    return similar_enough | on_topic
+
+
 # Minimum number of quotes asked of each side when a question asks about sides.
 MIN_QUOTES_PER_SIDE = 2
 # Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
 # then the places left up to k, side by side in turn.
 SIDE_DEPTH = 3
+
+
+def topic_words_of(topic: str | None, query: str) -> set[str] | None:
+    """The BM25 tokens a sentence must all hold to be on the asked topic (None: no topic, or no words: no rule)."""
+    return (set(tokenize(query, query=True)) or None) if topic else None
 
 
 class AnswerBuilder:
@@ -48,6 +63,7 @@ class AnswerBuilder:
         self.retriever = retriever
         self.questions = QuestionReader(index)
         self.quotes = QuoteMaker(index)
+        self.timelines = TimelineMaker(index, retriever.mask)
 
     def relevant_quotes(
         self,
@@ -66,7 +82,6 @@ class AnswerBuilder:
             return [], -1.0
         quotes: list[Quote] = []
         best = -1.0
-        floor = quote_floor(min_similarity)
         for hit in hits:
             if not is_quotable(self.index.sentence_text(hit.sentence_id)):
                 continue  # a heading or a fragment ("India.") sits close to anything and says nothing
@@ -79,7 +94,7 @@ class AnswerBuilder:
                 )
             best = max(best, similarity)
             on_topic = topic_words is not None and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
-            if (similarity < floor and not on_topic) or chosen in shown:
+            if not may_quote(similarity, on_topic, min_similarity) or chosen in shown:
                 continue
             if limit is not None and len(quotes) >= limit:
                 continue
@@ -99,10 +114,13 @@ class AnswerBuilder:
         timings: Timings,
         infer: bool = True,
         answer_unknown_names: bool = False,
+        timeline: bool = True,
     ) -> Answer:
         """The answer to `question`. With `infer`, the period and speaker written in the question become filters
         (explicit `filters` win) and a name no document mentions makes the answer abstain, unless
-        `answer_unknown_names` asks to quote what matches the rest of the question."""
+        `answer_unknown_names` asks to quote what matches the rest of the question. With `timeline`, every
+        statement within the filters that the relevance rule lets it quote is counted per side (or speaker) per
+        period in `answer.timeline`."""
         understood: Understood | None = None
         searched = question
         if infer:
@@ -145,9 +163,10 @@ class AnswerBuilder:
         started = time.perf_counter()
         query_vector = self.retriever.encode_query(query)
         timings.encode_ms += (time.perf_counter() - started) * 1000
+        silent: dict[str, str] = {}
         if target_sides:
             answer.grouped_by_side = True
-            best = self.side_groups(
+            best, silent = self.side_groups(
                 answer,
                 query,
                 query_vector,
@@ -166,6 +185,20 @@ class AnswerBuilder:
         answer.best_similarity = best if best > -1.0 else None
         if best < min_similarity:  # quotes between the floor and the threshold do not answer a question alone
             self.keep_topic_matches(answer)
+        if timeline:
+            started = time.perf_counter()
+            answered = best >= min_similarity
+            answer.timeline = self.timelines.make(
+                query_vector,
+                quote_floor(min_similarity),
+                lambda similarity, on_topic: may_quote(similarity, on_topic, min_similarity, answered),
+                filters,
+                target_sides,
+                topic_words_of(answer.topic, query) if target_sides else None,
+                silent,
+            )
+            self.note_unquoted_sides(answer)
+            timings.timeline_ms += (time.perf_counter() - started) * 1000
         if not answer.quotes:
             answer.abstained = True
             answer.abstain_reason = (
@@ -175,6 +208,22 @@ class AnswerBuilder:
                 else "No passage in the indexed documents matches the question and filters."
             )
         return answer
+
+    @staticmethod
+    def note_unquoted_sides(answer: Answer) -> None:
+        """A side with no quote among the retrieved sentences but relevant statements in the timeline is not
+        silent: its note says where they are."""
+        if answer.timeline is None:
+            return
+        counts = {row.side: row.count for row in answer.timeline.rows}
+        undated = {cell.side: cell.count for cell in answer.timeline.undated.rows}
+        for group in answer.groups:
+            found = counts.get(group.side, 0) + undated.get(group.side, 0)
+            if not group.quotes and found:
+                group.note = (
+                    f"None of {group.side}'s statements ranked among the quotes; the timeline counts {found} relevant "
+                    f"statement{'s' if found != 1 else ''} by {group.side}: open a period to read them."
+                )
 
     @staticmethod
     def keep_topic_matches(answer: Answer) -> None:
@@ -196,12 +245,13 @@ class AnswerBuilder:
         filters: Filters,
         min_similarity: float,
         names: list[str] | None = None,
-    ) -> float:
+    ) -> tuple[float, dict[str, str]]:
         """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
         k from the sides' further relevant quotes, side by side in turn. A side none of whose statements (within the
-        filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen."""
+        filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen and
+        those sides' notes."""
         quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
-        topic_words = (set(tokenize(query, query=True)) or None) if answer.topic else None  # no words: no rule
+        topic_words = topic_words_of(answer.topic, query)
         shown: set[int] = set()
         relevant: dict[str, list[Quote]] = {}
         best = -1.0
@@ -238,4 +288,4 @@ class AnswerBuilder:
             note = silent.get(side, note)
             answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
             answer.quotes.extend(quotes)
-        return best
+        return best, silent

@@ -1,7 +1,7 @@
 """The Gradio chat UI: a thin face over `Assistant.ask()` — no retrieval logic lives here.
 
-Layout: filters (left), the conversation with its quotes, question box, examples and exports (middle),
-the document viewer (right). Every text shown comes from `render.py`, which escapes it.
+Layout: filters (left), the latest answer's timeline (chart, table, a period's quotes), the order of the quotes,
+the conversation with its quotes, question box, examples and exports (middle), the document viewer (right). Every text shown comes from `render.py`, which escapes it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from qa_assistant.errors import QAError  # noqa: E402
 from qa_assistant.limits import UploadLimits  # noqa: E402
 from qa_assistant.ui import collection, render  # noqa: E402
 from qa_assistant.ui import document as document_panel  # noqa: E402
+from qa_assistant.ui import timeline as timeline_view  # noqa: E402
 from qa_assistant.ui.export import write_exports  # noqa: E402
-from qa_assistant.ui.style import CSS, DOCUMENT_JS, TRANSCRIPT_JS  # noqa: E402
+from qa_assistant.ui.style import CSS, DOCUMENT_JS, PERIOD_JS, TIMELINE_JS, TRANSCRIPT_JS  # noqa: E402
 
 EXAMPLES = [
     "What did each side say about Lachin?",
@@ -87,15 +88,64 @@ class ChatUI:
 
     # ------------------------------------------------------------------------------------ handlers
 
-    def transcript(self, turns: list[render.Turn]) -> str:
+    def transcript(self, turns: list[render.Turn], order: str = "relevance") -> str:
+        if order != "relevance":
+            turns = [
+                render.Turn(t.question, timeline_view.ordered(t.answer, order), t.error, t.k) if t.answer else t
+                for t in turns
+            ]
         return render.transcript_html(turns, self.assistant.documents, self.colours, self.examples)
 
-    def ask(self, question, turns, sides, publishers, since, until, mode, k, infer=True, unknown_names=False):
-        """Answer `question` with the current filters; returns the new transcript, history and exports."""
+    @staticmethod
+    def latest(turns: list[render.Turn] | None) -> render.Turn | None:
+        """The last exchange with an answer."""
+        return next((turn for turn in reversed(turns or []) if turn.answer is not None), None)
+
+    def timeline_outputs(self, turns: list[render.Turn] | None, timeline_csv: Path | None = None) -> tuple:
+        """The timeline panel of the latest answer: (panel, table, chart, period quotes, timeline CSV file)."""
+        turn = self.latest(turns)
+        timeline = turn.answer.timeline if turn is not None and turn.answer is not None else None
+        if turn is None or timeline is None or not (timeline.rows or timeline.undated.count):
+            return gr.Column(visible=False), "", None, "", None
+        return (
+            gr.Column(visible=True),
+            timeline_view.table_html(timeline, turn.question),
+            timeline_view.figure(timeline, self.colours),
+            "",
+            str(timeline_csv) if timeline_csv else None,
+        )
+
+    def ask(
+        self,
+        question,
+        turns,
+        sides,
+        publishers,
+        since,
+        until,
+        mode,
+        k,
+        infer=True,
+        unknown_names=False,
+        order="relevance",
+    ):
+        """Answer `question` with the current filters; returns the new transcript, history, exports and the
+        answer's timeline panel."""
+        answered, files = self.answer(
+            question, turns, sides, publishers, since, until, mode, k, infer, unknown_names, order
+        )
+        if not isinstance(answered[1], list):  # nothing asked
+            return (*answered, *(gr.skip() for _ in range(5)))
+        return (*answered, *self.timeline_outputs(answered[1], files.get("timeline_csv")))
+
+    def answer(
+        self, question, turns, sides, publishers, since, until, mode, k, infer, unknown_names, order
+    ) -> tuple[tuple, dict[str, Path]]:
+        """The transcript, history and exports after answering `question`, and the files written."""
         question = (question or "").strip()
         if not question:
             gr.Warning("Type a question first.")
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()), {}
         turns = list(turns or [])
         enabled = any(turn.answer is not None for turn in turns)  # the export buttons already hold an answer
         k = int(k or DEFAULT_K)
@@ -115,7 +165,7 @@ class ChatUI:
         except QAError as exc:
             turns.append(render.Turn(question=question, error=str(exc)))
             turns = turns[-MAX_TURNS:]
-            return self.transcript(turns), turns, "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (self.transcript(turns, order), turns, "", gr.skip(), gr.skip(), gr.skip(), gr.skip()), {}
         turns.append(render.Turn(question=question, answer=answer, k=k))
         turns = turns[-MAX_TURNS:]
         files = write_exports(answer, self.export_dir)
@@ -130,12 +180,27 @@ class ChatUI:
             buttons = [str(files[kind]) for kind in kinds]
         else:
             buttons = [gr.DownloadButton(value=str(files[kind]), interactive=True) for kind in kinds]
-        return self.transcript(turns), turns, "", *buttons, caption
+        return (self.transcript(turns, order), turns, "", *buttons, caption), files
 
-    def ask_example(self, turns, sides, publishers, since, until, mode, k, infer, unknown_names, evt: gr.EventData):
+    def ask_example(
+        self, turns, sides, publishers, since, until, mode, k, infer, unknown_names, order, evt: gr.EventData
+    ):
         """An example question clicked in the welcome card, asked with the current filters."""
         question = str((getattr(evt, "_data", None) or {}).get("question") or "")
-        return self.ask(question, turns, sides, publishers, since, until, mode, k, infer, unknown_names)
+        return self.ask(question, turns, sides, publishers, since, until, mode, k, infer, unknown_names, order)
+
+    def open_period(self, turns, evt: gr.EventData) -> str:
+        """The quotes of a clicked mark (or table button) of the latest answer's timeline."""
+        data = getattr(evt, "_data", None) or {}
+        turn = self.latest(turns)
+        side, period = str(data.get("side") or ""), str(data.get("period") or "")
+        if turn is None or turn.answer is None or not side or not period:
+            return ""
+        try:
+            quotes = self.assistant.period_quotes(turn.answer, side, period)
+        except QAError as exc:
+            return f'<p class="qa-note">{render.esc(exc)}</p>'
+        return timeline_view.period_html(turn.answer, side, period, quotes, self.colours)
 
     def show_document(self, evt: gr.EventData) -> str:
         """The document of a clicked quote, with the quoted characters highlighted."""
@@ -203,7 +268,14 @@ class ChatUI:
 
     def clear(self):
         empty = [gr.DownloadButton(value=None, interactive=False) for _ in range(3)]
-        return self.transcript([]), [], document_panel.document_placeholder(), *empty, _EXPORT_IDLE
+        return (
+            self.transcript([]),
+            [],
+            document_panel.document_placeholder(),
+            *empty,
+            _EXPORT_IDLE,
+            *self.timeline_outputs([]),
+        )
 
     # -------------------------------------------------------------------------------------- layout
 
@@ -271,6 +343,22 @@ class ChatUI:
                     reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
                     manage = self.collection_panel()
                 with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
+                    with gr.Column(visible=False, elem_id="qa-timeline-panel") as timeline_panel:
+                        timeline_table = gr.HTML(
+                            "", apply_default_css=False, js_on_load=TIMELINE_JS, elem_id="qa-timeline"
+                        )
+                        chart = gr.Plot(show_label=False, container=False, elem_id="qa-timeline-chart")
+                        period = gr.HTML("", apply_default_css=False, js_on_load=PERIOD_JS, elem_id="qa-period")
+                        timeline_csv = gr.DownloadButton(
+                            "Timeline CSV", size="sm", scale=0, min_width=120, elem_id="qa-export-timeline"
+                        )
+                    order = gr.Radio(
+                        timeline_view.ORDERS,
+                        value="relevance",
+                        label="Order of quotes",
+                        elem_id="qa-order",
+                        container=False,
+                    )
                     transcript = gr.HTML(
                         self.transcript([]),
                         apply_default_css=False,
@@ -324,12 +412,17 @@ class ChatUI:
                     )
 
             filters = [sides, publishers, since, until, mode, k, infer, unknown_names]
-            outputs = [transcript, turns, question, md, csv, js, caption]
-            ask.click(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
-            question.submit(self.ask, [question, turns, *filters], outputs, show_progress="minimal")
-            transcript.ask_example(self.ask_example, [turns, *filters], outputs, show_progress="minimal")
+            panel = [timeline_panel, timeline_table, chart, period, timeline_csv]
+            outputs = [transcript, turns, question, md, csv, js, caption, *panel]
+            ask.click(self.ask, [question, turns, *filters, order], outputs, show_progress="minimal")
+            question.submit(self.ask, [question, turns, *filters, order], outputs, show_progress="minimal")
+            transcript.ask_example(self.ask_example, [turns, *filters, order], outputs, show_progress="minimal")
             transcript.show_doc(self.show_document, None, document, show_progress="hidden")
-            clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption])
+            timeline_table.open_period(self.open_period, [turns], period, show_progress="minimal")
+            period.show_doc(self.show_document, None, document, show_progress="hidden")
+            period.close_period(lambda: "", None, period, show_progress="hidden")
+            order.change(self.transcript, [turns, order], transcript, show_progress="hidden")
+            clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption, *panel])
             reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True, False), None, filters)
             changed = [manage["status"], header, manage["list"], manage["pick"], manage["files"], sides, publishers]
             metadata = [manage[name] for name in ("side", "publisher", "date", "speaker", "token")]

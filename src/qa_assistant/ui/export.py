@@ -1,4 +1,5 @@
-"""The current answer as Markdown, CSV and JSON files: every quote with its attribution and offsets."""
+"""The current answer as Markdown, CSV and JSON files: every quote with its attribution and offsets, and its
+timeline (a section of the Markdown, a field of the JSON, a CSV file of its own: one row per side and period)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import secrets
 from pathlib import Path
 
-from qa_assistant.models import Answer, Quote, join_soft_hyphens
+from qa_assistant.models import Answer, Quote, Timeline, join_soft_hyphens
 from qa_assistant.ui.markdown import md_escape, quote_markdown
 from qa_assistant.ui.render import filters_summary
 
@@ -75,7 +76,49 @@ def to_markdown(answer: Answer, exported_at: dt.datetime | None = None) -> str:
                 lines += [f"*{md_escape(group.note or 'No relevant statement was found.')}*", ""]
         for number, quote in quotes:
             lines += [quote_markdown(quote, number), ""]
+    if answer.timeline is not None:
+        lines += timeline_markdown(answer.timeline)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def timeline_markdown(timeline: Timeline) -> list[str]:
+    """The "Over time" section: one table row per side (or speaker), its periods with their statements."""
+    by = "Side" if timeline.rows_by == "side" else "Speaker"
+    lines = [
+        "## Over time",
+        "",
+        f"Relevant statements per {by.lower()} by {timeline.granularity} (near-duplicates counted once).",
+        "",
+        f"| {by} | Statements | Undated | Periods (statements) |",
+        "|---|---:|---:|---|",
+    ]
+    undated = {cell.side: cell.count for cell in timeline.undated.rows}
+    for row in timeline.rows:
+        periods = ", ".join(f"{cell.period} ({cell.count})" for cell in row.cells) or "none"
+        lines.append(f"| {md_escape(row.side)} | {row.count} | {undated.get(row.side, 0)} | {periods} |")
+    lines.append("")
+    lines += [f"*{md_escape(note)}*" for note in timeline.notes]
+    return lines + [""]
+
+
+TIMELINE_COLUMNS = ["row_by", "side", "period", "count", "sentence_ids"]
+
+
+def to_timeline_csv(answer: Answer) -> str:
+    """One row per side (or speaker) and period with statements (period "undated" for documents with no date)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TIMELINE_COLUMNS)
+    timeline = answer.timeline
+    if timeline is not None:
+        for row in timeline.rows:
+            for cell in row.cells:
+                values = [timeline.rows_by, row.side, cell.period, cell.count, cell.sentence_ids]
+                writer.writerow([_cell(value) for value in values])
+        for undated in timeline.undated.rows:
+            values = [timeline.rows_by, undated.side, "undated", undated.count, undated.sentence_ids]
+            writer.writerow([_cell(value) for value in values])
+    return buffer.getvalue()
 
 
 def _cell(value: object) -> object:
@@ -125,7 +168,8 @@ def slug(text: str, limit: int = 48) -> str:
 
 
 def write_exports(answer: Answer, folder: str | Path, stamp: str | None = None) -> dict[str, Path]:
-    """Write answer.md / .csv / .json files into `folder`; returns {"md": path, "csv": path, "json": path}."""
+    """Write answer.md / .csv / .json (and -timeline.csv) files into `folder`; returns {"md": path, "csv": path,
+    "json": path, "timeline_csv": path}."""
     folder = Path(folder)
     # a random part too: two answers in the same microsecond (concurrent users) never share a folder
     stamp = stamp or f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}-{secrets.token_hex(4)}"
@@ -136,6 +180,7 @@ def write_exports(answer: Answer, folder: str | Path, stamp: str | None = None) 
         "md": (target / f"{base}.md", to_markdown(answer)),
         "csv": (target / f"{base}.csv", to_csv(answer)),
         "json": (target / f"{base}.json", to_json(answer)),
+        "timeline_csv": (target / f"{base}-timeline.csv", to_timeline_csv(answer)),
     }
     for path, content in files.values():
         path.write_text(content, encoding="utf-8", newline="")

@@ -51,6 +51,59 @@ watch('value', () => {
 });
 """
 
+# Runs once when the timeline table mounts: a period button (or a click on a mark of the Plotly chart, whose
+# `plotly_click` is forwarded) opens that period's quotes; the toggle shows the table, otherwise read only by
+# screen readers. The chart is drawn anew for each answer: each new plot element gets the listener once.
+TIMELINE_JS = """
+element.addEventListener('click', (event) => {
+  const toggle = event.target.closest('button.qa-table-toggle');
+  if (toggle && element.contains(toggle)) {
+    const table = element.querySelector('table.qa-timeline-table');
+    if (!table) return;
+    const hidden = table.classList.toggle('qa-visually-hidden');
+    toggle.setAttribute('aria-expanded', String(!hidden));
+    toggle.textContent = hidden ? 'Show as table' : 'Hide table';
+    return;
+  }
+  const button = event.target.closest('button.qa-period');
+  if (button && element.contains(button)) {
+    trigger('open_period', {side: button.dataset.side, period: button.dataset.period});
+  }
+});
+const bindChart = () => {
+  const plot = document.querySelector('#qa-timeline-chart .js-plotly-plot');
+  if (!plot || plot.dataset.qaBound || typeof plot.on !== 'function') return;
+  plot.dataset.qaBound = '1';
+  plot.on('plotly_click', (data) => {
+    const point = data && data.points && data.points[0];
+    if (point && point.customdata) trigger('open_period', {side: point.customdata[0], period: point.customdata[1]});
+  });
+};
+new MutationObserver(bindChart).observe(document.body, {childList: true, subtree: true});
+bindChart();
+"""
+
+# Runs once when the period's quotes mount: "Show in document" as in the conversation, × closes them.
+PERIOD_JS = """
+element.addEventListener('click', (event) => {
+  if (event.target.closest('button.qa-period-close')) {
+    trigger('close_period', {});
+    return;
+  }
+  const button = event.target.closest('button.qa-show');
+  if (!button || !element.contains(button)) return;
+  trigger('show_doc', {
+    doc_id: button.dataset.doc,
+    start: Number(button.dataset.start),
+    end: Number(button.dataset.end),
+  });
+});
+watch('value', () => {
+  const box = element.querySelector('.qa-period-quotes');
+  if (box) box.scrollIntoView({block: 'nearest'});
+});
+"""
+
 CSS = """
 .gradio-container { max-width: 1760px !important; margin: 0 auto !important; }
 #qa-filters { max-width: 300px; }
@@ -210,4 +263,29 @@ mark.qa-flash { animation: qa-flash 1.2s ease-out 1; }
 .qa-doc-list li { padding: 4px 0; border-bottom: 1px solid var(--border-color-primary); font-size: 0.8rem; }
 .qa-doc-list li b { display: block; font-weight: 600; overflow-wrap: anywhere; }
 .qa-doc-list li span { color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
+/* ---------- timeline ---------- */
+#qa-timeline-panel { border: 1px solid var(--border-color-primary); border-radius: 14px; padding: 8px 12px;
+  background: var(--background-fill-primary); gap: 4px; }
+.qa-timeline-h { display: flex; align-items: baseline; gap: 10px; flex-wrap: wrap; }
+.qa-timeline-h h3 { margin: 0; font-size: 0.95rem; font-weight: 700; }
+.qa-timeline-h span { font-size: 0.82rem; color: var(--body-text-color-subdued); }
+.qa-table-toggle, .qa-period-close { margin-left: auto; border: 1px solid var(--border-color-primary);
+  border-radius: 8px; padding: 1px 8px; font-size: 0.78rem; background: var(--background-fill-secondary);
+  color: var(--body-text-color); cursor: pointer; }
+.qa-timeline-table { border-collapse: collapse; margin: 6px 0; font-size: 0.82rem; width: 100%; }
+.qa-timeline-table caption { text-align: left; color: var(--body-text-color-subdued); padding-bottom: 4px; }
+.qa-timeline-table th, .qa-timeline-table td { border-top: 1px solid var(--border-color-primary);
+  padding: 3px 6px; text-align: left; vertical-align: top; }
+.qa-period { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 0 5px; margin: 1px;
+  background: var(--background-fill-secondary); color: var(--body-text-color); cursor: pointer; font-size: 0.78rem; }
+.qa-period:hover, .qa-period:focus-visible { border-color: var(--color-accent); }
+.qa-silent { color: var(--body-text-color-subdued); font-style: italic; }
+.qa-visually-hidden { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
+.qa-period-h { display: flex; align-items: baseline; gap: 6px; font-size: 0.85rem; margin: 6px 0; }
+#qa-timeline-chart .js-plotly-plot .xtick text, #qa-timeline-chart .js-plotly-plot .ytick text {
+  fill: var(--body-text-color) !important; }
+#qa-timeline-chart .js-plotly-plot .gridlayer path { stroke: var(--border-color-primary) !important; }
+#qa-timeline-chart .js-plotly-plot .scatterlayer .point { cursor: pointer; }
+#qa-order { margin: 2px 0; }
 """
