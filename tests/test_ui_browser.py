@@ -562,3 +562,52 @@ def test_a_pdf_added_in_the_app_is_quoted_with_its_page(page, server, tmp_path):
     shot(page, "15-pdf-added")
     remove_document(page, "orchard report.pdf")
     assert header_counts(page) == before
+
+
+def test_timeline_chart_opens_a_periods_quotes_and_orders_quotes_by_date(page, ui_assistant):
+    ask(page, LACHIN)
+    panel = page.locator("#qa-timeline-panel")
+    expect(panel).to_be_visible()
+    marks = page.locator("#qa-timeline-chart .js-plotly-plot .scatterlayer .point")
+    expect(marks.first).to_be_visible(timeout=15_000)
+    timeline = ui_assistant.ask(LACHIN).timeline
+    assert timeline is not None
+    assert marks.count() == sum(len(row.cells) for row in timeline.rows)
+    # the text alternative: one row per side, every period with its count
+    rows = page.locator("table.qa-timeline-table tbody tr")
+    assert rows.locator("th").all_inner_texts() == [row.side for row in timeline.rows]
+    page.locator("button.qa-table-toggle").click()
+    expect(page.locator("table.qa-timeline-table")).to_be_visible()
+    shot(page, "timeline")
+    # a click on a mark of the chart opens that side's quotes of that period
+    box = marks.first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    head = page.locator("#qa-period .qa-period-h")
+    expect(head).to_be_visible(timeout=15_000)
+    side, period = head.locator("b").inner_text(), head.inner_text().split(" in ", 1)[1].split(":")[0]
+    cell = timeline.cell(side, period)
+    assert cell is not None and f"{cell.count} relevant statement" in head.inner_text()
+    cards = page.locator("#qa-period .qa-quote")
+    expect(cards).to_have_count(len(cell.sentence_ids))
+    for date in cards.locator(".qa-date").all_inner_texts():
+        assert date.startswith(period)
+    shown = cards.locator(".qa-text-body").all_inner_texts()
+    texts = [" ".join(ui_assistant.index.sentence_text(i).split()) for i in cell.sentence_ids]
+    assert shown == texts
+    shot(page, "timeline-period")
+    # the same cell from the table; then the quotes newest first
+    page.locator(f'button.qa-period[data-side="{side}"][data-period="{period}"]').click()
+    expect(cards).to_have_count(len(cell.sentence_ids))
+    turn = page.locator(".qa-turn").last
+    relevance = turn.locator(".qa-quote .qa-text-body").all_inner_texts()
+    page.locator("#qa-order label", has_text="Newest first").click()
+    deadline = time.monotonic() + 10
+    while turn.locator(".qa-quote .qa-text-body").all_inner_texts() == relevance and time.monotonic() < deadline:
+        time.sleep(0.1)
+    groups = turn.locator(".qa-group").all()
+    assert groups
+    for group in groups:
+        dates = group.locator(".qa-quote .qa-date").all_inner_texts()
+        assert dates == sorted(dates, reverse=True)
+    assert sorted(turn.locator(".qa-quote .qa-text-body").all_inner_texts()) == sorted(relevance)

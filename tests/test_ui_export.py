@@ -72,7 +72,7 @@ def test_markdown_export_lists_sides_quotes_and_where_they_stand(lachin):
     assert markdown.startswith("# What did each side say about Lachin?\n")
     rendered = MarkdownIt("commonmark").render(markdown)
     headings = re.findall(r"<h2>(.*?)</h2>", rendered)
-    assert headings == [g.side for g in lachin.groups]
+    assert headings == [g.side for g in lachin.groups] + ["Over time"]  # the timeline after the quotes
     text = html.unescape(re.sub(r"<[^>]+>", "", rendered))
     for quote in lachin.quotes:
         assert f"“{quote.text}”" in text
@@ -100,12 +100,16 @@ def test_markdown_export_keeps_markup_in_quotes_inert(lachin):
     assert "[click](http://example.com)" in html.unescape(rendered)
 
 
-def test_write_exports_writes_three_named_files(lachin, tmp_path):
+def test_write_exports_writes_named_files(lachin, tmp_path):
     files = export.write_exports(lachin, tmp_path, stamp="run1")
-    assert set(files) == {"md", "csv", "json"}
+    assert set(files) == {"md", "csv", "json", "timeline_csv"}
     for kind, path in files.items():
         assert path.parent == tmp_path / "run1"
-        assert path.name == f"answer-what-did-each-side-say-about-lachin.{kind}"
+        name = "answer-what-did-each-side-say-about-lachin"
+        assert path.name == (f"{name}-timeline.csv" if kind == "timeline_csv" else f"{name}.{kind}")
+    assert lachin.timeline is not None
+    timeline_rows = list(csv.DictReader(io.StringIO(files["timeline_csv"].read_text(encoding="utf-8"))))
+    assert len(timeline_rows) == sum(len(row.cells) for row in lachin.timeline.rows) + len(lachin.timeline.undated.rows)
     assert Answer.model_validate_json(files["json"].read_text(encoding="utf-8")) == lachin
     assert len(rows_of(files["csv"].read_text(encoding="utf-8"))) == len(lachin.quotes)
     assert files["md"].read_text(encoding="utf-8").startswith("# What did each side say about Lachin?")

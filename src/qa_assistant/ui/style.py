@@ -288,4 +288,5 @@ mark.qa-flash { animation: qa-flash 1.2s ease-out 1; }
 #qa-timeline-chart .js-plotly-plot .gridlayer path { stroke: var(--border-color-primary) !important; }
 #qa-timeline-chart .js-plotly-plot .scatterlayer .point { cursor: pointer; }
 #qa-order { margin: 2px 0; }
+#qa-timeline-chart .modebar-container { display: none; }
 """
