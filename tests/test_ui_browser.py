@@ -585,7 +585,7 @@ def test_timeline_chart_opens_a_periods_quotes_and_orders_quotes_by_date(page, u
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     head = page.locator("#qa-period .qa-period-h")
     expect(head).to_be_visible(timeout=15_000)
-    side, period = head.locator("b").inner_text(), head.inner_text().split(" in ", 1)[1].split(":")[0]
+    side, period = head.get_attribute("data-side") or "", head.get_attribute("data-period") or ""
     cell = timeline.cell(side, period)
     assert cell is not None and f"{cell.count} relevant statement" in head.inner_text()
     cards = page.locator("#qa-period .qa-quote")

@@ -141,7 +141,7 @@ def period_html(
     where = "in documents with no date" if period == "undated" else f"in {period}"
     shown = f"the {len(quotes)} most similar" if len(quotes) < count else "all"
     head = (
-        f'<div class="qa-period-h"><b>{esc(side)}</b> {esc(where)}: {count} relevant '
+        f'<div class="qa-period-h" data-side="{esc(side)}" data-period="{esc(period)}"><b>{esc(side)}</b> {esc(where)}: {count} relevant '
         f"statement{'s' if count != 1 else ''} ({shown} shown)"
         '<button class="qa-period-close" aria-label="Close these quotes">×</button></div>'
     )
