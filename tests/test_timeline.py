@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from qa_assistant import Assistant
+from qa_assistant.answer.timeline import granularity_of
 from qa_assistant.cli import main as cli_main
-from qa_assistant.timeline import granularity_of
 from qa_assistant.ui.export import to_markdown, to_timeline_csv
 
 pytestmark = pytest.mark.slow  # builds an index with the real model
