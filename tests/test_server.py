@@ -44,6 +44,8 @@ def test_ask_returns_the_answer_json_of_the_cli(client, assistant):
     assert {q.speaker_side for q in answer.quotes} == {"Armenia"} and answer.filters.sides == ["Armenia"]
     for quote in answer.quotes:
         assert quote.text == assistant.document(quote.doc_id).text[quote.start : quote.end]
+    assert answer.timeline is not None and answer.timeline == expected.timeline and answer.timeline.rows
+    assert '"granularity"' in response.text and '"sentence_ids"' in response.text
 
 
 def test_ask_takes_every_option_of_the_cli(client, assistant):

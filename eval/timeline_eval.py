@@ -1,0 +1,174 @@
+"""The timeline on the UN General Debate: are the right sessions counted, and what does it cost?
+
+    # the speeches of ten states, 1992-2019 (279 speeches), indexed with the real model
+    .venv/bin/python eval/datasets/ungdc.py --out /tmp/ungdc-pairs --years 1992-2019 \\
+        --countries ARM,AZE,IND,PAK,MAR,DZA,GEO,RUS,GRC,TUR
+    qa-assistant index /tmp/ungdc-pairs --index /tmp/pairs-index
+    .venv/bin/python eval/timeline_eval.py judge --corpus /tmp/ungdc-pairs        # (re)write the judged sessions
+    .venv/bin/python eval/timeline_eval.py sessions --index /tmp/pairs-index       # counted vs judged sessions
+    .venv/bin/python eval/timeline_eval.py cost --index /tmp/pairs-index --rounds 5   # time with and without
+
+Judgments (eval/timeline_questions.jsonl): for each question, two sides and the words that name its topic
+(chosen by hand: "Karabakh", "Karabagh", "Artsakh" for Nagorno-Karabakh); a side's speech of a session mentions
+the topic when one of those words is in it (whole word, any case). `judge` writes, per side, the sessions (years)
+whose speech mentions the topic, and the sessions in which the side spoke at all.
+`sessions` asks each question with its timeline and compares, per side, the years the timeline counts with the
+judged ones: precision, recall and agreement over the years the side spoke (a year counted and judged, or
+neither). A year counted but not judged is a speech with a statement the answer may quote (similar enough to the
+topic, or holding its words) that names it by none of the words; a year judged but not counted, a mention that
+the relevance rule does not let the answer quote.
+`cost` asks the same questions (and those of eval/ungdc.jsonl) alternately with and without the timeline, each
+question encoded before (the encoding is cached, so both variants pay the same), and prints the timeline's time
+and its share of the answer's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+QUESTIONS = HERE / "timeline_questions.jsonl"
+
+
+def load_questions(path: Path = QUESTIONS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def judge(corpus: Path, path: Path = QUESTIONS) -> None:
+    """Write each question's judged sessions per side from the speeches of `corpus`."""
+    with (corpus / "metadata.csv").open(encoding="utf-8-sig", newline="") as handle:
+        speeches = [(row["side"], row["date"][:4], corpus / row["file"]) for row in csv.DictReader(handle)]
+    questions = load_questions(path)
+    for question in questions:
+        words = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in question["terms"]) + r")\b", re.IGNORECASE)
+        question["spoke"], question["judged"] = {}, {}
+        for side in question["sides"]:
+            years = sorted(year for s, year, _ in speeches if s == side)
+            mentioned = sorted(
+                year for s, year, file in speeches if s == side and words.search(file.read_text(encoding="utf-8"))
+            )
+            question["spoke"][side], question["judged"][side] = years, mentioned
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), encoding="utf-8")
+    for question in questions:
+        print(question["id"], {side: len(years) for side, years in question["judged"].items()})
+
+
+def sessions(index: Path, report: Path | None) -> None:
+    from qa_assistant import Assistant
+
+    assistant = Assistant.load(index)
+    lines = [
+        "| question | side | judged sessions | counted | both | precision | recall | agreement | counted, not judged | judged, not counted |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    totals = {"judged": 0, "counted": 0, "both": 0, "agree": 0, "years": 0}
+    for question in load_questions():
+        answer = assistant.ask(question["question"], sides=question["sides"])
+        timeline = answer.timeline
+        assert timeline is not None and timeline.granularity == "year", question["id"]
+        by_side = {row.side: {cell.period for cell in row.cells} for row in timeline.rows}
+        for side in question["sides"]:
+            spoke = set(question["spoke"][side])
+            judged, counted = set(question["judged"][side]), by_side.get(side, set()) & spoke
+            both = judged & counted
+            agree = sum((year in judged) == (year in counted) for year in spoke)
+            precision = len(both) / len(counted) if counted else float("nan")
+            recall = len(both) / len(judged) if judged else float("nan")
+            totals["judged"] += len(judged)
+            totals["counted"] += len(counted)
+            totals["both"] += len(both)
+            totals["agree"] += agree
+            totals["years"] += len(spoke)
+            lines.append(
+                f"| {question['id']} | {side} | {len(judged)} | {len(counted)} | {len(both)} | {precision:.2f} | "
+                f"{recall:.2f} | {agree}/{len(spoke)} | {', '.join(sorted(counted - judged)) or '–'} | "
+                f"{', '.join(sorted(judged - counted)) or '–'} |"
+            )
+    lines.append(
+        f"| **all** | | {totals['judged']} | {totals['counted']} | {totals['both']} | "
+        f"{totals['both'] / max(1, totals['counted']):.2f} | {totals['both'] / max(1, totals['judged']):.2f} | "
+        f"{totals['agree']}/{totals['years']} | | |"
+    )
+    text = "\n".join(lines)
+    print(text)
+    if report:
+        report.write_text(text + "\n", encoding="utf-8")
+
+
+def cost(index: Path, rounds: int, extra: Path | None) -> None:
+    from qa_assistant import Assistant
+
+    started = time.perf_counter()
+    assistant = Assistant.load(index)
+    print(f"loaded {assistant.manifest.sentences:,} sentences in {time.perf_counter() - started:.1f} s")
+    questions = [(q["question"], q["sides"]) for q in load_questions()]
+    if extra is not None and extra.exists():
+        for line in extra.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                questions.append((record["question"], None))
+    for question, sides in questions:  # encoded once: both variants then find it in the query cache
+        assistant.ask(question, sides=sides, timeline=False)
+    with_ms: list[float] = []
+    without_ms: list[float] = []
+    timeline_ms: list[float] = []
+    counted: list[int] = []
+    for round_ in range(rounds):
+        for question, sides in questions:
+            variants = (True, False) if round_ % 2 == 0 else (False, True)
+            for timeline in variants:
+                answer = assistant.ask(question, sides=sides, timeline=timeline)
+                if timeline:
+                    with_ms.append(answer.timings.total_ms)
+                    timeline_ms.append(answer.timings.timeline_ms)
+                    assert answer.timeline is not None
+                    counted.append(
+                        sum(row.count for row in answer.timeline.rows) + answer.timeline.undated.count
+                    )
+                else:
+                    without_ms.append(answer.timings.total_ms)
+
+    def q(values: list[float], share: float) -> float:
+        return statistics.quantiles(values, n=100)[int(share * 100) - 1] if len(values) > 1 else values[0]
+
+    print(f"{len(questions)} questions x {rounds} rounds, each asked with and without the timeline alternately")
+    print(f"statements counted per answer: median {statistics.median(counted):.0f}, max {max(counted)}")
+    for name, values in (("answer with timeline", with_ms), ("answer without", without_ms), ("timeline", timeline_ms)):
+        print(f"{name:>22}: p50 {q(values, 0.5):7.1f} ms   p95 {q(values, 0.95):7.1f} ms   mean {statistics.mean(values):7.1f} ms")
+    shares = [t / (w - t) for t, w in zip(timeline_ms, with_ms) if w > t]
+    print(
+        f"timeline / rest of the answer (same ask): median {statistics.median(shares):.1%}, "
+        f"p95 {q(shares, 0.95):.1%}; p50 with / p50 without: {q(with_ms, 0.5) / q(without_ms, 0.5):.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    judged = sub.add_parser("judge", help="write the judged sessions of each question from the corpus")
+    judged.add_argument("--corpus", type=Path, required=True)
+    counted = sub.add_parser("sessions", help="counted sessions against the judged ones")
+    counted.add_argument("--index", type=Path, required=True)
+    counted.add_argument("--report", type=Path, help="also write the table (markdown) here")
+    timed = sub.add_parser("cost", help="time of ask with and without the timeline")
+    timed.add_argument("--index", type=Path, required=True)
+    timed.add_argument("--rounds", type=int, default=3)
+    timed.add_argument("--questions", type=Path, default=HERE / "ungdc.jsonl", help="more questions (JSONL)")
+    args = parser.parse_args()
+    if args.command == "judge":
+        judge(args.corpus)
+    elif args.command == "sessions":
+        sessions(args.index, args.report)
+    else:
+        cost(args.index, args.rounds, args.questions)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
