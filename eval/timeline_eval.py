@@ -7,6 +7,8 @@
     .venv/bin/python eval/timeline_eval.py judge --corpus /tmp/ungdc-pairs        # (re)write the judged sessions
     .venv/bin/python eval/timeline_eval.py sessions --index /tmp/pairs-index       # counted vs judged sessions
     .venv/bin/python eval/timeline_eval.py cost --index /tmp/pairs-index --rounds 5   # time with and without
+    .venv/bin/python eval/timeline_eval.py cost --index /tmp/pairs-index --replicate 1138753 --faiss ivf \
+        --vectors float16                                     # the same at the size of the whole collection
 
 Judgments (eval/timeline_questions.jsonl): for each question, two sides and the words that name its topic
 (chosen by hand: "Karabakh", "Karabagh", "Artsakh" for Nagorno-Karabakh); a side's speech of a session mentions
@@ -17,6 +19,14 @@ judged ones: precision, recall and agreement over the years the side spoke (a ye
 neither). A year counted but not judged is a speech with a statement the answer may quote (similar enough to the
 topic, or holding its words) that names it by none of the words; a year judged but not counted, a mention that
 the relevance rule does not let the answer quote.
+`--replicate N` (cost) makes, in memory, an index of N sentences out of the given one: its documents, sentences,
+speakers, BM25 weights and real vectors repeated (each copy's vectors moved by a little noise, renormalized, so
+that copies are not identical points), with a vector index of the kind and storage given (the whole collection's
+in eval/results/scale.md: IVF, float16). Encoding the 1.14 M sentences of the whole collection takes hours on two
+cores, and its build with stand-in vectors (eval/bench_scale.py) has random vectors: no sentence is similar to a
+question, so the timeline would find almost nothing to count. A replicated index has real similarities; every
+relevant statement appears N / n times, so it counts many more statements per question than the real collection
+would for these questions (its other 180 states rarely speak of Kashmir): an upper bound of the cost.
 `cost` asks the same questions (and those of eval/ungdc.jsonl) alternately with and without the timeline, each
 question encoded before (the encoding is cached, so both variants pay the same), and prints the timeline's time
 and its share of the answer's.
@@ -31,6 +41,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -102,11 +113,108 @@ def sessions(index: Path, report: Path | None) -> None:
         report.write_text(text + "\n", encoding="utf-8")
 
 
-def cost(index: Path, rounds: int, extra: Path | None) -> None:
+def replicated(index_dir: Path, target: int, kind: str, storage: str):
+    """An in-memory `Assistant` over `target` sentences made of copies of the index at `index_dir`."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from qa_assistant import Assistant
+    from qa_assistant.backends.local.bm25 import BM25Index
+    from qa_assistant.backends.local.dense import DenseIndex
+    from qa_assistant.index.labels import SentenceLabels
+    from qa_assistant.index.store import SentenceIndex, SentenceTable, load_index
+
+    base = load_index(index_dir)
+    n, docs = len(base.sentences), len(base.documents)
+    copies = -(-target // n)
+    started = time.perf_counter()
+
+    class Tiled(Sequence):  # the base's attributions, sentence i of copy c is base sentence i
+        def __len__(self) -> int:
+            return n * copies
+
+        def __getitem__(self, i):  # type: ignore[override]
+            return base.attributions[i % n]
+
+    def tiled_bm25(part: BM25Index) -> BM25Index:
+        scores = part.model.scores
+        matrix = sp.csc_matrix(
+            (scores["data"], scores["indices"], scores["indptr"]), shape=(n, len(scores["indptr"]) - 1)
+        )
+        matrix = sp.csc_matrix(sp.vstack([matrix] * copies, format="csr"))
+        matrix.sort_indices()
+        model = part.model
+        model.scores = {
+            "data": matrix.data.astype(np.float32),
+            "indices": matrix.indices.astype(np.int32),
+            "indptr": matrix.indptr.astype(np.int64),
+            "num_docs": n * copies,
+        }
+        return part
+
+    documents = [
+        doc if c == 0 else doc.model_copy(update={"id": f"copy{c}/{doc.id}"})
+        for c in range(copies)
+        for doc in base.documents
+    ]
+    table = base.sentences
+    cluster = table.cluster if table.cluster is not None else np.arange(n)
+    span = int(cluster.max()) + 1
+    sentences = SentenceTable(
+        np.concatenate([table.doc_index + c * docs for c in range(copies)]),
+        np.tile(table.start, copies),
+        np.tile(table.end, copies),
+        np.concatenate([cluster + c * span for c in range(copies)]),
+    )
+    labels = base.labels
+    labels = SentenceLabels(
+        np.tile(labels.side, copies),
+        labels.side_names,
+        np.tile(labels.speaker, copies),
+        labels.speaker_names,
+        np.tile(labels.source, copies),
+        labels.source_names,
+    )
+    vectors = base.dense.index.reconstruct_n(0, n)
+    rng = np.random.default_rng(0)
+    parts = [vectors]
+    for _ in range(1, copies):
+        moved = vectors + rng.normal(0.0, 0.01, vectors.shape).astype(np.float32)
+        parts.append(moved / np.linalg.norm(moved, axis=1, keepdims=True))
+    all_vectors = np.concatenate(parts)
+    del parts
+    print(
+        f"replicating {n:,} sentences x {copies} = {n * copies:,}: tables {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    dense = DenseIndex.build(all_vectors, kind, storage)
+    del all_vectors
+    print(f"  + vector index ({kind}, {storage}) {time.perf_counter() - started:.0f} s", flush=True)
+    manifest = base.manifest.model_copy(
+        update={"sentences": n * copies, "documents": docs * copies, "faiss_kind": kind, "vectors": storage}
+    )
+    index = SentenceIndex(
+        manifest,
+        documents,
+        sentences,
+        base.sides,
+        base.skipped,
+        tiled_bm25(base.bm25),
+        dense,
+        Tiled(),
+        tiled_bm25(base.bm25_context) if base.bm25_context is not None else None,
+        _labels=labels,
+    )
+    return Assistant(index)
+
+
+def cost(
+    index: Path, rounds: int, extra: Path | None, replicate: int = 0, kind: str = "ivf", storage: str = "float16"
+) -> None:
     from qa_assistant import Assistant
 
     started = time.perf_counter()
-    assistant = Assistant.load(index)
+    assistant = replicated(index, replicate, kind, storage) if replicate else Assistant.load(index)
     print(f"loaded {assistant.manifest.sentences:,} sentences in {time.perf_counter() - started:.1f} s")
     questions = [(q["question"], q["sides"]) for q in load_questions()]
     if extra is not None and extra.exists():
@@ -128,10 +236,8 @@ def cost(index: Path, rounds: int, extra: Path | None) -> None:
                 if timeline:
                     with_ms.append(answer.timings.total_ms)
                     timeline_ms.append(answer.timings.timeline_ms)
-                    assert answer.timeline is not None
-                    counted.append(
-                        sum(row.count for row in answer.timeline.rows) + answer.timeline.undated.count
-                    )
+                    tl = answer.timeline  # None when the answer abstained before searching (a name no document has)
+                    counted.append(sum(row.count for row in tl.rows) + tl.undated.count if tl is not None else 0)
                 else:
                     without_ms.append(answer.timings.total_ms)
 
@@ -141,7 +247,9 @@ def cost(index: Path, rounds: int, extra: Path | None) -> None:
     print(f"{len(questions)} questions x {rounds} rounds, each asked with and without the timeline alternately")
     print(f"statements counted per answer: median {statistics.median(counted):.0f}, max {max(counted)}")
     for name, values in (("answer with timeline", with_ms), ("answer without", without_ms), ("timeline", timeline_ms)):
-        print(f"{name:>22}: p50 {q(values, 0.5):7.1f} ms   p95 {q(values, 0.95):7.1f} ms   mean {statistics.mean(values):7.1f} ms")
+        print(
+            f"{name:>22}: p50 {q(values, 0.5):7.1f} ms   p95 {q(values, 0.95):7.1f} ms   mean {statistics.mean(values):7.1f} ms"
+        )
     shares = [t / (w - t) for t, w in zip(timeline_ms, with_ms) if w > t]
     print(
         f"timeline / rest of the answer (same ask): median {statistics.median(shares):.1%}, "
@@ -161,13 +269,16 @@ def main() -> None:
     timed.add_argument("--index", type=Path, required=True)
     timed.add_argument("--rounds", type=int, default=3)
     timed.add_argument("--questions", type=Path, default=HERE / "ungdc.jsonl", help="more questions (JSONL)")
+    timed.add_argument("--replicate", type=int, default=0, help="copy the index up to this many sentences (above)")
+    timed.add_argument("--faiss", default="ivf", choices=["flat", "hnsw", "ivf"], help="with --replicate")
+    timed.add_argument("--vectors", default="float16", choices=["float32", "float16", "int8"], help="with --replicate")
     args = parser.parse_args()
     if args.command == "judge":
         judge(args.corpus)
     elif args.command == "sessions":
         sessions(args.index, args.report)
     else:
-        cost(args.index, args.rounds, args.questions)
+        cost(args.index, args.rounds, args.questions, args.replicate, args.faiss, args.vectors)
 
 
 if __name__ == "__main__":

@@ -410,7 +410,9 @@ class TimelineCell(BaseModel):
     period: str = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as the timeline's granularity says")
     count: int = Field(description="relevant statements (near-duplicates within the cell counted once)")
     sentence_ids: list[int] = Field(
-        default_factory=list, description="the cell's most similar sentences, best first (open them with `quotes`)"
+        default_factory=list,
+        description="the cell's best sentences: the most similar first, then those holding the topic's words by "
+        "their BM25 score (open them with `Assistant.period_quotes`)",
     )
 
 

@@ -107,20 +107,31 @@ class TimelineMaker:
         del bitmap
         return ids.astype(np.int64), scores.astype(np.float32)
 
-    def holding(self, words: set[str], mask: np.ndarray | None) -> np.ndarray:
-        """Ids of the sentences (within `mask`) holding every one of `words` (BM25 tokens)."""
+    def holding(self, words: set[str], mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the sentences (within `mask`) holding every one of `words` (BM25 tokens), and their BM25 score
+        for those words."""
         model = self.index.bm25.model
         vocab, scores = model.vocab_dict, model.scores
         found: np.ndarray | None = None
+        weight = np.empty(0, dtype=np.float32)
         for word in sorted(words):
             at = vocab.get(word)
             if at is None:
-                return np.empty(0, dtype=np.int64)
-            units = np.asarray(scores["indices"][scores["indptr"][at] : scores["indptr"][at + 1]], dtype=np.int64)
-            found = units if found is None else np.intersect1d(found, units, assume_unique=True)
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            lo, hi = int(scores["indptr"][at]), int(scores["indptr"][at + 1])
+            units = np.asarray(scores["indices"][lo:hi], dtype=np.int64)
+            weights = np.asarray(scores["data"][lo:hi], dtype=np.float32)
+            if found is None:
+                found, weight = units, weights
+                continue
+            found, mine, theirs = np.intersect1d(found, units, assume_unique=True, return_indices=True)
+            weight = weight[mine] + weights[theirs]
         if found is None:
-            return np.empty(0, dtype=np.int64)
-        return found[mask[found]] if mask is not None else found
+            return np.empty(0, dtype=np.int64), weight
+        if mask is not None:
+            inside = mask[found]
+            found, weight = found[inside], weight[inside]
+        return found, weight
 
     def quotable(self, ids: np.ndarray) -> np.ndarray:
         """Whether each sentence may be quoted at all (`is_quotable`), remembered per sentence."""
@@ -138,22 +149,25 @@ class TimelineMaker:
         mask: np.ndarray | None,
         topic_words: set[str] | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and similarities of the sentences within `mask` that `rule` lets the answer quote."""
+        """Ids of the sentences within `mask` that `rule` lets the answer quote, and the order of their merit: the
+        similarity of those found similar enough; below all of them, the others (holding every topic word, a pass
+        whatever their similarity) by their BM25 score for the topic's words — no need to read their vectors."""
         ids, similarities = self.similar(query_vector, floor, mask)
         on_topic = np.zeros(len(ids), dtype=bool)
+        merit = similarities.astype(np.float64)
         if topic_words:
-            topical = self.holding(topic_words, mask)
+            topical, weight = self.holding(topic_words, mask)
             on_topic = np.isin(ids, topical)
-            extra = np.setdiff1d(topical, ids, assume_unique=True)
+            outside = ~np.isin(topical, ids)
+            extra, weight = topical[outside], weight[outside]
             if len(extra):
-                extra_similarities = (self.index.dense.vectors(extra) @ query_vector).astype(np.float32)
                 ids = np.concatenate([ids, extra])
-                similarities = np.concatenate([similarities, extra_similarities])
+                similarities = np.concatenate([similarities, np.full(len(extra), -np.inf, dtype=np.float32)])
                 on_topic = np.concatenate([on_topic, np.ones(len(extra), dtype=bool)])
+                merit = np.concatenate([merit, -3.0 + weight / (float(weight.max()) + 1.0)])  # in [-3, -2)
         keep = rule(similarities, on_topic)
-        ids, similarities = ids[keep], similarities[keep]
-        keep = self.quotable(ids)
-        return ids[keep], similarities[keep]
+        keep &= self.quotable(ids)  # (a fragment is never quoted)
+        return ids[keep], merit[keep]
 
     # ------------------------------------------------------------------------------------ counting
 
@@ -172,9 +186,8 @@ class TimelineMaker:
         left without statements, each with the note saying why (the answer's own reason)."""
         silent = silent or {}
         scope = filters.model_copy(update={"sides": list(sides)}) if sides else filters
-        ids, similarities = self.relevant(query_vector, floor, rule, self.mask_of(scope), topic_words)
-        order = np.argsort(-similarities, kind="stable")  # best first: a cell keeps its best sentences
-        ids, similarities = ids[order], similarities[order]
+        ids, merit = self.relevant(query_vector, floor, rule, self.mask_of(scope), topic_words)
+        ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         rows_of: list[tuple[str, np.ndarray]] = []  # (row name, which of `ids` are in it)
         if sides:
             for side in sides:
@@ -245,29 +258,29 @@ class TimelineMaker:
     def cells(ids: np.ndarray, periods: np.ndarray, clusters: np.ndarray) -> list[tuple[str, int, list[int]]]:
         """(period, statements, best sentence ids) per period of one row; `ids` come best first, and
         near-duplicates (one cluster) count once per period."""
-        seen: dict[str, set[int]] = {}
-        best: dict[str, list[int]] = {}
-        for sentence_id, period, cluster in zip(ids.tolist(), periods.tolist(), clusters.tolist()):
-            clusters_seen = seen.setdefault(period, set())
-            if cluster in clusters_seen:
-                continue
-            clusters_seen.add(cluster)
-            kept = best.setdefault(period, [])
-            if len(kept) < CELL_SENTENCES:
-                kept.append(sentence_id)
-        return [(period, len(seen[period]), best[period]) for period in seen]
+        if not len(ids):
+            return []
+        names, period_codes = np.unique(periods.astype(str), return_inverse=True)
+        keys = period_codes.astype(np.int64) * (int(clusters.max()) + 1) + clusters
+        _, first = np.unique(keys, return_index=True)  # each (period, cluster) at its best sentence
+        first.sort()  # best first
+        statements = np.bincount(period_codes[first], minlength=len(names))
+        by_period = first[np.argsort(period_codes[first], kind="stable")]  # grouped by period, best first in each
+        starts = np.concatenate([[0], np.cumsum(statements)[:-1]])
+        result = []
+        for code, name in enumerate(names.tolist()):
+            if statements[code]:
+                best = ids[by_period[starts[code] : starts[code] + min(CELL_SENTENCES, int(statements[code]))]]
+                result.append((name, int(statements[code]), best.tolist()))
+        return result
 
     def speakers(self, ids: np.ndarray) -> np.ndarray:
         """The speaker of each sentence as quotes name it, else its document's publisher."""
         labels = self.index.labels
         codes = labels.speaker[ids]
-        names = np.empty(len(ids), dtype=object)
-        for at, code in enumerate(codes.tolist()):
-            if code >= 0:
-                names[at] = labels.speaker_names[code]
-            else:
-                names[at] = self.index.document_of(int(ids[at])).publisher or UNATTRIBUTED
-        return names
+        named = np.array([*labels.speaker_names, ""], dtype=object)[codes]  # code -1: the appended ""
+        publishers = np.array([d.publisher or UNATTRIBUTED for d in self.index.documents], dtype=object)
+        return np.where(codes >= 0, named, publishers[self.index.sentences.doc_index[ids]])
 
     # ------------------------------------------------------------------------------------ opening a mark
 

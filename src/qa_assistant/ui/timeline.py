@@ -139,7 +139,7 @@ def period_html(
     cell = answer.timeline.cell(side, period) if answer.timeline is not None else None
     count = cell.count if cell is not None else 0
     where = "in documents with no date" if period == "undated" else f"in {period}"
-    shown = f"the {len(quotes)} most similar" if len(quotes) < count else "all"
+    shown = f"the best {len(quotes)}" if len(quotes) < count else "all"
     head = (
         f'<div class="qa-period-h" data-side="{esc(side)}" data-period="{esc(period)}"><b>{esc(side)}</b> {esc(where)}: {count} relevant '
         f"statement{'s' if count != 1 else ''} ({shown} shown)"
