@@ -176,6 +176,7 @@ class AnswerBuilder:
                 filters,
                 min_similarity,
                 [] if answer_unknown_names else topic_names,
+                shown,
             )
         else:
             hits = self.retriever.search(searched, k * ANSWER_DEPTH, settings, filters, query_vector, timings)
@@ -196,6 +197,7 @@ class AnswerBuilder:
                 target_sides,
                 topic_words_of(answer.topic, query) if target_sides else None,
                 silent,
+                shown,
             )
             self.note_unquoted_sides(answer)
             timings.timeline_ms += (time.perf_counter() - started) * 1000
@@ -245,14 +247,15 @@ class AnswerBuilder:
         filters: Filters,
         min_similarity: float,
         names: list[str] | None = None,
+        shown: set[int] | None = None,
     ) -> tuple[float, dict[str, str]]:
         """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
         k from the sides' further relevant quotes, side by side in turn. A side none of whose statements (within the
         filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen and
-        those sides' notes."""
+        those sides' notes. `shown` collects the ids of the relevant sentences."""
         quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
         topic_words = topic_words_of(answer.topic, query)
-        shown: set[int] = set()
+        shown = shown if shown is not None else set()
         relevant: dict[str, list[Quote]] = {}
         best = -1.0
         silent: dict[str, str] = {}  # side -> its note

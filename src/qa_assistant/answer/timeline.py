@@ -12,7 +12,7 @@ too: it was said again. Documents with no date are counted apart.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faiss
@@ -148,11 +148,20 @@ class TimelineMaker:
         rule: RelevanceRule,
         mask: np.ndarray | None,
         topic_words: set[str] | None,
+        also: Iterable[int] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids of the sentences within `mask` that `rule` lets the answer quote, and the order of their merit: the
         similarity of those found similar enough; below all of them, the others (holding every topic word, a pass
-        whatever their similarity) by their BM25 score for the topic's words — no need to read their vectors."""
+        whatever their similarity) by their BM25 score for the topic's words — no need to read their vectors.
+        `also`: sentences the answer found relevant (its retrieved ones), weighed too: an IVF or HNSW range search
+        does not visit every cell, and a statement the answer quotes is never left out of its timeline."""
         ids, similarities = self.similar(query_vector, floor, mask)
+        found = np.fromiter(also, dtype=np.int64)
+        found = np.setdiff1d(found[mask[found]] if mask is not None else found, ids)
+        if len(found):
+            ids = np.concatenate([ids, found])
+            similarities = np.concatenate([similarities, self.index.dense.vectors(found) @ query_vector])
+            similarities = similarities.astype(np.float32)
         on_topic = np.zeros(len(ids), dtype=bool)
         merit = similarities.astype(np.float64)
         if topic_words:
@@ -180,13 +189,15 @@ class TimelineMaker:
         sides: list[str] | None = None,
         topic_words: set[str] | None = None,
         silent: dict[str, str] | None = None,
+        also: Iterable[int] = (),
     ) -> Timeline:
         """The timeline of the statements within `filters` that `rule` lets the answer quote: one row per side of
         `sides` (in that order, a side with none kept, empty), else per speaker (or publisher). `silent`: sides
-        left without statements, each with the note saying why (the answer's own reason)."""
+        left without statements, each with the note saying why (the answer's own reason). `also`: the sentences the
+        answer found relevant among those it retrieved (see `relevant`)."""
         silent = silent or {}
         scope = filters.model_copy(update={"sides": list(sides)}) if sides else filters
-        ids, merit = self.relevant(query_vector, floor, rule, self.mask_of(scope), topic_words)
+        ids, merit = self.relevant(query_vector, floor, rule, self.mask_of(scope), topic_words, also)
         ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         rows_of: list[tuple[str, np.ndarray]] = []  # (row name, which of `ids` are in it)
         if sides:
