@@ -71,17 +71,28 @@ def judge(corpus: Path, path: Path = QUESTIONS) -> None:
         print(question["id"], {side: len(years) for side, years in question["judged"].items()})
 
 
-def sessions(index: Path, report: Path | None) -> None:
+def sessions(index: Path, report: Path | None, thresholds: list[float | None]) -> None:
     from qa_assistant import Assistant
 
     assistant = Assistant.load(index)
+    text = "\n\n".join(session_table(assistant, threshold) for threshold in thresholds)
+    print(text)
+    if report:
+        report.write_text(text + "\n", encoding="utf-8")
+
+
+def session_table(assistant, threshold: float | None) -> str:
+    """The table of counted vs judged sessions with `min_similarity` = `threshold` (None: the default)."""
+    used = threshold if threshold is not None else assistant.min_similarity
     lines = [
+        f"min_similarity {used:.2f} (quotes and timeline down to {used - 0.08:.2f})",
+        "",
         "| question | side | judged sessions | counted | both | precision | recall | agreement | counted, not judged | judged, not counted |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     totals = {"judged": 0, "counted": 0, "both": 0, "agree": 0, "years": 0}
     for question in load_questions():
-        answer = assistant.ask(question["question"], sides=question["sides"])
+        answer = assistant.ask(question["question"], sides=question["sides"], min_similarity=threshold)
         timeline = answer.timeline
         assert timeline is not None and timeline.granularity == "year", question["id"]
         by_side = {row.side: {cell.period for cell in row.cells} for row in timeline.rows}
@@ -107,10 +118,7 @@ def sessions(index: Path, report: Path | None) -> None:
         f"{totals['both'] / max(1, totals['counted']):.2f} | {totals['both'] / max(1, totals['judged']):.2f} | "
         f"{totals['agree']}/{totals['years']} | | |"
     )
-    text = "\n".join(lines)
-    print(text)
-    if report:
-        report.write_text(text + "\n", encoding="utf-8")
+    return "\n".join(lines)
 
 
 def replicated(index_dir: Path, target: int, kind: str, storage: str):
@@ -222,8 +230,15 @@ def cost(
             if line.strip():
                 record = json.loads(line)
                 questions.append((record["question"], None))
+    answered = []
     for question, sides in questions:  # encoded once: both variants then find it in the query cache
-        assistant.ask(question, sides=sides, timeline=False)
+        if assistant.ask(question, sides=sides).timeline is not None:
+            answered.append((question, sides))
+    print(
+        f"{len(answered)} of {len(questions)} questions searched (the others abstain before searching: a name no "
+        "document of this index mentions) — timed"
+    )
+    questions = answered
     with_ms: list[float] = []
     without_ms: list[float] = []
     timeline_ms: list[float] = []
@@ -265,6 +280,9 @@ def main() -> None:
     counted = sub.add_parser("sessions", help="counted sessions against the judged ones")
     counted.add_argument("--index", type=Path, required=True)
     counted.add_argument("--report", type=Path, help="also write the table (markdown) here")
+    counted.add_argument(
+        "--min-similarity", default="", help="comma-separated thresholds to compare (default: the assistant's)"
+    )
     timed = sub.add_parser("cost", help="time of ask with and without the timeline")
     timed.add_argument("--index", type=Path, required=True)
     timed.add_argument("--rounds", type=int, default=3)
@@ -276,7 +294,8 @@ def main() -> None:
     if args.command == "judge":
         judge(args.corpus)
     elif args.command == "sessions":
-        sessions(args.index, args.report)
+        thresholds = [float(v) for v in args.min_similarity.split(",") if v.strip()] or [None]
+        sessions(args.index, args.report, thresholds)
     else:
         cost(args.index, args.rounds, args.questions, args.replicate, args.faiss, args.vectors)
 

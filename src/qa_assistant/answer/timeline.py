@@ -53,11 +53,26 @@ def granularity_of(first: dt.date, last: dt.date) -> Granularity:
     return "year"
 
 
-def period_labels(ordinals: np.ndarray, granularity: Granularity) -> np.ndarray:
-    """YYYY, YYYY-MM or YYYY-MM-DD of each date (proleptic ordinals)."""
+UNDATED = np.iinfo(np.int64).max  # the period code of a document with no date (after every period)
+
+
+def period_codes(ordinals: np.ndarray, granularity: Granularity) -> np.ndarray:
+    """The period of each date (proleptic ordinals; -1: no date) as an integer that sorts like the periods:
+    years, months or days since 1970 (`period_label` writes it), UNDATED for no date."""
     unit: Any = {"day": "D", "month": "M", "year": "Y"}[granularity]
-    days: Any = (ordinals - _EPOCH).astype("datetime64[D]")
-    return np.asarray(np.datetime_as_string(days.astype(f"datetime64[{unit}]"), unit=unit))
+    dated = ordinals >= 0
+    codes = np.full(len(ordinals), UNDATED, dtype=np.int64)
+    days: Any = (ordinals[dated] - _EPOCH).astype("datetime64[D]")
+    codes[dated] = days.astype(f"datetime64[{unit}]").astype(np.int64)
+    return codes
+
+
+def period_label(code: int, granularity: Granularity) -> str:
+    """YYYY, YYYY-MM or YYYY-MM-DD for a code of `period_codes`; "undated" for UNDATED."""
+    if code == UNDATED:
+        return "undated"
+    unit: Any = {"day": "D", "month": "M", "year": "Y"}[granularity]
+    return str(np.datetime64(code, unit))
 
 
 class TimelineMaker:
@@ -68,6 +83,7 @@ class TimelineMaker:
         self.mask_of = mask_of  # the retriever's sentence mask of a set of filters (None: every sentence)
         self.quotes = QuoteMaker(index)
         self._doc_dates: np.ndarray | None = None
+        self._publishers: tuple[np.ndarray, list[str]] | None = None
         self._quotable = np.full(len(index.sentences), -1, dtype=np.int8)  # -1: not checked yet
         manifest = index.manifest
         self.fingerprint = f"{manifest.corpus_fingerprint}:{manifest.sentences}:{manifest.created_at.isoformat()}"
@@ -199,50 +215,59 @@ class TimelineMaker:
         scope = filters.model_copy(update={"sides": list(sides)}) if sides else filters
         ids, merit = self.relevant(query_vector, floor, rule, self.mask_of(scope), topic_words, also)
         ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
-        rows_of: list[tuple[str, np.ndarray]] = []  # (row name, which of `ids` are in it)
+        # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
+        names: list[str]
         if sides:
-            for side in sides:
+            names = list(sides)
+            at, row_of = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+            for number, side in enumerate(sides):
                 if side in silent:
-                    rows_of.append((side, np.zeros(len(ids), dtype=bool)))
                     continue
                 side_mask = self.mask_of(filters.model_copy(update={"sides": [side]}))
-                rows_of.append((side, side_mask[ids] if side_mask is not None else np.ones(len(ids), dtype=bool)))
+                members = np.flatnonzero(side_mask[ids]) if side_mask is not None else np.arange(len(ids))
+                at.append(members)
+                row_of.append(np.full(len(members), number, dtype=np.int64))
+            position, row_code = np.concatenate(at), np.concatenate(row_of)
         else:
-            names = self.speakers(ids)
-            for name in dict.fromkeys(names.tolist()):
-                rows_of.append((name, names == name))
+            speaker_codes, every_name = self.speakers(ids)
+            present, row_code = np.unique(speaker_codes, return_inverse=True)  # rows of the speakers found only
+            found = [every_name[code] for code in present.tolist()]
+            # a speaker named as a publisher too: one row
+            row_of_name = {name: at for at, name in enumerate(dict.fromkeys(found))}
+            names = list(row_of_name)
+            row_code = np.array([row_of_name[name] for name in found], dtype=np.int64)[row_code]
+            position = np.arange(len(ids))
         dates = self.doc_dates()[self.index.sentences.doc_index[ids]]
-        dated = dates >= 0
-        counted = np.zeros(len(ids), dtype=bool)
-        for _, members in rows_of:
-            counted |= members
-        if (dated & counted).any():
-            first, last = dates[dated & counted].min(), dates[dated & counted].max()
-            granularity = granularity_of(dt.date.fromordinal(int(first)), dt.date.fromordinal(int(last)))
+        counted_dates = dates[position][dates[position] >= 0]
+        if len(counted_dates):
+            first, last = int(counted_dates.min()), int(counted_dates.max())
+            granularity = granularity_of(dt.date.fromordinal(first), dt.date.fromordinal(last))
         else:
             granularity = "year"
-        periods = np.full(len(ids), "undated", dtype=object)
-        if dated.any():
-            periods[dated] = period_labels(dates[dated], granularity)
+        periods = period_codes(dates, granularity)
         clusters = self.index.sentences.cluster
         cluster_of = clusters[ids] if clusters is not None else ids
         timeline = Timeline(
             granularity=granularity, rows_by="side" if sides else "speaker", index_fingerprint=self.fingerprint
         )
         undated = TimelineUndated()
-        for name, members in rows_of:
-            cells = self.cells(ids[members], periods[members], cluster_of[members])
-            row = TimelineRow(side=name)
-            for period, count, best in cells:
-                if period == "undated":
-                    undated.rows.append(UndatedCell(side=name, count=count, sentence_ids=best))
-                    undated.count += count
-                else:
-                    row.cells.append(TimelineCell(period=period, count=count, sentence_ids=best))
-                    row.count += count
-            row.cells.sort(key=lambda cell: cell.period)
-            if row.cells or sides:
-                timeline.rows.append(row)
+        rows = [TimelineRow(side=name) for name in names]
+        labels: dict[int, str] = {}
+        # (model_construct: the values are made here, of the fields' types; thousands of cells at scale)
+        for row_number, code, count, best in self.cells(position, row_code, periods, cluster_of):
+            best_ids = ids[best].tolist()
+            period = labels.get(code) or labels.setdefault(code, period_label(code, granularity))
+            if period == "undated":
+                cell = UndatedCell.model_construct(side=names[row_number], count=count, sentence_ids=best_ids)
+                undated.rows.append(cell)
+                undated.count += count
+            else:
+                rows[row_number].cells.append(
+                    TimelineCell.model_construct(period=period, count=count, sentence_ids=best_ids)
+                )
+                rows[row_number].count += count
+        timeline.rows = [row for row in rows if row.cells or sides]
+        undated.rows = [cell for cell in undated.rows if cell.count]
         if not sides:  # the rows with most statements; the rest counted apart
             timeline.rows.sort(key=lambda row: -row.count)
             left = timeline.rows[MAX_ROWS:]
@@ -266,32 +291,41 @@ class TimelineMaker:
         return timeline
 
     @staticmethod
-    def cells(ids: np.ndarray, periods: np.ndarray, clusters: np.ndarray) -> list[tuple[str, int, list[int]]]:
-        """(period, statements, best sentence ids) per period of one row; `ids` come best first, and
-        near-duplicates (one cluster) count once per period."""
-        if not len(ids):
+    def cells(
+        position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray
+    ) -> list[tuple[int, int, int, np.ndarray]]:
+        """(row, period code, statements, positions of its best sentences) per cell, in row and period order, for
+        the sentences at `position` (smaller: better) in `row`; near-duplicates (one cluster) count once per cell."""
+        if not len(position):
             return []
-        names, period_codes = np.unique(periods.astype(str), return_inverse=True)
-        keys = period_codes.astype(np.int64) * (int(clusters.max()) + 1) + clusters
-        _, first = np.unique(keys, return_index=True)  # each (period, cluster) at its best sentence
-        first.sort()  # best first
-        statements = np.bincount(period_codes[first], minlength=len(names))
-        by_period = first[np.argsort(period_codes[first], kind="stable")]  # grouped by period, best first in each
-        starts = np.concatenate([[0], np.cumsum(statements)[:-1]])
-        result = []
-        for code, name in enumerate(names.tolist()):
-            if statements[code]:
-                best = ids[by_period[starts[code] : starts[code] + min(CELL_SENTENCES, int(statements[code]))]]
-                result.append((name, int(statements[code]), best.tolist()))
-        return result
+        period_of, cluster = periods[position], clusters[position]
+        # each (row, period, cluster) once, at its best sentence
+        order = np.lexsort((position, cluster, period_of, row))
+        r, p, c, at = row[order], period_of[order], cluster[order], position[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])
+        r, p, at = r[first], p[first], at[first]
+        order = np.lexsort((at, p, r))  # by cell, best first in each
+        r, p, at = r[order], p[order], at[order]
+        starts = np.flatnonzero(np.concatenate([[True], (r[1:] != r[:-1]) | (p[1:] != p[:-1])]))
+        ends = np.append(starts[1:], len(r))
+        return [
+            (int(r[lo]), int(p[lo]), int(hi - lo), at[lo : min(hi, lo + CELL_SENTENCES)])
+            for lo, hi in zip(starts.tolist(), ends.tolist())
+        ]
 
-    def speakers(self, ids: np.ndarray) -> np.ndarray:
-        """The speaker of each sentence as quotes name it, else its document's publisher."""
+    def speakers(self, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """The speaker of each sentence as quotes name it, else its document's publisher: a code per sentence and
+        the names of the codes."""
         labels = self.index.labels
-        codes = labels.speaker[ids]
-        named = np.array([*labels.speaker_names, ""], dtype=object)[codes]  # code -1: the appended ""
-        publishers = np.array([d.publisher or UNATTRIBUTED for d in self.index.documents], dtype=object)
-        return np.where(codes >= 0, named, publishers[self.index.sentences.doc_index[ids]])
+        if self._publishers is None:
+            publishers = [d.publisher or UNATTRIBUTED for d in self.index.documents]
+            names, codes = np.unique(np.array(publishers, dtype=str), return_inverse=True)
+            self._publishers = (codes.astype(np.int64), names.tolist())
+        publisher_codes, publisher_names = self._publishers
+        speaker = labels.speaker[ids].astype(np.int64)
+        fallback = len(labels.speaker_names) + publisher_codes[self.index.sentences.doc_index[ids]]
+        return np.where(speaker >= 0, speaker, fallback), [*labels.speaker_names, *publisher_names]
 
     # ------------------------------------------------------------------------------------ opening a mark
 
