@@ -19,6 +19,7 @@ import faiss
 import numpy as np
 
 from qa_assistant.answer.quotes import QuoteMaker
+from qa_assistant.backends.local.dense import single_thread
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import (
     Filters,
@@ -117,9 +118,10 @@ class TimelineMaker:
             params.sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
         query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
         # a range search keeps scores above the radius: just below the floor, so the rule itself decides
-        _limits, scores, ids = index.range_search(
-            query, float(np.nextafter(np.float32(floor), np.float32(-1))), params=params
-        )
+        with single_thread():  # one question's search on one core, as the retriever's (threads cost more here)
+            _limits, scores, ids = index.range_search(
+                query, float(np.nextafter(np.float32(floor), np.float32(-1))), params=params
+            )
         del bitmap
         return ids.astype(np.int64), scores.astype(np.float32)
 
@@ -149,6 +151,13 @@ class TimelineMaker:
             found, weight = found[inside], weight[inside]
         return found, weight
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of sentences `ids`, in one call to the vector index when it can."""
+        try:
+            return np.asarray(self.index.dense.index.reconstruct_batch(ids.astype(np.int64)))
+        except RuntimeError:  # (an index without the direct map a batch needs): one by one
+            return self.index.dense.vectors(ids)
+
     def quotable(self, ids: np.ndarray) -> np.ndarray:
         """Whether each sentence may be quoted at all (`is_quotable`), remembered per sentence."""
         known = self._quotable[ids]
@@ -176,7 +185,7 @@ class TimelineMaker:
         found = np.setdiff1d(found[mask[found]] if mask is not None else found, ids)
         if len(found):
             ids = np.concatenate([ids, found])
-            similarities = np.concatenate([similarities, self.index.dense.vectors(found) @ query_vector])
+            similarities = np.concatenate([similarities, self.vectors(found) @ query_vector])
             similarities = similarities.astype(np.float32)
         on_topic = np.zeros(len(ids), dtype=bool)
         merit = similarities.astype(np.float64)
