@@ -61,7 +61,7 @@ class AnswerBuilder:
     def __init__(self, index: SentenceIndex, retriever: Retriever):
         self.index = index
         self.retriever = retriever
-        self.questions = QuestionReader(index)
+        self.questions = QuestionReader(index, retriever.backend)
         self.quotes = QuoteMaker(index)
         self.timelines = TimelineMaker(index, retriever.mask)
 
@@ -87,10 +87,10 @@ class AnswerBuilder:
                 continue  # a heading or a fragment ("India.") sits close to anything and says nothing
             members = self.quotes.cluster_of(hit.sentence_id)
             chosen = self.quotes.primary(members, allowed)
-            similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
+            similarity = float(self.retriever.backend.vectors(np.array([chosen]))[0] @ query_vector)
             if chosen != hit.sentence_id:
                 similarity = max(
-                    similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
+                    similarity, float(self.retriever.backend.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
                 )
             best = max(best, similarity)
             on_topic = topic_words is not None and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
@@ -148,7 +148,7 @@ class AnswerBuilder:
         # about them. The whole answer abstains (or, for a question about sides, that side's group).
         topic_names = self.questions.topic_names(understood, target_sides) if understood is not None else []
         if topic_names and not target_sides and understood is not None:
-            missing = self.questions.unmentioned(topic_names, self.retriever.mask(filters))
+            missing = self.questions.unmentioned(topic_names, filters)
             if missing:
                 within = filters.describe()
                 understood.unmentioned[within] = missing
@@ -261,7 +261,7 @@ class AnswerBuilder:
         silent: dict[str, str] = {}  # side -> its note
         for side in target_sides:
             side_filters = filters.model_copy(update={"sides": [side]})
-            missing = self.questions.unmentioned(names or [], self.retriever.mask(side_filters))
+            missing = self.questions.unmentioned(names or [], side_filters)
             if missing:  # said in the side's group; `understood` keeps to what the question's filters exclude
                 rest = filters.model_copy(update={"sides": []})
                 within = "" if rest.is_empty() else f" ({rest.describe()})"

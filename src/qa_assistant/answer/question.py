@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from qa_assistant.answer.constraints import asked_speaker, date_window, names_in, unknown_names, without
+from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
 from qa_assistant.text.tokens import tokenize
@@ -66,8 +65,9 @@ def question_topic(question: str, index: SentenceIndex) -> str | None:
 class QuestionReader:
     """What a question asks, read against the sides of an index."""
 
-    def __init__(self, index: SentenceIndex):
+    def __init__(self, index: SentenceIndex, backend: SearchBackend):
         self.index = index
+        self.backend = backend
         self.sides_present = sorted(index.labels.side_names)
         self.speakers = sorted(index.labels.speaker_names)
         self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
@@ -79,8 +79,7 @@ class QuestionReader:
 
     def known(self, word: str) -> bool:
         """Whether every BM25 token of `word` occurs in some document's text or metadata (speakers, titles)."""
-        vocabulary = self.index.bm25.model.vocab_dict
-        return all(token in vocabulary or token in self.metadata_tokens for token in tokenize(word))
+        return all(token in self.metadata_tokens or self.backend.mentions([token]) for token in tokenize(word))
 
     def understand(self, question: str, filters: Filters) -> tuple[Understood, Filters]:
         """What `question` says about its period and its speaker, and `filters` with that applied where no explicit
@@ -130,17 +129,17 @@ class QuestionReader:
             and not set(tokenize(name)) <= who
         ]
 
-    def unmentioned(self, names: list[str], mask: np.ndarray | None) -> list[str]:
-        """Those of `names` that no sentence within `mask` mentions (none when there is no mask: every name the
-        index knows is mentioned somewhere). A name of a side is mentioned by any of that side's aliases."""
-        if mask is None:
+    def unmentioned(self, names: list[str], filters: Filters | None) -> list[str]:
+        """Those of `names` that no sentence within `filters` mentions (none when there are no filters: every name
+        the index knows is mentioned somewhere). A name of a side is mentioned by any of that side's aliases."""
+        if filters is None or filters.is_empty():
             return []
         aliases = self.index.sides.alias_table()
         missing = []
         for name in names:
             named = set(self.index.sides.sides_mentioned(name))
             forms = [name, *(alias for alias, sides in aliases.items() if named & set(sides))]
-            if not any(self.index.bm25.mentioned(form, mask) for form in forms):
+            if not any(self.backend.mentions(tokenize(form, query=True), filters) for form in forms):
                 missing.append(name)
         return missing
 

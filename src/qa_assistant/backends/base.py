@@ -5,12 +5,14 @@
 Either way the index folder keeps the documents, sentence offsets, attributions and clusters, so quotes are
 `document.text[start:end]` and everything above retrieval (answers, groups, abstention, UI, eval) is unchanged.
 
-A backend returns (sentence ids, scores) best first, with the filters applied inside each search: the local one
-through a mask over sentences, Milvus through a boolean expression on its scalar fields.
+A backend returns (sentence ids, scores) best first, with the filters applied inside each search: each backend turns
+`Filters` into its own form (the local one a mask over sentences, Milvus a boolean expression on its scalar fields;
+both in `backends/filters.py`, the one owner of the filter rules).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 import numpy as np
@@ -33,15 +35,11 @@ class BackendInfo(BaseModel):
 class SearchBackend(Protocol):
     """Search over the sentences of one index."""
 
-    uses_mask: bool  # True: wants the sentence mask of the filters; False: reads the filters themselves
-
-    def bm25(
-        self, question: str, k: int, filters: Filters | None, mask: np.ndarray | None, context_weight: float
-    ) -> Ranked:
+    def bm25(self, question: str, k: int, filters: Filters | None, context_weight: float) -> Ranked:
         """The `k` best sentences by BM25 (own score + `context_weight` x the score with its neighbours)."""
         ...
 
-    def dense(self, vector: np.ndarray, k: int, filters: Filters | None, mask: np.ndarray | None) -> Ranked:
+    def dense(self, vector: np.ndarray, k: int, filters: Filters | None) -> Ranked:
         """The `k` nearest sentences to `vector` by cosine similarity."""
         ...
 
@@ -49,6 +47,15 @@ class SearchBackend(Protocol):
         self, question: str, vector: np.ndarray, k: int, filters: Filters | None, settings: SearchSettings
     ) -> dict[int, float] | None:
         """Hybrid results fused by the backend itself, or None: fuse `bm25` and `dense` here (`answer/fusion.py`)."""
+        ...
+
+    def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
+        """The stored (normalized) vectors of `sentence_ids`, one row each: a quote's similarity to the question."""
+        ...
+
+    def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
+        """Whether every one of `tokens` (BM25 tokens, `text.tokens.tokenize`) occurs in some sentence within
+        `filters` (not necessarily the same sentence; no tokens: True)."""
         ...
 
     def close(self) -> None: ...

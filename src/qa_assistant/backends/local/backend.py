@@ -2,39 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from qa_assistant.backends.base import Ranked
+from qa_assistant.backends.filters import FilterMasks
 from qa_assistant.backends.local.bm25 import top_k
 from qa_assistant.models import Filters, SearchSettings
 
 
 class LocalBackend:
-    """The index folder's bm25s and FAISS files (what `Retriever` always did)."""
+    """The index folder's bm25s and FAISS files (what `Retriever` always did); filters become a sentence mask."""
 
-    uses_mask = True
-
-    def __init__(self, index):  # index: index.store.SentenceIndex (the index layer sits above the backends)
+    def __init__(self, index: Any, masks: FilterMasks | None = None):
+        """`index`: the loaded `index.store.SentenceIndex` (the index layer sits above the backends); `masks`: the
+        sentence masks of filters, when the caller keeps them too (one cache for both)."""
         self.index = index
+        self.masks = masks if masks is not None else FilterMasks(index)
 
-    def bm25(
-        self, question: str, k: int, filters: Filters | None, mask: np.ndarray | None, context_weight: float
-    ) -> Ranked:
+    def bm25(self, question: str, k: int, filters: Filters | None, context_weight: float) -> Ranked:
         scores = self.index.bm25.scores(question)
         context = self.index.bm25_context
         if scores is not None and context_weight > 0 and context is not None:
             around = context.scores(question)
             if around is not None:
                 scores = scores + context_weight * around
-        return top_k(scores, k, mask)
+        return top_k(scores, k, self.masks.mask(filters))
 
-    def dense(self, vector: np.ndarray, k: int, filters: Filters | None, mask: np.ndarray | None) -> Ranked:
-        return self.index.dense.search(vector, k, mask)
+    def dense(self, vector: np.ndarray, k: int, filters: Filters | None) -> Ranked:
+        return self.index.dense.search(vector, k, self.masks.mask(filters))
 
     def fused(
         self, question: str, vector: np.ndarray, k: int, filters: Filters | None, settings: SearchSettings
     ) -> dict[int, float] | None:
         return None
+
+    def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
+        return self.index.dense.vectors(sentence_ids)
+
+    def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
+        return self.index.bm25.has_tokens(tokens, self.masks.mask(filters))
 
     def close(self) -> None:
         pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,13 +87,16 @@ class BM25Index:
             return None
         return self.model.get_scores(tokens)
 
-    def mentioned(self, words: str, mask: np.ndarray) -> bool:
-        """Whether every BM25 token of `words` occurs in some unit where `mask` is true (not necessarily the same)."""
+    def has_tokens(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> bool:
+        """Whether every one of `tokens` occurs in some unit where `mask` is true (not necessarily the same; no
+        mask: in any unit)."""
         vocab, scores = self.model.vocab_dict, self.model.scores
-        for token in tokenize(words, query=True):
+        for token in tokens:
             at = vocab.get(token)
             if at is None:
                 return False
+            if mask is None:
+                continue
             units = scores["indices"][scores["indptr"][at] : scores["indptr"][at + 1]]
             if not mask[units].any():
                 return False

@@ -24,25 +24,25 @@ documents are left alone (the same documents `index/reuse.py` keeps locally).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from qa_assistant.backends.base import Ranked
+from qa_assistant.backends.filters import day, expression, quoted
+from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.local.bm25 import BM25_B, BM25_K1
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.errors import QAError
 from qa_assistant.models import Filters, SearchSettings, join_soft_hyphens
 from qa_assistant.text.tokens import _WORD, QUESTION_STOPWORDS, STOPWORDS, fold_accents
 
-EPOCH = dt.date(1970, 1, 1)
-UNKNOWN_DAY = -(2**31)
 MAX_TEXT_BYTES = 65535
 MAX_LIMIT = 16384  # Milvus's largest top k
 INSERT_BATCH = 1000
@@ -119,37 +119,6 @@ def client_for(config: MilvusConfig) -> Any:
         return client
 
 
-def quoted(value: str) -> str:
-    """A string literal for a Milvus boolean expression."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def day(date: dt.date | None) -> int:
-    return UNKNOWN_DAY if date is None else (date - EPOCH).days
-
-
-def expression(filters: Filters | None) -> str:
-    """The filters as a Milvus boolean expression ('' = none): the same rules as `Retriever.mask`."""
-    if filters is None or filters.is_empty():
-        return ""
-    parts = []
-
-    def one_of(field: str, values: list[str] | None, lower: bool = True) -> None:
-        if values:
-            items = sorted({v.strip().lower() if lower else v for v in values})
-            parts.append(f"{field} in [{', '.join(quoted(v) for v in items)}]")
-
-    one_of("doc_id", filters.doc_ids, lower=False)
-    one_of("publisher", filters.publishers)
-    one_of("speaker_side", filters.sides)
-    one_of("speaker", filters.speakers)
-    if filters.since:
-        parts.append(f"date_day >= {day(filters.since)}")
-    if filters.until:
-        parts.append(f"(date_day <= {day(filters.until)} and date_day > {UNKNOWN_DAY})")
-    return " and ".join(parts)
-
-
 def question_text(question: str) -> str:
     """The question as sent to Milvus's analyzer: words, without the question-framing ones."""
     return " ".join(w for w in _WORD.findall(fold_accents(question).lower()) if w not in QUESTION_STOPWORDS)
@@ -158,8 +127,6 @@ def question_text(question: str) -> str:
 class MilvusBackend:
     """Searches of one index in its Milvus collection."""
 
-    uses_mask = False
-
     def __init__(self, config: MilvusConfig, client: Any, index: Any):
         self.config = config
         self.client = client
@@ -167,6 +134,10 @@ class MilvusBackend:
         self.doc_number = {doc.id: i for i, doc in enumerate(index.documents)}
         self.bounds = np.searchsorted(index.sentences.doc_index, np.arange(len(index.documents) + 1))
         self.keys = document_keys(index)  # a row of another version of a document is not ours: skipped
+        # Vectors and tokens are read from the index folder's files, which hold the same: a quote's similarity
+        # needs no round trip to the server, and `mentions` keeps to our own tokens (Milvus's analyzer splits a
+        # few words otherwise, see above).
+        self.files = LocalBackend(index)
         self._warned = False
 
     @classmethod
@@ -199,6 +170,12 @@ class MilvusBackend:
 
     def close(self) -> None:
         pass  # the client is shared by the process (see `client_for`)
+
+    def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
+        return self.files.vectors(sentence_ids)
+
+    def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
+        return self.files.mentions(tokens, filters)
 
     # ------------------------------------------------------------------ search
 
@@ -250,9 +227,7 @@ class MilvusBackend:
             params = {"nprobe": 16}
         return {"metric_type": "IP", "params": params}
 
-    def bm25(
-        self, question: str, k: int, filters: Filters | None, mask: np.ndarray | None, context_weight: float
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def bm25(self, question: str, k: int, filters: Filters | None, context_weight: float) -> Ranked:
         text = question_text(question)
         empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
         if not text:
@@ -284,9 +259,7 @@ class MilvusBackend:
         ids, scores, _ = self._sentence_ids(hits)
         return dict(zip(ids.tolist(), scores.tolist()))
 
-    def dense(
-        self, vector: np.ndarray, k: int, filters: Filters | None, mask: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def dense(self, vector: np.ndarray, k: int, filters: Filters | None) -> Ranked:
         hits = self._search(
             np.asarray(vector, dtype=np.float32).tolist(), "vector", k, expression(filters), self._dense_params(k)
         )
