@@ -32,6 +32,7 @@ def test_the_milvus_extra_is_installed():
 
     assert pymilvus.MilvusClient
 
+
 QUESTIONS = [
     "What did each side say about Lachin?",
     "How many civilians were wounded?",
