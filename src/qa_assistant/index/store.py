@@ -305,9 +305,9 @@ def _inconsistency(
         return "sentences.npz", "a sentence ends beyond its document's text"
     if len(attributions) != n:
         return "attributions.jsonl", f"{len(attributions)} attributions for {n} sentences"
-    if dense.size != n or dense.index.d != manifest.dimension:
-        return "dense.faiss", f"{dense.size} vectors of dimension {dense.index.d}, expected {n} of {manifest.dimension}"
+    if dense.size != n or dense.dimension != manifest.dimension:
+        return "dense.faiss", f"{dense.size} vectors of dimension {dense.dimension}, expected {n} of {manifest.dimension}"
     for name, sparse in (("bm25", bm25), ("bm25_context", bm25_context)):
-        if int(getattr(sparse.model, "scores", {}).get("num_docs", n)) != n:
-            return name, f"it indexes {sparse.model.scores.get('num_docs')} sentences, expected {n}"
+        if sparse.size not in (None, n):
+            return name, f"it indexes {sparse.size} sentences, expected {n}"
     return None

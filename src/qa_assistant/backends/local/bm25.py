@@ -71,6 +71,12 @@ class BM25Index:
         model.nonoccurrence_array = None  # (only bm25l and bm25+ use it)
         return cls(model)
 
+    @property
+    def size(self) -> int | None:
+        """The number of units indexed, as its score arrays record it (None: not recorded)."""
+        count = getattr(self.model, "scores", {}).get("num_docs")
+        return None if count is None else int(count)
+
     def save(self, directory: Path) -> None:
         self.model.save(str(directory), show_progress=False)
 

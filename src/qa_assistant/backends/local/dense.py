@@ -263,6 +263,14 @@ class DenseIndex:
     def size(self) -> int:
         return self.index.ntotal
 
+    @property
+    def dimension(self) -> int:
+        return self.index.d
+
+    def vector_range(self, first: int, count: int) -> np.ndarray:
+        """The stored (normalized) vectors of sentences `first` .. `first + count - 1`, one row each."""
+        return self.index.reconstruct_n(first, count)
+
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The stored (normalized) vectors of sentences `ids`."""
         return (

@@ -396,7 +396,7 @@ def document_rows(index: Any, i: int, key: str, first: np.ndarray, last: np.ndar
         return []
     # searched as read: words split by a soft hyphen at a PDF line end joined
     texts = [join_soft_hyphens(doc.text[int(table.start[s]) : int(table.end[s])]) for s in range(lo, hi)]
-    vectors = index.dense.index.reconstruct_n(lo, hi - lo)
+    vectors = index.dense.vector_range(lo, hi - lo)
     labels = index.labels
     name = lambda names, code: names[code].lower() if code >= 0 else ""  # noqa: E731
     rows = []
