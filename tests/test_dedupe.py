@@ -5,19 +5,33 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qa_assistant.backends.local import neighbours
 from qa_assistant.backends.local.dense import DenseIndex
-from qa_assistant.index.dedupe import (
-    MIN_SHARED_TOKENS,
-    NEAR_DUPLICATE_COSINE,
-    _shared_tokens,
-    _UnionFind,
-    cell_pairs,
-    cluster_sentences,
-    neighbour_pairs,
-    normalize,
-)
+from qa_assistant.backends.local.neighbours import cell_pairs, neighbour_pairs
+from qa_assistant.index.dedupe import MIN_SHARED_TOKENS, NEAR_DUPLICATE_COSINE, NEIGHBOURS, cluster_sentences
 from qa_assistant.index.embedder import Embedder
 from qa_assistant.index.store import load_index
+from qa_assistant.text.tokens import normalize, tokenize
+
+
+def shared_tokens(a: str, b: str) -> float:
+    """The share of the shorter text's distinct BM25 tokens that occur in the other."""
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    return len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
+
+
+class UnionFind:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def exact_clusters(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -25,7 +39,7 @@ def exact_clusters(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray)
     import faiss
 
     n = len(texts)
-    groups = _UnionFind(n)
+    groups = UnionFind(n)
     first_by_text: dict[str, int] = {}
     for i, text in enumerate(texts):
         key = normalize(text)
@@ -37,7 +51,7 @@ def exact_clusters(texts: list[str], doc_index: np.ndarray, vectors: np.ndarray)
     lims, _distances, neighbours = index.range_search(vectors, NEAR_DUPLICATE_COSINE)
     for i in range(n):
         for j in neighbours[lims[i] : lims[i + 1]].tolist():
-            if j > i and doc_index[i] != doc_index[j] and _shared_tokens(texts[i], texts[j]) >= MIN_SHARED_TOKENS:
+            if j > i and doc_index[i] != doc_index[j] and shared_tokens(texts[i], texts[j]) >= MIN_SHARED_TOKENS:
                 groups.union(i, j)
     return np.array([groups.find(i) for i in range(n)], dtype=np.int64)
 
@@ -89,8 +103,6 @@ def test_sentences_of_one_document_are_not_clustered_with_each_other():
 def test_random_duplicates_match_the_exact_algorithm(seed, monkeypatch):
     """Synthetic vectors with many repeated texts and near copies, spread over few documents; with the IVF path
     forced on by a low exact-search limit."""
-    import qa_assistant.index.dedupe as dedupe
-
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(60)]
     base = [" ".join(rng.choice(words, 8)) for _ in range(40)]
@@ -113,18 +125,25 @@ def test_random_duplicates_match_the_exact_algorithm(seed, monkeypatch):
         v[i] = v[first.setdefault(normalize(t), i)]
     expected = exact_clusters(texts, doc_index, v)
     assert np.array_equal(cluster_sentences(texts, doc_index, v), expected)
-    monkeypatch.setattr(dedupe, "EXACT_LIMIT", 10)
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 10)
     assert np.array_equal(cluster_sentences(texts, doc_index, v), expected)
     for storage in ("float32", "float16"):  # the product's own IVF index searched, no second index made
-        dense = DenseIndex.build(v, "ivf", storage)
-        assert np.array_equal(cluster_sentences(texts, doc_index, v, dense), expected), storage
+        dense, cells = DenseIndex.build_noting_cells(v, "ivf", storage)
+        assert cells is not None
+        assert np.array_equal(cluster_sentences(texts, doc_index, v, dense, cells), expected), storage
 
 
 def test_neighbour_pairs_are_bounded_per_vector():
     vectors = np.ones((50, 8), dtype=np.float32) / np.sqrt(8)  # all identical: every pair is a near-duplicate
-    pairs = neighbour_pairs(vectors, k=4)
-    assert len(pairs) <= 50 * 5  # k + 1 searched: a row may miss itself among equal vectors
+    pairs = neighbour_pairs(vectors, 4, NEAR_DUPLICATE_COSINE)
+    assert 50 * 3 // 2 <= len(pairs) <= 50 * 5  # k + 1 searched: a row may miss itself among equal vectors
     assert (pairs[:, 0] < pairs[:, 1]).all()
+    assert set(pairs.ravel().tolist()) == set(range(50))  # every vector found close ones
+    degree = np.bincount(pairs.ravel(), minlength=50)
+    assert degree.min() >= 3  # (each row keeps at least k - 1 others)
+    apart = np.eye(50, 8, dtype=np.float32)  # orthogonal vectors (and zero rows): no pair at all
+    assert len(neighbour_pairs(apart, 4, NEAR_DUPLICATE_COSINE)) == 0
+    assert NEIGHBOURS >= 4
 
 
 @pytest.mark.parametrize("storage", ["float32", "float16"])
@@ -138,11 +157,11 @@ def test_cell_by_cell_search_finds_the_pairs_an_ivf_search_of_each_vector_finds(
     centres = rng.normal(size=(300, 48)).astype(np.float32)
     vectors = centres[rng.integers(300, size=6000)] + rng.normal(scale=0.25, size=(6000, 48)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    dense = DenseIndex.build(vectors, "ivf", storage)
-    assert dense.nearest_cells is not None
+    dense, cells = DenseIndex.build_noting_cells(vectors, "ivf", storage)
+    assert cells is not None
     rows = np.sort(rng.choice(6000, 4000, replace=False))
     k, probes = 6, 4
-    found = cell_pairs(dense.index, vectors, rows, dense.nearest_cells[rows, :probes], k, NEAR_DUPLICATE_COSINE)
+    found = cell_pairs(dense, vectors, rows, cells[rows, :probes], k, NEAR_DUPLICATE_COSINE)
 
     among = np.zeros(6000, dtype=bool)
     among[rows] = True

@@ -141,7 +141,7 @@ def build_index(
 
     # An update keeps the earlier vector index: only the new sentences' vectors are needed (`updated_faiss`).
     earlier_clusters = earlier.sentences.cluster if earlier is not None else None
-    dense, vectors, new_vectors = None, None, None
+    dense, vectors, new_vectors, cells = None, None, None, None
     new_rows = np.flatnonzero(earlier_rows < 0) if len(earlier_rows) == len(texts) else None
     if earlier is not None and earlier_clusters is not None and new_rows is not None:
         new_vectors = encode(new_rows)
@@ -150,7 +150,9 @@ def build_index(
     if dense is None:
         vectors = encode(None)
         say(f"building the {faiss_kind}/{vector_storage} vector index")
-        dense = DenseIndex.build(vectors, faiss_kind, vector_storage, earlier.index.dense if earlier else None)
+        dense, cells = DenseIndex.build_noting_cells(
+            vectors, faiss_kind, vector_storage, earlier.index.dense if earlier else None
+        )
     if earlier_clusters is not None and new_rows is not None and new_vectors is not None:
         say(f"clustering {len(new_rows)} new sentences with their near-duplicates")
         sentences.cluster = extend_clusters(
@@ -159,9 +161,9 @@ def build_index(
     else:
         say("clustering near-duplicate sentences")
         sentences.cluster = cluster_sentences(
-            texts, sentences.doc_index, encode(None) if vectors is None else vectors, dense
+            texts, sentences.doc_index, encode(None) if vectors is None else vectors, dense, cells
         )
-    dense.nearest_cells = None  # (only the clustering needs them: 64 bytes a sentence not kept)
+    del cells  # (only the clustering needs them: 64 bytes a sentence not kept)
     if vector_cache is not None:
         vector_cache.compact(texts)
     manifest = Manifest(

@@ -23,7 +23,7 @@ HNSW_M = 32
 HNSW_EF_SEARCH = 128
 IVF_PROBE_SHARE = 1 / 16  # an IVF search visits this share of the cells (at least IVF_MIN_PROBES)
 IVF_MIN_PROBES = 16
-IVF_TRAIN_PER_CELL = 32  # k-means training sample: this many vectors per cell
+IVF_TRAIN_PER_CELL = 32  # k-means training sample of the search index: this many vectors per cell
 IVF_TRAIN_ITERATIONS = 10  # FAISS defaults to 25, at 2.5 times the training time
 NEAREST_CELLS = 8  # cells nearest each vector noted while it is added to an IVF index (`add_to_cells`)
 ADD_BATCH = 65_536
@@ -73,6 +73,20 @@ def make_index(dimension: int, kind: str = "flat", storage: str = "float32", n: 
     return index
 
 
+def train_ivf(index: faiss.Index, vectors: np.ndarray, per_cell: int, seed: int = 0) -> None:
+    """Train the cells of the IVF `index` (k-means, IVF_TRAIN_ITERATIONS rounds) on at most `per_cell` vectors
+    per cell of `vectors`, a random sample drawn with `seed` when there are more."""
+    ivf = faiss.extract_index_ivf(index)
+    ivf.cp.niter = IVF_TRAIN_ITERATIONS
+    ivf.cp.min_points_per_centroid = per_cell // 2
+    sample = vectors
+    limit = ivf.nlist * per_cell
+    if len(vectors) > limit:
+        rows = np.random.default_rng(seed).choice(len(vectors), limit, replace=False)
+        sample = vectors[np.sort(rows)]
+    index.train(sample)
+
+
 def reusable_cells(earlier: faiss.Index | None, n: int, dimension: int) -> faiss.Index | None:
     """An empty copy of `earlier`'s trained IVF index when its cells still suit `n` vectors (within 25 % of the
     number `ivf_cells(n)` asks for, i.e. about 0.6-1.6 times the vectors it was trained for); else None."""
@@ -96,7 +110,7 @@ def reusable_cells(earlier: faiss.Index | None, n: int, dimension: int) -> faiss
 def add_to_cells(index: faiss.Index, vectors: np.ndarray, nearest: int = NEAREST_CELLS) -> np.ndarray:
     """Add `vectors` to the trained IVF `index` as `index.add` does (each to the cell of the nearest centroid, ids
     going on from its size), and return for each the `nearest` cells nearest it (the first: its own), found by
-    the same search of the centroids: a near-duplicate search that visits them (`dedupe.cell_pairs`) need not
+    the same search of the centroids: a near-duplicate search that visits them (`neighbours.cell_pairs`) need not
     search the centroids again, which costs as much as adding."""
     ivf: Any = faiss.extract_index_ivf(index)
     nearest = min(nearest, ivf.nlist)
@@ -124,16 +138,10 @@ def build_faiss(
     reused = reusable_cells(earlier, len(vectors), vectors.shape[1]) if kind == "ivf" else None
     index = reused if reused is not None else make_index(vectors.shape[1], kind, storage, len(vectors))
     if not index.is_trained:
-        sample = vectors
         if kind == "ivf":
-            ivf = faiss.extract_index_ivf(index)
-            ivf.cp.niter = IVF_TRAIN_ITERATIONS
-            ivf.cp.min_points_per_centroid = IVF_TRAIN_PER_CELL // 2
-            limit = ivf.nlist * IVF_TRAIN_PER_CELL
-            if len(vectors) > limit:
-                rows = np.random.default_rng(seed).choice(len(vectors), limit, replace=False)
-                sample = vectors[np.sort(rows)]
-        index.train(sample)
+            train_ivf(index, vectors, IVF_TRAIN_PER_CELL, seed)
+        else:
+            index.train(vectors)
     if kind != "ivf":
         index.add(vectors)
         return index, None
@@ -212,17 +220,24 @@ def index_kind(index: faiss.Index) -> str:
 
 
 class DenseIndex:
-    def __init__(self, index: faiss.Index, nearest_cells: np.ndarray | None = None):
+    def __init__(self, index: faiss.Index):
         self.index = index
-        # An IVF index built in this process: the cells nearest each vector (`add_to_cells`); not saved.
-        self.nearest_cells = nearest_cells
 
     @classmethod
     def build(
         cls, vectors: np.ndarray, kind: str = "flat", storage: str = "float32", earlier: DenseIndex | None = None
     ) -> DenseIndex:
         """`earlier`: the index being replaced (same kind and storage), whose IVF cells may be reused."""
-        return cls(*build_faiss(vectors, kind, storage, earlier=earlier.index if earlier is not None else None))
+        return cls.build_noting_cells(vectors, kind, storage, earlier)[0]
+
+    @classmethod
+    def build_noting_cells(
+        cls, vectors: np.ndarray, kind: str = "flat", storage: str = "float32", earlier: DenseIndex | None = None
+    ) -> tuple[DenseIndex, np.ndarray | None]:
+        """`build`, and for IVF the NEAREST_CELLS cells nearest each vector, noted while it was added (None for
+        the other kinds): the near-duplicate search of the build visits them (`neighbours.cell_pairs`)."""
+        index, cells = build_faiss(vectors, kind, storage, earlier=earlier.index if earlier is not None else None)
+        return cls(index), cells
 
     @classmethod
     def updated(
@@ -266,6 +281,11 @@ class DenseIndex:
     @property
     def dimension(self) -> int:
         return self.index.d
+
+    @property
+    def cell_count(self) -> int | None:
+        """The number of cells of an IVF index (None: another kind)."""
+        return faiss.extract_index_ivf(self.index).nlist if isinstance(self.index, faiss.IndexIVF) else None
 
     def vector_range(self, first: int, count: int) -> np.ndarray:
         """The stored (normalized) vectors of sentences `first` .. `first + count - 1`, one row each."""
