@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from qa_assistant.evaluation.results import EvalResult, _threshold, key_modes
+from qa_assistant.evaluation.results import EvalResult, key_modes, threshold_text
 
 # ---------------------------------------------------------------- drill-down
 
@@ -78,7 +78,7 @@ def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
         lines.append("")
         lines.append(
             f"Best quote similarity of `ask` (k={result.info.get('ask_k')}); abstains when below the threshold. "
-            f"Threshold in use {_threshold(a.threshold_in_use)}, calibrated {_threshold(t_cal)}."
+            f"Threshold in use {threshold_text(a.threshold_in_use)}, calibrated {threshold_text(t_cal)}."
         )
         lines.append("")
         lines.append("| id | answerable | best similarity | abstains at in-use | abstains at calibrated | question |")

@@ -11,7 +11,14 @@ import math
 from pathlib import Path
 
 from qa_assistant.evaluation.metrics import CURVE_KS
-from qa_assistant.evaluation.results import PRIMARY_METRIC, EvalResult, ModeResult, _marks, _threshold, key_modes
+from qa_assistant.evaluation.results import (
+    PRIMARY_METRIC,
+    EvalResult,
+    ModeResult,
+    key_modes,
+    mode_marks,
+    threshold_text,
+)
 
 # ---------------------------------------------------------------- plots
 
@@ -46,7 +53,7 @@ def plot_ndcg(result: EvalResult, path: Path) -> None:
         elif mode.aggregation not in (None, "max"):
             bar.set_hatch("..")
     ax.set_yticks(range(len(modes)))
-    ax.set_yticklabels([f"{m.name}{_marks(result, m.name)}" for m in modes], fontsize=9)
+    ax.set_yticklabels([f"{m.name}{mode_marks(result, m.name)}" for m in modes], fontsize=9)
     low = max(0.0, math.floor((min(values + [1.0]) - 0.05) * 20) / 20)  # axis from a round value below the worst
     high = min(1.0, max(values + [0.1]) + (max(values + [0.1]) - low) * 0.12)
     ax.set_xlim(low, high)
@@ -99,7 +106,7 @@ def plot_recall(result: EvalResult, path: Path) -> None:
             marker="o",
             markersize=3,
             linewidth=width,
-            label=f"{name}{_marks(result, name)}",
+            label=f"{name}{mode_marks(result, name)}",
             color=colors[i % len(colors)],
         )
     ax.set_xscale("log")
@@ -144,7 +151,7 @@ def plot_abstention(result: EvalResult, path: Path) -> None:
                 a.calibrated[name].threshold,
                 color="black",
                 linestyle="-.",
-                label=f"calibrated ({name}) {_threshold(a.calibrated[name].threshold)}",
+                label=f"calibrated ({name}) {threshold_text(a.calibrated[name].threshold)}",
             )
             break
     left.set_xlabel("abstention threshold (cosine similarity)")

@@ -35,8 +35,8 @@ from qa_assistant.evaluation.results import (
     SIDE_COVERAGE,
     VERBATIM,
     EvalResult,
-    _marks,
-    _threshold,
+    mode_marks,
+    threshold_text,
 )
 
 HEADERS = {
@@ -69,7 +69,7 @@ def table_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
     header = ["mode", *(HEADERS.get(c, c) for c in result.columns)]
     rows = []
     for name, mode in result.modes.items():
-        rows.append([f"{name}{_marks(result, name)}", *(_fmt(mode.metrics.get(c)) for c in result.columns)])
+        rows.append([f"{name}{mode_marks(result, name)}", *(_fmt(mode.metrics.get(c)) for c in result.columns)])
     return header, rows
 
 
@@ -109,7 +109,7 @@ def format_table(result: EvalResult) -> str:
             point = result.abstention.calibrated.get(name)
             if point is not None:
                 out.append(
-                    f"calibrated abstention threshold for {name}: {_threshold(point.threshold)} (accuracy {point.accuracy:.3f}, "
+                    f"calibrated abstention threshold for {name}: {threshold_text(point.threshold)} (accuracy {point.accuracy:.3f}, "
                     f"balanced {point.balanced_accuracy:.3f}; answerable answered {point.answered:.3f}, unanswerable abstained {point.abstained:.3f})"
                 )
     return "\n".join(out)
@@ -244,7 +244,7 @@ def report_markdown(result: EvalResult) -> str:
             ]
             for name, p in a.calibrated.items():
                 lines.append(
-                    f"| `{name}{_marks(result, name)}` | {_threshold(p.threshold)} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
+                    f"| `{name}{mode_marks(result, name)}` | {threshold_text(p.threshold)} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
                 )
             lines.append("")
         if result.kind == "evalset":
@@ -267,7 +267,7 @@ def report_markdown(result: EvalResult) -> str:
             )
             lines += [
                 "",
-                "| threshold | " + " | ".join(f"`{n}{_marks(result, n)}`" for n in names) + " |",
+                "| threshold | " + " | ".join(f"`{n}{mode_marks(result, n)}`" for n in names) + " |",
                 "|---:|" + "---:|" * len(names),
             ]
             for i, p in enumerate(a.sweeps[names[0]]):

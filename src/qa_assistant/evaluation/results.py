@@ -111,7 +111,7 @@ def _num(value: float) -> float | None:
 Say = Callable[[str], None]
 
 
-def _mode_metrics(
+def fill_ranking_metrics(
     mode: ModeResult,
     qrels: dict[str, dict[str, int]],
     rankings: dict[str, list[str]],
@@ -133,7 +133,7 @@ def _mode_metrics(
 # ---------------------------------------------------------------- steps shared by eval sets and BEIR
 
 
-def _answer_metrics(mode: ModeResult, outcomes: dict[str, AskOutcome]) -> dict[str, float]:
+def fill_verbatim_rate(mode: ModeResult, outcomes: dict[str, AskOutcome]) -> dict[str, float]:
     """The verbatim rate of the quotes of `outcomes` into `mode`; returns each question's best similarity."""
     mode.metrics[VERBATIM] = M.verbatim_rate(
         sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
@@ -141,7 +141,7 @@ def _answer_metrics(mode: ModeResult, outcomes: dict[str, AskOutcome]) -> dict[s
     return {qid: o.best_similarity for qid, o in outcomes.items()}
 
 
-def _abstention_result(
+def abstention_result(
     threshold: float,
     truth: dict[str, bool],
     best_similarity: dict[str, dict[str, float]],
@@ -156,20 +156,20 @@ def _abstention_result(
     )
 
 
-def _said(mode: ModeResult, say: Say) -> None:
+def say_ndcg(mode: ModeResult, say: Say) -> None:
     say(f"{mode.name}: ndcg@10 {mode.metrics['ndcg@10']:.3f}")
 
 
 # ---------------------------------------------------------------- shared by the report and its plots
 
 
-def _threshold(value: float) -> str:
+def threshold_text(value: float) -> str:
     """0.43, or 0.4345 when the exact value matters."""
     text = f"{value:.4f}".rstrip("0")
     return text + "0" * max(0, 4 - len(text))
 
 
-def _marks(result: EvalResult, name: str) -> str:
+def mode_marks(result: EvalResult, name: str) -> str:
     marks = ""
     if name == result.default_mode:
         marks += "*"

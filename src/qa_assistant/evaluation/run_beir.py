@@ -19,10 +19,10 @@ from qa_assistant.evaluation.results import (
     EvalResult,
     ModeResult,
     Say,
-    _abstention_result,
-    _answer_metrics,
-    _mode_metrics,
-    _said,
+    abstention_result,
+    fill_ranking_metrics,
+    fill_verbatim_rate,
+    say_ndcg,
 )
 from qa_assistant.evaluation.runner import (
     AGGREGATIONS,
@@ -131,7 +131,7 @@ def score_documents(
         ranked = {
             qid: [d for d, _s in aggregate_documents(r, index, agg, maxsum_weight, top)] for qid, r in rankings.items()
         }
-        _mode_metrics(mode, qrels, ranked)
+        fill_ranking_metrics(mode, qrels, ranked)
         modes.append(mode)
     return modes
 
@@ -155,7 +155,7 @@ def check_answers(
     for name, config in checked.items():
         say(f"asking the {len(questions)} queries with {name} (abstention check)")
         outcomes = ask_outcomes(assistant, questions, config)
-        best_similarity[name] = _answer_metrics(modes[name], outcomes)
+        best_similarity[name] = fill_verbatim_rate(modes[name], outcomes)
         for q, o in outcomes.items():
             modes[name].per_query.setdefault(q, {})["best_similarity"] = o.best_similarity
     return best_similarity
@@ -219,7 +219,7 @@ def evaluate_beir(
                 config, runs[config.name], index, dataset.qrels, granularity, aggregations, maxsum_weight, top
             ):
                 modes[mode.name] = mode
-                _said(mode, say)
+                say_ndcg(mode, say)
         if granularity == "sentence" and ask_check:
             best_similarity.update(check_answers(index, dataset, modes, ask_modes, say))
     # report
@@ -234,5 +234,5 @@ def evaluate_beir(
         qrels=dataset.qrels,
         columns=[*M.RANKING_METRICS, VERBATIM],
         info=info,
-        abstention=_abstention_result(DEFAULT_MIN_SIMILARITY, truth, best_similarity, {}) if best_similarity else None,
+        abstention=abstention_result(DEFAULT_MIN_SIMILARITY, truth, best_similarity, {}) if best_similarity else None,
     )

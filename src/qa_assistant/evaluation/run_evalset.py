@@ -26,10 +26,10 @@ from qa_assistant.evaluation.results import (
     EvalResult,
     ModeResult,
     Say,
-    _abstention_result,
-    _answer_metrics,
-    _mode_metrics,
-    _said,
+    abstention_result,
+    fill_ranking_metrics,
+    fill_verbatim_rate,
+    say_ndcg,
 )
 from qa_assistant.evaluation.runner import (
     Ranking,
@@ -71,7 +71,7 @@ def score_passages(
 ) -> None:
     """Score step (retrieval): ranking metrics over passages, and side coverage of the questions with expected sides."""
     mapped = {qid: passage_ranking(r, by_id[qid], index) for qid, r in rankings.items()}
-    _mode_metrics(mode, qrels, {qid: pr.items for qid, pr in mapped.items()})
+    fill_ranking_metrics(mode, qrels, {qid: pr.items for qid, pr in mapped.items()})
     coverage = {qid: M.side_coverage(by_id[qid].sides, pr.sides, 10) for qid, pr in mapped.items() if by_id[qid].sides}
     for qid, value in coverage.items():
         mode.per_query[qid]["side_coverage@10"] = value
@@ -105,7 +105,7 @@ def score_answers(
     point = M.abstention_point(decisions, {q.id: q.answerable for q in questions}, threshold)
     mode.metrics[ABSTENTION] = point.accuracy
     mode.metrics[ABSTENTION_BALANCED] = point.balanced_accuracy
-    _answer_metrics(mode, outcomes)
+    fill_verbatim_rate(mode, outcomes)
     for qid, o in outcomes.items():
         row = mode.per_query.setdefault(qid, {})
         row["best_similarity"] = o.best_similarity
@@ -209,7 +209,7 @@ def evaluate_evalset(
         )
         mismatches += missed
         modes[config.name] = mode
-        _said(mode, say)
+        say_ndcg(mode, say)
     calibrated, missed = calibrate_abstention(assistant, questions, configs, best_similarity, ask_k, candidates)
     mismatches += missed
     truth = {q.id: q.answerable for q in questions}
@@ -242,6 +242,6 @@ def evaluate_evalset(
         qrels={q: r for q, r in qrels.items() if r},
         columns=[*M.RANKING_METRICS, SIDE_COVERAGE, ABSTENTION, ABSTENTION_BALANCED, VERBATIM, *ANSWER_METRICS],
         info=info,
-        abstention=_abstention_result(threshold, truth, best_similarity, calibrated),
+        abstention=abstention_result(threshold, truth, best_similarity, calibrated),
         labels={q.id: q.kind or "" for q in questions},
     )
