@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from qa_assistant.text.dates import _MONTHS, parse_date
+from qa_assistant.text.dates import MONTHS, parse_date
 
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
-_MONTH_YEAR = rf"(?:{_MONTHS})\.?,?\s+{_YEAR}"
+_MONTH_YEAR = rf"(?:{MONTHS})\.?,?\s+{_YEAR}"
 _FULL_DATE = (
-    rf"(?:\d{{1,2}}\s+(?:{_MONTHS})\.?,?\s+{_YEAR}|(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+{_YEAR}|{_YEAR}-\d{{2}}-\d{{2}})"
+    rf"(?:\d{{1,2}}\s+(?:{MONTHS})\.?,?\s+{_YEAR}|(?:{MONTHS})\.?\s+\d{{1,2}},?\s+{_YEAR}|{_YEAR}-\d{{2}}-\d{{2}})"
 )
 _DECADE = r"(?:the\s+)?(?:1[89]\d0s|20\d0s)"  # "the 1990s"
 _POINT = rf"(?:{_FULL_DATE}|{_MONTH_YEAR}|{_DECADE}|{_YEAR})"

@@ -194,7 +194,7 @@ def build_index(
         attributions,
         bm25_context,
         tokens,
-        _labels=labels,
+        precomputed_labels=labels,
     )
 
 

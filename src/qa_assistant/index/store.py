@@ -94,14 +94,14 @@ class SentenceIndex:
     attributions: Sequence[Attribution]  # a list when built, an `AttributionFile` (parsed line by line) when loaded
     bm25_context: BM25Index | None = None  # each sentence with its neighbours (see `context_spans`)
     tokens: TokenTable | None = None  # each sentence's BM25 tokens, for incremental rebuilds (not read by load_index)
-    _labels: SentenceLabels | None = None
+    precomputed_labels: SentenceLabels | None = None  # read from labels.npz or made by the build; else made on use
 
     @property
     def labels(self) -> SentenceLabels:
         """Side and speaker of every sentence, as codes (for filters over a million sentences)."""
-        if self._labels is None or len(self._labels) != len(self.attributions):
-            self._labels = SentenceLabels.of(self.attributions)
-        return self._labels
+        if self.precomputed_labels is None or len(self.precomputed_labels) != len(self.attributions):
+            self.precomputed_labels = SentenceLabels.of(self.attributions)
+        return self.precomputed_labels
 
     def document_of(self, sentence_id: int) -> Document:
         """The document a sentence belongs to."""
@@ -272,7 +272,7 @@ def _load_index(
     if problem:
         raise corrupt(index_dir, problem[0], problem[1], source)
     return SentenceIndex(
-        manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context, _labels=labels
+        manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context, precomputed_labels=labels
     )
 
 

@@ -40,9 +40,20 @@ def fold_accents(text: str) -> str:
     return text.translate(_FOLDED)
 
 
+def words(text: str) -> list[str]:
+    """The words of `text`, lower-cased and accent-folded: what BM25 tokens are made of."""
+    return _WORD.findall(fold_accents(join_soft_hyphens(text)).lower())
+
+
+def question_words(question: str) -> list[str]:
+    """The words of a question without those that frame it ("what did … say"): what is sent to a search engine
+    that analyzes text itself (Milvus), as `tokenize(question, query=True)` is searched locally."""
+    return [word for word in words(question) if word not in QUESTION_STOPWORDS]
+
+
 def normalize(text: str) -> str:
     """Words only, lower-cased and accent-folded: equal for texts that differ in case, accents, punctuation, quotes."""
-    return " ".join(_WORD.findall(fold_accents(join_soft_hyphens(text)).lower()))
+    return " ".join(words(text))
 
 
 @lru_cache(maxsize=1)
@@ -52,6 +63,5 @@ def _stemmer() -> Stemmer.Stemmer:
 
 def tokenize(text: str, *, query: bool = False) -> list[str]:
     """BM25 tokens of `text`; `query=True` also drops question-framing words."""
-    words = _WORD.findall(fold_accents(join_soft_hyphens(text)).lower())
     stop = STOPWORDS | QUESTION_STOPWORDS if query else STOPWORDS
-    return _stemmer().stemWords([w for w in words if w not in stop])
+    return _stemmer().stemWords([w for w in words(text) if w not in stop])

@@ -41,7 +41,7 @@ from qa_assistant.backends.local.bm25 import BM25_B, BM25_K1
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.errors import QAError
 from qa_assistant.models import Filters, SearchSettings, join_soft_hyphens
-from qa_assistant.text.tokens import _WORD, QUESTION_STOPWORDS, STOPWORDS, fold_accents
+from qa_assistant.text.tokens import STOPWORDS, question_words
 
 MAX_TEXT_BYTES = 65535
 MAX_LIMIT = 16384  # Milvus's largest top k
@@ -121,7 +121,7 @@ def client_for(config: MilvusConfig) -> Any:
 
 def question_text(question: str) -> str:
     """The question as sent to Milvus's analyzer: words, without the question-framing ones."""
-    return " ".join(w for w in _WORD.findall(fold_accents(question).lower()) if w not in QUESTION_STOPWORDS)
+    return " ".join(question_words(question))
 
 
 class MilvusBackend:
