@@ -31,7 +31,7 @@ def peak_mib() -> float:
 
 
 def case_long(tmp: Path, build: bool, megabytes: int) -> dict:
-    from qa_assistant.index.build import segment_documents
+    from qa_assistant.index.build import segment_reusing
     from qa_assistant.ingest.corpus import load_corpus
     from qa_assistant.text.segment import MAX_SENTENCE_CHARS
 
@@ -42,7 +42,7 @@ def case_long(tmp: Path, build: bool, megabytes: int) -> dict:
     t0 = time.perf_counter()
     loaded = load_corpus(corpus)
     t1 = time.perf_counter()
-    table = segment_documents(loaded.documents)
+    table, _ = segment_reusing(loaded.documents, None)
     t2 = time.perf_counter()
     longest = int((table.end - table.start).max())
     result = {

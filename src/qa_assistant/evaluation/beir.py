@@ -173,8 +173,8 @@ def loaded_corpus(dataset: BeirDataset, fingerprint: str) -> LoadedCorpus:
 
 
 def document_table(documents: list[Document]) -> SentenceTable:
-    """One unit per document: its whole text, trimmed of surrounding white space (same signature as
-    `index.build.segment_documents`)."""
+    """One unit per document: its whole text, trimmed of surrounding white space (a `segmenter` of
+    `index.build.build_index`)."""
     starts, ends = [], []
     for doc in documents:
         stripped = doc.text.lstrip()

@@ -47,10 +47,6 @@ def sentence_tokens(texts: list[str], earlier_rows: np.ndarray, earlier: Earlier
     return TokenTable.merge(parts, len(texts))
 
 
-def segment_documents(documents: list[Document]) -> SentenceTable:
-    return segment_reusing(documents, None)[0]
-
-
 def segment_reusing(documents: list[Document], earlier: EarlierBuild | None) -> tuple[SentenceTable, np.ndarray]:
     """The sentences of `documents`, and for each its id in the earlier build (-1: segmented now). A document
     taken from the earlier build keeps its sentences; the others are split by `split_sentences`, on every core

@@ -61,7 +61,6 @@ class LoadedCorpus(BaseModel):
     file_hashes: dict[str, str] = {}  # relative path -> SHA-256 of every file of the corpus folder
     # relative path of each document file -> a hash of everything its documents are made from (`source_key`)
     source_keys: dict[str, str] = {}
-    reused_files: list[str] = []  # document files whose documents were taken from an earlier build
 
 
 # The documents of one corpus file, taken from an earlier build: called with the file's relative path and its
@@ -337,7 +336,6 @@ def load_corpus(
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     keys: dict[str, str] = {}
-    reused_files: list[str] = []
     for rel in hashes:
         path = corpus_dir / rel
         if rel in CONFIG_FILES:
@@ -349,7 +347,6 @@ def load_corpus(
         earlier = reuse(rel, keys[rel]) if reuse is not None else None
         if earlier:
             documents.extend(earlier)
-            reused_files.append(rel)
             continue
         docs, bad = read_documents(path, corpus_dir, metadata.get(rel), sides, rules)
         documents.extend(docs)
@@ -369,5 +366,4 @@ def load_corpus(
         fingerprint=corpus_fingerprint(corpus_dir, hashes),
         file_hashes=hashes,
         source_keys=keys,
-        reused_files=reused_files,
     )

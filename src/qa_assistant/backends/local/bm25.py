@@ -32,11 +32,6 @@ class BM25Index:
         self.model = model
 
     @classmethod
-    def build(cls, texts: list[str]) -> BM25Index:
-        table = TokenTable.of(texts)
-        return cls.from_counts(table.counts(), table.vocab)
-
-    @classmethod
     def from_counts(cls, counts: sp.csr_matrix, vocab: list[str]) -> BM25Index:
         """The index of units whose token counts are the rows of `counts` (columns: `vocab`), with bm25s's Lucene
         weights: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), tf / (tf + k1 (1 - b + b |d| / avg |d|))."""
@@ -107,10 +102,6 @@ class BM25Index:
             if not mask[units].any():
                 return False
         return True
-
-    def search(self, question: str, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Sentence ids and scores of the top `k` sentences with a positive score (within `mask`)."""
-        return top_k(self.scores(question), k, mask)
 
 
 def top_k(scores: np.ndarray | None, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
