@@ -39,8 +39,10 @@ def _stages(corpus, index):
 def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_corpus, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(seed_corpus, corpus)
-    first, said = _stages(corpus, tmp_path / "index")
-    assert any("0 of" in s and "vector cache" in s for s in said)  # the first build encodes everything
+    first, _ = _stages(corpus, tmp_path / "index")
+    report = first.build_report
+    assert report.changes.added is None and report.documents_kept == 0  # no earlier build
+    assert report.vectors_from_cache == 0 and report.vectors_looked_up == len(first.sentences)  # all encoded
 
     files = sorted(p for p in corpus.glob("*.txt"))
     (corpus / "zz_new.txt").write_text(NEW_DOC, encoding="utf-8")  # added
@@ -48,15 +50,15 @@ def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_
     text = files[2].read_text(encoding="utf-8")
     files[2].write_text(text + "\nThe statement was repeated by the spokesperson on the following day.\n", "utf-8")
     updated, said = _stages(corpus, tmp_path / "index")
-    assert "since the last build: 1 files added, 1 changed, 1 removed" in said
-    assert f"segmenting 2 documents ({len(files) - 2} kept from the last build)" in said  # the new and the changed
-    reused = next(s for s in said if "vector cache" in s and " of " in s and "came from" in s)
-    count, looked_up = (int(x) for x in reused.split(" sentence vectors")[0].split(" of "))
-    new_sentences = looked_up - count
+    report = updated.build_report
+    assert (report.changes.added, report.changes.changed, report.changes.removed) == (1, 1, 1)
+    assert "since the last build: 1 files added, 1 changed, 1 removed" in said  # and says so
+    assert (report.documents_segmented, report.documents_kept) == (2, len(files) - 2)  # the new and the changed
+    new_sentences = report.vectors_looked_up - report.vectors_from_cache
     assert 0 < new_sentences <= 4  # the new document and the added line
     # only the sentences of the new and the changed file are looked up; the kept ones stay in the vector index
-    assert looked_up < len(updated.sentences) / 2
-    assert f"updating the flat/float32 vector index: {looked_up} vectors added" in said
+    assert report.vectors_looked_up < len(updated.sentences) / 2
+    assert report.vectors_added == report.vectors_looked_up
 
     fresh_dir = tmp_path / "fresh" / "index"  # its own folder: its own, empty, vector cache
     fresh = Assistant.build(corpus, fresh_dir)
@@ -104,11 +106,9 @@ def test_a_killed_build_keeps_the_old_index_and_its_encoded_chunks(seed_corpus, 
     after = Assistant.load(index, check=False).ask(QUESTIONS[0]).model_dump(exclude={"timings"})
     assert after == before
 
-    said: list[str] = []
-    rebuilt = build_and_save(corpus, index, on_stage=said.append, faiss_kind=kind)
-    reused = next(s for s in said if "came from the vector cache" in s)
-    count = int(reused.split(" of ")[0])
-    assert count == 12 * 4  # the 12 chunks saved before the kill are not encoded again
+    rebuilt = build_and_save(corpus, index, faiss_kind=kind)
+    assert rebuilt.build_report.vectors_from_cache == 12 * 4  # the 12 chunks saved before the kill: not encoded again
+    assert rebuilt.build_report.vectors_added is None  # (another kind: the vector index built anew)
     assert len(load_index(index).sentences) == len(rebuilt.sentences)
 
 
@@ -122,7 +122,8 @@ def test_an_unchanged_corpus_keeps_the_index_and_a_changed_metadata_row_remakes_
     manifest = (index / "manifest.json").read_bytes()
 
     said: list[str] = []
-    build_and_save(corpus, index, on_stage=said.append)
+    kept = build_and_save(corpus, index, on_stage=said.append)
+    assert kept.build_report.up_to_date
     assert said == [f"the index in {index} is up to date with {corpus}: nothing to do"]
     assert (index / "manifest.json").read_bytes() == manifest  # not rewritten
 
@@ -133,18 +134,17 @@ def test_an_unchanged_corpus_keeps_the_index_and_a_changed_metadata_row_remakes_
     row[header.index("title")] = "A corrected title"
     metadata[1] = ",".join(row)
     (corpus / "metadata.csv").write_text("\n".join(metadata) + "\n", encoding="utf-8")
-    said.clear()
-    updated = build_and_save(corpus, index, on_stage=said.append)
+    updated = build_and_save(corpus, index)
     documents = len(updated.documents)
-    assert f"segmenting 1 documents ({documents - 1} kept from the last build)" in said
+    assert not updated.build_report.up_to_date
+    assert (updated.build_report.documents_segmented, updated.build_report.documents_kept) == (1, documents - 1)
     assert any(d.title == "A corrected title" for d in updated.documents)
     fresh = build_and_save(corpus, tmp_path / "fresh" / "index")
     assert [d.model_dump() for d in updated.documents] == [d.model_dump() for d in fresh.documents]
     assert updated.sentences.cluster.tolist() == fresh.sentences.cluster.tolist()
 
-    said.clear()
-    build_and_save(corpus, index, on_stage=said.append, force=True)  # --force: everything from scratch
-    assert f"segmenting {documents} documents" in said
+    forced = build_and_save(corpus, index, force=True)  # --force: everything from scratch
+    assert (forced.build_report.documents_segmented, forced.build_report.documents_kept) == (documents, 0)
 
 
 def _same_labels(a, b) -> bool:

@@ -19,6 +19,7 @@ from qa_assistant.errors import QAError
 from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from qa_assistant.index.labels import KeptAttributions, SentenceLabels
+from qa_assistant.index.report import BuildReport, corpus_changes
 from qa_assistant.index.reuse import EarlierBuild
 from qa_assistant.index.store import (
     SCHEMA_VERSION,
@@ -96,9 +97,11 @@ def build_index(
     With `earlier` (the index being replaced, see `index/reuse.py`), documents taken from it keep their sentences,
     attributions and clusters."""
     say = on_stage or (lambda _msg: None)
+    report = BuildReport()
     if segmenter is not None:
         earlier = None
     fresh = len(corpus.documents) - (len(earlier.taken) if earlier is not None else 0)
+    report.documents_segmented, report.documents_kept = fresh, len(corpus.documents) - fresh
     say(f"segmenting {fresh} documents" + (f" ({len(earlier.taken)} kept from the last build)" if earlier else ""))
     if segmenter is not None:
         sentences, earlier_rows = segmenter(corpus.documents), np.empty(0, dtype=np.int64)
@@ -127,11 +130,13 @@ def build_index(
     def encode(rows: np.ndarray | None) -> np.ndarray:
         """The vectors of sentences `rows` (None: all), from the vector cache where it holds them."""
         chosen = texts if rows is None else [texts[i] for i in rows.tolist()]
+        report.vectors_looked_up += len(chosen)
         if vector_cache is None:
             say(f"encoding {len(chosen)} sentences with {model} ({encoder})")
             return embedder.encode(chosen, progress=progress)
         say(f"looking up {len(chosen)} sentence vectors in the vector cache")
         found, reused = vector_cache.encode(embedder, chosen, progress=progress, say=say)
+        report.vectors_from_cache += reused
         say(f"{reused} of {len(chosen)} sentence vectors came from the vector cache")
         return found
 
@@ -143,6 +148,7 @@ def build_index(
         new_vectors = encode(new_rows)
         say(f"updating the {faiss_kind}/{vector_storage} vector index: {len(new_rows)} vectors added")
         dense = DenseIndex.updated(earlier.index.dense, earlier_rows, new_vectors, faiss_kind, vector_storage)
+        report.vectors_added = len(new_rows) if dense is not None else None
     if dense is None:
         vectors = encode(None)
         say(f"building the {faiss_kind}/{vector_storage} vector index")
@@ -191,6 +197,7 @@ def build_index(
         bm25_context,
         tokens,
         precomputed_labels=labels,
+        build_report=report,
     )
 
 
@@ -258,6 +265,7 @@ def build_and_save(
         current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage, hashes)
         if current is not None and current.manifest.backend == backend:
             say(f"the index in {index_dir} is up to date with {corpus_dir}: nothing to do")
+            current.build_report = BuildReport(up_to_date=True)
             sync_backend(current, say)  # (a collection emptied or changed meanwhile is filled again)
             return current
     earlier = None
@@ -266,7 +274,8 @@ def build_and_save(
         earlier = EarlierBuild.open(index_dir, model, encoder, faiss_kind, vector_storage)
     say(f"reading the corpus in {corpus_dir}")
     corpus = load_corpus(corpus_dir, reuse=earlier.documents if earlier is not None else None, hashes=hashes)
-    say(corpus_changes(index_dir, corpus.file_hashes))
+    changes = corpus_changes(recorded_corpus_files(index_dir), corpus.file_hashes)
+    say(changes.describe())
     cache = VectorCache(cache_dir_for(index_dir), model, encoder)
     index = build_index(
         corpus,
@@ -281,6 +290,8 @@ def build_and_save(
         earlier=earlier,
     )
     index.manifest.backend = backend
+    if index.build_report is not None:
+        index.build_report.changes = changes
     sync_backend(index, say)
     say(f"writing the index to {index_dir}")
     save_index(index, index_dir)
@@ -294,10 +305,20 @@ def sync_backend(index: SentenceIndex, say: Callable[[str], None]) -> None:
         from qa_assistant.backends.milvus.backend import sync
 
         counts = sync(index, info.milvus, say)
+        if index.build_report is not None:
+            index.build_report.milvus = counts
         say(
             f"Milvus collection '{info.milvus.collection}': {counts['kept']} documents kept, {counts['inserted']} "
             f"inserted ({counts['sentences']} sentences)"
         )
+
+
+def recorded_corpus_files(index_dir: Path) -> dict[str, str]:
+    """The corpus files (SHA-256 by relative path) the manifest in `index_dir` records; empty when there is none."""
+    try:
+        return read_manifest(index_dir).corpus_files
+    except QAError:
+        return {}
 
 
 def up_to_date(
@@ -327,17 +348,3 @@ def up_to_date(
         return load_index(index_dir, corpus_dir, check=False, verify=True)  # checksums too: a damaged index is rebuilt
     except (QAError, OSError, ValueError):
         return None
-
-
-def corpus_changes(index_dir: Path, hashes: dict[str, str]) -> str:
-    """What changed in the corpus since the index in `index_dir` was built, in one line."""
-    try:
-        before = read_manifest(index_dir).corpus_files
-    except QAError:
-        before = {}
-    if not before:
-        return f"{len(hashes)} corpus files, no earlier build to compare with"
-    added = sum(1 for path in hashes if path not in before)
-    removed = sum(1 for path in before if path not in hashes)
-    changed = sum(1 for path, sha in hashes.items() if path in before and before[path] != sha)
-    return f"since the last build: {added} files added, {changed} changed, {removed} removed"

@@ -40,6 +40,7 @@ from qa_assistant.index.embedder import DEFAULT_ENCODER
 from qa_assistant.index.integrity import FileEntry, corrupt, file_table, reading, verify_files
 from qa_assistant.index.labels import AttributionFile, SentenceLabels, json_lines
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
+from qa_assistant.index.report import BuildReport
 from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.ingest.corpus import SkippedFile, corpus_fingerprint
 from qa_assistant.ingest.sides import SideConfig
@@ -95,6 +96,7 @@ class SentenceIndex:
     bm25_context: BM25Index | None = None  # each sentence with its neighbours (see `context_spans`)
     tokens: TokenTable | None = None  # each sentence's BM25 tokens, for incremental rebuilds (not read by load_index)
     precomputed_labels: SentenceLabels | None = None  # read from labels.npz or made by the build; else made on use
+    build_report: BuildReport | None = None  # what the build that made (or kept) it in this process did
 
     @property
     def labels(self) -> SentenceLabels:
@@ -272,7 +274,16 @@ def _load_index(
     if problem:
         raise corrupt(index_dir, problem[0], problem[1], source)
     return SentenceIndex(
-        manifest, documents, sentences, sides, skipped, bm25, dense, attributions, bm25_context, precomputed_labels=labels
+        manifest,
+        documents,
+        sentences,
+        sides,
+        skipped,
+        bm25,
+        dense,
+        attributions,
+        bm25_context,
+        precomputed_labels=labels,
     )
 
 
@@ -306,7 +317,10 @@ def _inconsistency(
     if len(attributions) != n:
         return "attributions.jsonl", f"{len(attributions)} attributions for {n} sentences"
     if dense.size != n or dense.dimension != manifest.dimension:
-        return "dense.faiss", f"{dense.size} vectors of dimension {dense.dimension}, expected {n} of {manifest.dimension}"
+        return (
+            "dense.faiss",
+            f"{dense.size} vectors of dimension {dense.dimension}, expected {n} of {manifest.dimension}",
+        )
     for name, sparse in (("bm25", bm25), ("bm25_context", bm25_context)):
         if sparse.size not in (None, n):
             return name, f"it indexes {sparse.size} sentences, expected {n}"
