@@ -76,3 +76,55 @@ def test_each_package_says_what_it_owns(package: Path):
     assert len(docstring) > 40, f"{package}/__init__.py needs a docstring: what it owns and what it may import"
     if package != PACKAGE and package.name not in {"ui", "evaluation"}:
         assert "import" in docstring, f"{package}/__init__.py must say what it may import"
+
+
+SEARCH_LIBRARIES = {"faiss", "bm25s", "pymilvus"}
+
+
+def _imports(tree: ast.Module) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) of every import: `import a.b` gives ("a.b", []), `from a import b, c` ("a", [b, c])."""
+    found: list[tuple[int, str, list[str]]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.lineno, node.module, [alias.name for alias in node.names]))
+    return found
+
+
+def _private_imports(tree: ast.Module) -> list[str]:
+    return [
+        f"line {line}: {name} from {module}"
+        for line, module, names in _imports(tree)
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+
+
+def _search_library_imports(tree: ast.Module) -> list[str]:
+    return [f"line {line}: {module}" for line, module, _ in _imports(tree) if module.split(".")[0] in SEARCH_LIBRARIES]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_is_imported_from_another_module(path: Path):
+    private = _private_imports(ast.parse(path.read_text(encoding="utf-8")))
+    assert not private, f"{path.relative_to(PACKAGE)} imports private names of other modules: {private}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules() if RANK[_room(p)] > RANK["backends"]],
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_nothing_above_the_backends_imports_a_search_library(path: Path):
+    found = _search_library_imports(ast.parse(path.read_text(encoding="utf-8")))
+    assert not found, f"{path.relative_to(PACKAGE)} imports {found}: only backends/ may (add a backend method)"
+
+
+def test_the_checks_find_private_and_search_library_imports():
+    tree = ast.parse(
+        "from qa_assistant.text.tokens import _WORD, tokenize\nimport faiss\nfrom bm25s.tokenization import x\n"
+    )
+    assert _private_imports(tree) == ["line 1: _WORD from qa_assistant.text.tokens"]
+    assert _search_library_imports(tree) == ["line 2: faiss", "line 3: bm25s.tokenization"]
+    assert _private_imports(ast.parse("from __future__ import annotations\n")) == []
