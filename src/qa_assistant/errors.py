@@ -27,3 +27,8 @@ def validation_problems(exc: ValidationError) -> list[str]:
         message = error["msg"].removeprefix("Value error, ")
         problems.append(f"{where}: {message}" if where else message)
     return problems
+
+
+def rebuild_command(index_dir: object, corpus_dir: object = None, *options: str) -> str:
+    """The command that builds the index `index_dir` from `corpus_dir` (CORPUS when not known) anew, with `options`."""
+    return " ".join([f"qa-assistant index {corpus_dir or 'CORPUS'} --index {index_dir}", *options])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from qa_assistant.answer.builder import DEFAULT_MIN_SIMILARITY
 from qa_assistant.assistant import Assistant
-from qa_assistant.errors import QAError
+from qa_assistant.errors import QAError, rebuild_command
 from qa_assistant.evaluation import metrics as M
 from qa_assistant.evaluation.answers import AnswerQuality, abstentions, answer_quality, ask_outcomes
 from qa_assistant.evaluation.evalset import ResolvedQuestion, load_evalset, resolve_evalset
@@ -57,9 +57,7 @@ def open_evalset_index(
         return Assistant.build(
             corpus, index_dir, progress=progress, on_stage=lambda m: say(m), encoder=encoder or DEFAULT_ENCODER
         )
-    raise QAError(
-        f"no index at {index_dir}; build one with: qa-assistant index CORPUS --index {index_dir} (or pass --corpus)"
-    )
+    raise QAError(f"no index at {index_dir}; build one with: {rebuild_command(index_dir)} (or pass --corpus)")
 
 
 def score_passages(

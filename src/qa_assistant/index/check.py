@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qa_assistant.errors import IndexCorruptError, StaleIndexError
-from qa_assistant.index.integrity import file_problems, index_files, rebuild_command
+from qa_assistant.errors import IndexCorruptError, StaleIndexError, rebuild_command
+from qa_assistant.index.integrity import file_problems, index_files
 
 
 def check_index(index_dir: str | Path, corpus_dir: str | Path | None = None) -> int:

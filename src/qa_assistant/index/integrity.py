@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from qa_assistant.errors import IndexCorruptError, QAError
+from qa_assistant.errors import IndexCorruptError, QAError, rebuild_command
 
 MANIFEST = "manifest.json"
 CHUNK = 1 << 20
@@ -45,10 +45,6 @@ def file_table(folder: Path) -> dict[str, FileEntry]:
         p.relative_to(folder).as_posix(): FileEntry(size=p.stat().st_size, sha256=sha256_of(p))
         for p in index_files(folder)
     }
-
-
-def rebuild_command(index_dir: Path | str, corpus_dir: Path | str | None = None) -> str:
-    return f"qa-assistant index {corpus_dir or 'CORPUS'} --index {index_dir}"
 
 
 def corrupt(index_dir: Path | str, name: str, problem: str, corpus_dir: Path | str | None = None) -> IndexCorruptError:

@@ -35,9 +35,9 @@ from pydantic import BaseModel
 from qa_assistant.backends.base import BackendInfo
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable
 from qa_assistant.backends.local.dense import DenseIndex
-from qa_assistant.errors import QAError, StaleIndexError
+from qa_assistant.errors import QAError, StaleIndexError, rebuild_command
 from qa_assistant.index.embedder import DEFAULT_ENCODER
-from qa_assistant.index.integrity import FileEntry, corrupt, file_table, reading, verify_files
+from qa_assistant.index.integrity import MANIFEST, FileEntry, corrupt, file_table, reading, verify_files
 from qa_assistant.index.labels import AttributionFile, SentenceLabels, json_lines
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
 from qa_assistant.index.report import BuildReport
@@ -47,7 +47,6 @@ from qa_assistant.ingest.sides import SideConfig
 from qa_assistant.models import Document
 
 SCHEMA_VERSION = 4  # 4: the manifest lists every file with its size and SHA-256
-MANIFEST = "manifest.json"
 
 
 class Manifest(BaseModel):
@@ -162,7 +161,7 @@ def read_manifest(index_dir: Path, root: Path | None = None) -> Manifest:
     """The manifest of `index_dir` (read through `root`, a pinned handle on it, when given)."""
     path = Path(root or index_dir) / MANIFEST
     if not path.exists():
-        raise QAError(f"no index at {index_dir} (build one with: qa-assistant index CORPUS --index {index_dir})")
+        raise QAError(f"no index at {index_dir} (build one with: {rebuild_command(index_dir)})")
     with reading(Path(index_dir), MANIFEST):
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
@@ -171,7 +170,7 @@ def read_manifest(index_dir: Path, root: Path | None = None) -> Manifest:
     if version != SCHEMA_VERSION:
         raise StaleIndexError(
             f"index at {index_dir} has schema version {version}, this qa-assistant reads version {SCHEMA_VERSION}; "
-            f"rebuild with: qa-assistant index {data.get('corpus_dir', 'CORPUS')} --index {index_dir}"
+            f"rebuild with: {rebuild_command(index_dir, data.get('corpus_dir', 'CORPUS'))}"
         )
     with reading(Path(index_dir), MANIFEST, data.get("corpus_dir")):
         return Manifest.model_validate(data)
@@ -179,7 +178,7 @@ def read_manifest(index_dir: Path, root: Path | None = None) -> Manifest:
 
 def check_fresh(manifest: Manifest, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None) -> None:
     """Raise StaleIndexError when the corpus changed since the build, or another model is asked for."""
-    rebuild = f"rebuild with: qa-assistant index {corpus_dir or manifest.corpus_dir} --index {index_dir}"
+    rebuild = f"rebuild with: {rebuild_command(index_dir, corpus_dir or manifest.corpus_dir)}"
     if model is not None and model != manifest.model:
         raise StaleIndexError(
             f"index at {index_dir} was built with model '{manifest.model}', not '{model}'; {rebuild} --model {model}"
@@ -234,8 +233,8 @@ def _load_index(
     if encoder is not None and encoder != manifest.encoder:
         raise QAError(
             f"index at {index_dir} was built with encoder '{manifest.encoder}': questions are encoded the same way; "
-            f"leave out --encoder, or rebuild with: qa-assistant index {manifest.corpus_dir} --index {index_dir} "
-            f"--encoder {encoder}"
+            f"leave out --encoder, or rebuild with: "
+            f"{rebuild_command(index_dir, manifest.corpus_dir, '--encoder', encoder)}"
         )
     if check:
         check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)

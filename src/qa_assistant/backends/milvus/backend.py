@@ -39,7 +39,7 @@ from qa_assistant.backends.filters import day, expression, quoted
 from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.local.bm25 import BM25_B, BM25_K1
 from qa_assistant.backends.milvus.config import MilvusConfig
-from qa_assistant.errors import QAError
+from qa_assistant.errors import QAError, rebuild_command
 from qa_assistant.models import Filters, SearchSettings, join_soft_hyphens
 from qa_assistant.text.tokens import STOPWORDS, question_words
 
@@ -147,10 +147,8 @@ class MilvusBackend:
         client = client_for(config)
         backend = cls(config, client, index)
         if check:
-            rebuild = (
-                f"rebuild with: qa-assistant index {index.manifest.corpus_dir} --index INDEX --backend milvus "
-                f"--milvus-uri {config.uri} --collection {config.collection}"
-            )
+            options = ("--backend", "milvus", "--milvus-uri", config.uri, "--collection", config.collection)
+            rebuild = f"rebuild with: {rebuild_command('INDEX', index.manifest.corpus_dir, *options)}"
             with milvus_errors(config, "opening the collection"):
                 exists = client.has_collection(config.collection)
             if not exists:
