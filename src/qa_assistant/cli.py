@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from qa_assistant.errors import QAError, validation_problems
 from qa_assistant.limits import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_FILES
-from qa_assistant.models import Answer, Quote, SearchSettings, Timeline
+from qa_assistant.models import Answer, Quote, SearchSettings, Timeline, speaker_via_publisher
 
 DEFAULT_INDEX = "index"
 
@@ -29,9 +29,7 @@ def _date(value: str) -> dt.date:
 
 def attribution(quote: Quote) -> str:
     """'— publisher, date (title)', from the quote's data only; unknown fields say so."""
-    who = quote.speaker or quote.publisher or "unknown publisher"
-    if quote.speaker and quote.publisher and quote.speaker != quote.publisher:
-        who = f"{quote.speaker}, via {quote.publisher}"
+    who = speaker_via_publisher(quote.speaker, quote.publisher) or "unknown publisher"
     date = quote.date.isoformat() if quote.date else "date unknown"
     title = f" ({quote.title})" if quote.title else ""
     page = f", {quote.pages_label}" if quote.pages_label else ""

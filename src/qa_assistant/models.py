@@ -382,6 +382,14 @@ class Quote(BaseModel):
         return f"pp. {self.page}–{self.page_end}" if self.page_end else f"p. {self.page}"
 
 
+def speaker_via_publisher(speaker: str | None, publisher: str | None) -> str | None:
+    """Who a quote is from, as the CLI and the UI show it: "speaker, via publisher" when both are known and differ,
+    else whichever is known (None: neither)."""
+    if speaker and publisher and speaker != publisher:
+        return f"{speaker}, via {publisher}"
+    return speaker or publisher or None
+
+
 class SideGroup(BaseModel):
     """The quotes of one side, or a note that the side has none."""
 

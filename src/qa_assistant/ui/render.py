@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from qa_assistant.models import DEFAULT_FUSION, Answer, Document, Quote
+from qa_assistant.models import DEFAULT_FUSION, Answer, Document, Quote, speaker_via_publisher
 
 # Colours given to sides in the order they are listed (sorted side names of the index).
 SIDE_PALETTE = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
@@ -70,10 +70,7 @@ def quote_side(quote: Any) -> str | None:
 
 def attribution_parts(quote: Any) -> list[str]:
     """[who, side, date, title] as plain (unescaped) text; the publisher follows a speaker as 'via …'."""
-    speaker, publisher = _field(quote, "speaker"), _field(quote, "publisher")
-    source = who(quote)
-    if speaker and publisher and speaker != publisher:
-        source = f"{speaker}, via {publisher}"
+    source = speaker_via_publisher(_field(quote, "speaker"), _field(quote, "publisher")) or "unknown source"
     doc_side = _field(quote, "side")
     speaker_side = _field(quote, "speaker_side")
     side = speaker_side or doc_side or "side unknown"
