@@ -15,11 +15,16 @@ EXTRAS = {
 }
 
 
+def missing_extra(extra: str, missing: list[str]) -> QAError:
+    """The error for packages `missing` of `extra`: what is missing and the command that installs it."""
+    return QAError(
+        f"{', '.join(missing)} not installed: this needs the '{extra}' extra; install it with "
+        f"pip install -c constraints.txt 'qa-assistant[{extra}]' (or, in a checkout: bash scripts/setup.sh)"
+    )
+
+
 def require(extra: str) -> None:
     """Raise QAError naming the missing packages and the install command when `extra` is not installed."""
     missing = [name for name in EXTRAS[extra] if find_spec(name) is None]
     if missing:
-        raise QAError(
-            f"{', '.join(missing)} not installed: this needs the '{extra}' extra; install it with "
-            f"pip install 'qa-assistant[{extra}]' (or, in a checkout: bash scripts/setup.sh)"
-        )
+        raise missing_extra(extra, missing)

@@ -40,6 +40,7 @@ from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.local.bm25 import BM25_B, BM25_K1
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.errors import QAError, rebuild_command
+from qa_assistant.extras import missing_extra
 from qa_assistant.models import Filters, SearchSettings, join_soft_hyphens
 from qa_assistant.text.tokens import STOPWORDS, question_words
 
@@ -72,10 +73,7 @@ def pymilvus() -> Any:
     try:
         import pymilvus as module
     except ImportError:
-        raise QAError(
-            "pymilvus is not installed: the Milvus backend needs the 'milvus' extra; install it with "
-            "pip install -c constraints.txt 'qa-assistant[milvus]' (or, in a checkout: bash scripts/setup.sh --test)"
-        ) from None
+        raise missing_extra("milvus", ["pymilvus"]) from None
     return module
 
 
