@@ -210,7 +210,7 @@ def attribute_sentences(
     """Speaker attribution of every sentence, and their labels (side, speaker codes). A document kept from
     `earlier` (its sentences' rows there in `earlier_rows`) keeps the attributions and labels it had there."""
     made: list[Attribution | None] = []
-    bounds = np.searchsorted(sentences.doc_index, np.arange(len(corpus.documents) + 1))
+    bounds = sentences.document_bounds(len(corpus.documents))
     for i, doc in enumerate(corpus.documents):
         lo, hi = bounds[i], bounds[i + 1]
         if earlier is not None and earlier_rows is not None and hi > lo and earlier_rows[lo] >= 0:

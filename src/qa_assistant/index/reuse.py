@@ -33,7 +33,7 @@ class EarlierBuild:
         for i, doc in enumerate(index.documents):
             self.docs_of_file.setdefault(doc.path, []).append(i)
         self.taken: dict[str, int] = {}  # document id -> its number in the earlier index
-        self.bounds = np.searchsorted(index.sentences.doc_index, np.arange(len(index.documents) + 1))
+        self.bounds = index.sentences.document_bounds(len(index.documents))
 
     @classmethod
     def open(

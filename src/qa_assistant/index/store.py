@@ -81,6 +81,11 @@ class SentenceTable:
     def __len__(self) -> int:
         return len(self.doc_index)
 
+    def document_bounds(self, documents: int) -> np.ndarray:
+        """Where each of `documents` documents' sentences lie (rows are in document order): those of document i
+        are rows bounds[i]:bounds[i + 1]; `documents` + 1 values."""
+        return np.searchsorted(self.doc_index, np.arange(documents + 1))
+
 
 @dataclass
 class SentenceIndex:

@@ -130,7 +130,7 @@ class MilvusBackend:
         self.client = client
         self.index = index
         self.doc_number = {doc.id: i for i, doc in enumerate(index.documents)}
-        self.bounds = np.searchsorted(index.sentences.doc_index, np.arange(len(index.documents) + 1))
+        self.bounds = index.sentences.document_bounds(len(index.documents))
         self.keys = document_keys(index)  # a row of another version of a document is not ours: skipped
         # Vectors and tokens are read from the index folder's files, which hold the same: a quote's similarity
         # needs no round trip to the server, and `mentions` keeps to our own tokens (Milvus's analyzer splits a
@@ -350,7 +350,7 @@ def document_keys(index: Any) -> list[str]:
     """Per document: a hash of the document, its sentences' offsets and their side and speaker labels."""
     labels = index.labels
     table = index.sentences
-    bounds = np.searchsorted(table.doc_index, np.arange(len(index.documents) + 1))
+    bounds = table.document_bounds(len(index.documents))
     keys = []
     for i, doc in enumerate(index.documents):
         lo, hi = int(bounds[i]), int(bounds[i + 1])
@@ -383,11 +383,11 @@ def _clip(text: str) -> str:
     return text if len(data) <= MAX_TEXT_BYTES else data[:MAX_TEXT_BYTES].decode("utf-8", errors="ignore")
 
 
-def document_rows(index: Any, i: int, key: str, first: np.ndarray, last: np.ndarray) -> list[dict]:
-    """The collection rows of document `i` of `index`."""
+def document_rows(index: Any, i: int, key: str, first: np.ndarray, last: np.ndarray, bounds: np.ndarray) -> list[dict]:
+    """The collection rows of document `i` of `index` (`bounds`: `SentenceTable.document_bounds`)."""
     doc = index.documents[i]
     table = index.sentences
-    lo, hi = int(np.searchsorted(table.doc_index, i)), int(np.searchsorted(table.doc_index, i, side="right"))
+    lo, hi = int(bounds[i]), int(bounds[i + 1])
     if hi == lo:
         return []
     # searched as read: words split by a soft hyphen at a PDF line end joined
@@ -448,6 +448,7 @@ def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = N
             batch = doomed[start : start + DELETE_BATCH]
             client.delete(config.collection, filter=f"doc_id in [{', '.join(quoted(d) for d in batch)}]")
     first, last = context_rows(index.sentences.doc_index)
+    bounds = index.sentences.document_bounds(len(index.documents))
     rows: list[dict] = []
     inserted = 0
     spent = {"rows": 0.0, "insert": 0.0}  # seconds making rows here, and in Milvus's insert (analysis, BM25, storage)
@@ -460,7 +461,7 @@ def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = N
     with milvus_errors(config, "inserting rows"):
         for i in fresh:
             started = time.perf_counter()
-            rows.extend(document_rows(index, i, keys[i], first, last))
+            rows.extend(document_rows(index, i, keys[i], first, last, bounds))
             spent["rows"] += time.perf_counter() - started
             if len(rows) >= INSERT_BATCH:
                 insert()
