@@ -228,11 +228,7 @@ def beir_index(
     if path.is_dir():
         try:
             index = load_index(path, check=False)
-            if (
-                index.manifest.corpus_fingerprint == fingerprint
-                and index.manifest.model == model
-                and index.manifest.encoder == encoder
-            ):
+            if index.manifest.corpus_fingerprint == fingerprint and index.manifest.built_with(model, encoder):
                 say(f"using cached {granularity}-level index {path}")
                 return index
         except (QAError, StaleIndexError, OSError, ValueError, KeyError) as exc:

@@ -337,8 +337,7 @@ def up_to_date(
         manifest = read_manifest(index_dir)
     except (QAError, OSError, ValueError):
         return None
-    settings = (manifest.package_version, manifest.model, manifest.encoder, manifest.faiss_kind, manifest.vectors)
-    if settings != (__version__, model, encoder, faiss_kind, vector_storage):
+    if not manifest.built_with(model, encoder, faiss_kind, vector_storage):
         return None
     if manifest.corpus_dir != str(corpus_dir.resolve()) or not manifest.corpus_files:
         return None

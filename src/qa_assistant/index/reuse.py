@@ -45,15 +45,7 @@ class EarlierBuild:
             manifest = read_manifest(index_dir)
         except (QAError, OSError, ValueError):
             return None
-        same = (
-            manifest.package_version == __version__
-            and manifest.model == model
-            and manifest.encoder == encoder
-            and manifest.faiss_kind == faiss_kind
-            and manifest.vectors == vector_storage
-            and bool(manifest.source_keys)
-        )
-        if not same:
+        if not manifest.built_with(model, encoder, faiss_kind, vector_storage) or not manifest.source_keys:
             return None
         try:
             index = load_index(index_dir, check=False, verify=True)  # nothing is copied from a damaged index

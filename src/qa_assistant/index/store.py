@@ -45,6 +45,7 @@ from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.ingest.corpus import SkippedFile, corpus_fingerprint
 from qa_assistant.ingest.sides import SideConfig
 from qa_assistant.models import Document
+from qa_assistant.version import __version__
 
 SCHEMA_VERSION = 4  # 4: the manifest lists every file with its size and SHA-256
 
@@ -67,6 +68,17 @@ class Manifest(BaseModel):
     corpus_files: dict[str, str] = {}  # SHA-256 of every file of the corpus, by relative path (what changed since)
     source_keys: dict[str, str] = {}  # of each document file: what its documents were made from (`index/reuse.py`)
     backend: BackendInfo = BackendInfo()  # where searches go: the files here (local) or a Milvus collection
+
+    def built_with(self, model: str, encoder: str, faiss_kind: str | None = None, vectors: str | None = None) -> bool:
+        """Whether the index was built by this version of the package with `model` and `encoder` (and, when given,
+        this FAISS kind and vector storage): whether a build may keep it, or reuse what it holds."""
+        return (
+            self.package_version == __version__
+            and self.model == model
+            and self.encoder == encoder
+            and faiss_kind in (None, self.faiss_kind)
+            and vectors in (None, self.vectors)
+        )
 
 
 @dataclass
