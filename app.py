@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def open_assistant(index: Path, corpus: Path):
     """Load the index; build it from `corpus` when it is missing or stale."""
     from qa_assistant import Assistant, IndexCorruptError, StaleIndexError
-    from qa_assistant.index.store import MANIFEST
+    from qa_assistant.index.integrity import MANIFEST
 
     have_corpus = corpus.is_dir()
     if (index / MANIFEST).exists():

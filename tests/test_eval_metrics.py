@@ -19,7 +19,7 @@ from qa_assistant.evaluation.runner import (
     product_default,
     ranx_dict,
 )
-from qa_assistant.index.store import SentenceTable
+from qa_assistant.index.catalog import SentenceTable
 from qa_assistant.models import DEFAULT_BM25_CONTEXT, Document
 
 LOG2 = math.log2

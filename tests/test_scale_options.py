@@ -13,7 +13,8 @@ from qa_assistant.backends.local.dense import FAISS_KINDS, VECTOR_STORAGES, Dens
 from qa_assistant.cli import main
 from qa_assistant.errors import QAError
 from qa_assistant.index.embedder import Embedder, load_onnx_encoder
-from qa_assistant.index.store import MANIFEST, load_index
+from qa_assistant.index.integrity import MANIFEST
+from qa_assistant.index.store import load_index
 
 SENTENCES = [
     "The Armenian Foreign Ministry said that the Lachin corridor must stay open.",

@@ -9,7 +9,8 @@ import pytest
 from qa_assistant import Assistant, StaleIndexError
 from qa_assistant.backends.context import context_rows
 from qa_assistant.backends.local.dense import DenseIndex
-from qa_assistant.index.store import SCHEMA_VERSION, load_index
+from qa_assistant.index.manifest import SCHEMA_VERSION
+from qa_assistant.index.store import load_index
 
 
 def test_manifest_describes_the_build(seed_index):

@@ -17,9 +17,11 @@ from qa_assistant.backends.base import BackendInfo
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.errors import QAError, validation_problems
 from qa_assistant.index.build import build_and_save
+from qa_assistant.index.catalog import SentenceIndex
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from qa_assistant.index.jobs import JobRunner, Report
-from qa_assistant.index.store import Manifest, SentenceIndex, load_index
+from qa_assistant.index.manifest import Manifest
+from qa_assistant.index.store import load_index
 from qa_assistant.index.update import add_files, document_infos
 from qa_assistant.index.update import remove_document as remove_files
 from qa_assistant.ingest.uploads import Incoming, stage_files

@@ -28,8 +28,10 @@ import numpy as np
 
 from qa_assistant.errors import QAError, StaleIndexError
 from qa_assistant.index import build as indexing
+from qa_assistant.index.catalog import SentenceIndex, SentenceTable
 from qa_assistant.index.embedder import DEFAULT_MODEL
-from qa_assistant.index.store import SCHEMA_VERSION, SentenceIndex, SentenceTable, load_index, save_index
+from qa_assistant.index.manifest import SCHEMA_VERSION
+from qa_assistant.index.store import load_index, save_index
 from qa_assistant.ingest.corpus import LoadedCorpus, SkippedFile
 from qa_assistant.ingest.sides import SideConfig
 from qa_assistant.models import Document

@@ -35,8 +35,8 @@ from qa_assistant.evaluation.runner import (
     product_default,
     search_runs,
 )
+from qa_assistant.index.catalog import SentenceIndex
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
-from qa_assistant.index.store import SentenceIndex
 
 
 def sample_queries(dataset: BeirDataset, sample: int | None, seed: int = 0) -> None:

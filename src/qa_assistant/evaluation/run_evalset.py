@@ -39,8 +39,8 @@ from qa_assistant.evaluation.runner import (
     product_default,
     search_runs,
 )
+from qa_assistant.index.catalog import SentenceIndex
 from qa_assistant.index.embedder import DEFAULT_ENCODER
-from qa_assistant.index.store import SentenceIndex
 
 
 def open_evalset_index(
@@ -48,7 +48,7 @@ def open_evalset_index(
 ) -> Assistant:
     """Load step: the assistant over `index_dir`, indexing `corpus` into it (with `encoder`) when there is no index
     yet; an existing index must have been built with `encoder`, when one is given."""
-    from qa_assistant.index.store import MANIFEST
+    from qa_assistant.index.integrity import MANIFEST
 
     if (index_dir / MANIFEST).exists():
         return Assistant.load(index_dir, corpus_dir=corpus, encoder=encoder)

@@ -25,7 +25,7 @@ import numpy as np
 
 from qa_assistant.answer.retriever import Retriever
 from qa_assistant.evaluation.evalset import ResolvedQuestion
-from qa_assistant.index.store import SentenceIndex
+from qa_assistant.index.catalog import SentenceIndex
 from qa_assistant.models import (
     DEFAULT_ALPHA,
     DEFAULT_BM25_CONTEXT,

@@ -16,20 +16,14 @@ from qa_assistant.backends.context import context_rows
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, neighbour_sums
 from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.errors import QAError
+from qa_assistant.index.catalog import SentenceIndex, SentenceTable
 from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from qa_assistant.index.labels import KeptAttributions, SentenceLabels
+from qa_assistant.index.manifest import SCHEMA_VERSION, Manifest, read_manifest
 from qa_assistant.index.report import BuildReport, corpus_changes
 from qa_assistant.index.reuse import EarlierBuild
-from qa_assistant.index.store import (
-    SCHEMA_VERSION,
-    Manifest,
-    SentenceIndex,
-    SentenceTable,
-    load_index,
-    read_manifest,
-    save_index,
-)
+from qa_assistant.index.store import load_index, save_index
 from qa_assistant.index.vector_cache import VectorCache, cache_dir_for
 from qa_assistant.ingest.attribution import Attribution, attribute_document
 from qa_assistant.ingest.corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir

@@ -11,7 +11,8 @@ from qa_assistant.index.integrity import file_problems, index_files
 
 def check_index(index_dir: str | Path, corpus_dir: str | Path | None = None) -> int:
     """Print one line per damaged file and raise IndexCorruptError when any is; print 'ok' and return 0 otherwise."""
-    from qa_assistant.index.store import check_fresh, load_index, read_manifest
+    from qa_assistant.index.manifest import check_fresh, read_manifest
+    from qa_assistant.index.store import load_index
 
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)  # missing, malformed or other schema: one error

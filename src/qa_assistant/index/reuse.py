@@ -18,9 +18,10 @@ import numpy as np
 
 from qa_assistant.backends.local.bm25 import TokenTable
 from qa_assistant.errors import QAError
-from qa_assistant.index.store import SentenceIndex, SentenceTable, load_index, read_manifest
+from qa_assistant.index.catalog import SentenceIndex, SentenceTable
+from qa_assistant.index.manifest import read_manifest
+from qa_assistant.index.store import load_index
 from qa_assistant.models import Document
-from qa_assistant.version import __version__
 
 
 class EarlierBuild:

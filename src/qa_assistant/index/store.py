@@ -1,5 +1,6 @@
-"""The index on disk: plain files plus a manifest, written atomically (temporary folder, then rename). Building an
-index from a corpus is `index/build.py`.
+"""The index on disk: plain files plus a manifest, written atomically (temporary folder, then rename), and read
+back (again when a rebuild swapped the folder meanwhile). The index in memory is `index/catalog.py`, the manifest
+`index/manifest.py`; building an index from a corpus is `index/build.py`.
 
 Layout of an index folder:
     manifest.json      schema version, model, dimension, corpus fingerprint, counts, creation time
@@ -21,113 +22,26 @@ answers its searches (`backends/milvus/backend.py`).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel
 
-from qa_assistant.backends.base import BackendInfo
-from qa_assistant.backends.local.bm25 import BM25Index, TokenTable
+from qa_assistant.backends.local.bm25 import BM25Index
 from qa_assistant.backends.local.dense import DenseIndex
-from qa_assistant.errors import QAError, StaleIndexError, rebuild_command
-from qa_assistant.index.embedder import DEFAULT_ENCODER
-from qa_assistant.index.integrity import MANIFEST, FileEntry, corrupt, file_table, reading, verify_files
+from qa_assistant.errors import QAError, rebuild_command
+from qa_assistant.index.catalog import SentenceIndex, SentenceTable
+from qa_assistant.index.integrity import MANIFEST, corrupt, file_table, reading, verify_files
 from qa_assistant.index.labels import AttributionFile, SentenceLabels, json_lines
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
-from qa_assistant.index.report import BuildReport
+from qa_assistant.index.manifest import Manifest, check_fresh, read_manifest
 from qa_assistant.ingest.attribution import Attribution
-from qa_assistant.ingest.corpus import SkippedFile, corpus_fingerprint
+from qa_assistant.ingest.corpus import SkippedFile
 from qa_assistant.ingest.sides import SideConfig
 from qa_assistant.models import Document
-from qa_assistant.version import __version__
-
-SCHEMA_VERSION = 4  # 4: the manifest lists every file with its size and SHA-256
-
-
-class Manifest(BaseModel):
-    schema_version: int
-    package_version: str
-    model: str
-    dimension: int
-    faiss_kind: str
-    encoder: str = DEFAULT_ENCODER  # how the vectors were encoded; queries use the same (older manifests: torch)
-    vectors: str = "float32"  # how FAISS stores them: float32, float16 or int8
-    corpus_dir: str
-    corpus_fingerprint: str
-    documents: int
-    sentences: int
-    skipped: int
-    created_at: dt.datetime
-    files: dict[str, FileEntry] | None = None  # size and SHA-256 of every other file, by relative path
-    corpus_files: dict[str, str] = {}  # SHA-256 of every file of the corpus, by relative path (what changed since)
-    source_keys: dict[str, str] = {}  # of each document file: what its documents were made from (`index/reuse.py`)
-    backend: BackendInfo = BackendInfo()  # where searches go: the files here (local) or a Milvus collection
-
-    def built_with(self, model: str, encoder: str, faiss_kind: str | None = None, vectors: str | None = None) -> bool:
-        """Whether the index was built by this version of the package with `model` and `encoder` (and, when given,
-        this FAISS kind and vector storage): whether a build may keep it, or reuse what it holds."""
-        return (
-            self.package_version == __version__
-            and self.model == model
-            and self.encoder == encoder
-            and faiss_kind in (None, self.faiss_kind)
-            and vectors in (None, self.vectors)
-        )
-
-
-@dataclass
-class SentenceTable:
-    """Plain arrays, one row per sentence."""
-
-    doc_index: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    cluster: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.doc_index)
-
-    def document_bounds(self, documents: int) -> np.ndarray:
-        """Where each of `documents` documents' sentences lie (rows are in document order): those of document i
-        are rows bounds[i]:bounds[i + 1]; `documents` + 1 values."""
-        return np.searchsorted(self.doc_index, np.arange(documents + 1))
-
-
-@dataclass
-class SentenceIndex:
-    manifest: Manifest
-    documents: list[Document]
-    sentences: SentenceTable
-    sides: SideConfig
-    skipped: list[SkippedFile]
-    bm25: BM25Index
-    dense: DenseIndex
-    attributions: Sequence[Attribution]  # a list when built, an `AttributionFile` (parsed line by line) when loaded
-    bm25_context: BM25Index | None = None  # each sentence with its neighbours (see `context_spans`)
-    tokens: TokenTable | None = None  # each sentence's BM25 tokens, for incremental rebuilds (not read by load_index)
-    precomputed_labels: SentenceLabels | None = None  # read from labels.npz or made by the build; else made on use
-    build_report: BuildReport | None = None  # what the build that made (or kept) it in this process did
-
-    @property
-    def labels(self) -> SentenceLabels:
-        """Side and speaker of every sentence, as codes (for filters over a million sentences)."""
-        if self.precomputed_labels is None or len(self.precomputed_labels) != len(self.attributions):
-            self.precomputed_labels = SentenceLabels.of(self.attributions)
-        return self.precomputed_labels
-
-    def document_of(self, sentence_id: int) -> Document:
-        """The document a sentence belongs to."""
-        return self.documents[int(self.sentences.doc_index[sentence_id])]
-
-    def sentence_text(self, sentence_id: int) -> str:
-        doc = self.document_of(sentence_id)
-        return doc.text[int(self.sentences.start[sentence_id]) : int(self.sentences.end[sentence_id])]
 
 
 def save_index(index: SentenceIndex, index_dir: Path) -> None:
@@ -172,41 +86,6 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def read_manifest(index_dir: Path, root: Path | None = None) -> Manifest:
-    """The manifest of `index_dir` (read through `root`, a pinned handle on it, when given)."""
-    path = Path(root or index_dir) / MANIFEST
-    if not path.exists():
-        raise QAError(f"no index at {index_dir} (build one with: {rebuild_command(index_dir)})")
-    with reading(Path(index_dir), MANIFEST):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise StaleIndexError(
-            f"index at {index_dir} has schema version {version}, this qa-assistant reads version {SCHEMA_VERSION}; "
-            f"rebuild with: {rebuild_command(index_dir, data.get('corpus_dir', 'CORPUS'))}"
-        )
-    with reading(Path(index_dir), MANIFEST, data.get("corpus_dir")):
-        return Manifest.model_validate(data)
-
-
-def check_fresh(manifest: Manifest, index_dir: Path, corpus_dir: Path | None = None, model: str | None = None) -> None:
-    """Raise StaleIndexError when the corpus changed since the build, or another model is asked for."""
-    rebuild = f"rebuild with: {rebuild_command(index_dir, corpus_dir or manifest.corpus_dir)}"
-    if model is not None and model != manifest.model:
-        raise StaleIndexError(
-            f"index at {index_dir} was built with model '{manifest.model}', not '{model}'; {rebuild} --model {model}"
-        )
-    corpus_dir = Path(corpus_dir or manifest.corpus_dir)
-    if not corpus_dir.is_dir():
-        return  # the corpus is not here (index copied elsewhere): nothing to compare with
-    if corpus_fingerprint(corpus_dir) != manifest.corpus_fingerprint:
-        raise StaleIndexError(
-            f"index at {index_dir} is stale: the corpus {corpus_dir} changed since it was built; {rebuild}"
-        )
 
 
 def load_index(
