@@ -16,6 +16,7 @@ from qa_assistant.backends.context import context_rows
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, neighbour_sums
 from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.errors import QAError
+from qa_assistant.index.attributions import KeptAttributions
 from qa_assistant.index.catalog import SentenceIndex, SentenceTable
 from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder

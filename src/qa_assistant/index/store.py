@@ -33,9 +33,10 @@ import numpy as np
 from qa_assistant.backends.local.bm25 import BM25Index
 from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.errors import QAError, rebuild_command
+from qa_assistant.index.attributions import AttributionFile, json_lines
 from qa_assistant.index.catalog import SentenceIndex, SentenceTable
 from qa_assistant.index.integrity import MANIFEST, corrupt, file_table, reading, verify_files
-from qa_assistant.index.labels import AttributionFile, SentenceLabels, json_lines
+from qa_assistant.index.labels import SentenceLabels
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
 from qa_assistant.index.manifest import Manifest, check_fresh, read_manifest
 from qa_assistant.ingest.attribution import Attribution
