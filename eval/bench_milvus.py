@@ -30,6 +30,7 @@ from qa_assistant import Assistant
 from qa_assistant.answer.retriever import Retriever
 from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.milvus import backend as mb
+from qa_assistant.backends.milvus import sync as milvus_sync
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.index.embedder import DEFAULT_MODEL, Embedder
 from qa_assistant.index.store import load_index
@@ -44,9 +45,9 @@ def milvus_config(uri: str | None, tmp: Path, name: str) -> MilvusConfig:
 
 def copy_into_milvus(index, config: MilvusConfig) -> float:
     """Insert the index into a fresh collection; returns the seconds it took."""
-    mb.drop(config)
+    milvus_sync.drop(config)
     started = time.perf_counter()
-    counts = mb.sync(index, config, say=lambda m: print(f"… {m}", flush=True))
+    counts = milvus_sync.sync(index, config, say=lambda m: print(f"… {m}", flush=True))
     seconds = time.perf_counter() - started
     print(
         f"… inserted {counts['sentences']} sentences in {seconds:.1f} s (making rows {counts['rows_ms'] / 1000:.1f} s, "
@@ -129,7 +130,7 @@ def parity_seed(args, tmp: Path) -> None:
 
     print(f"\nseed ({len(queries)} answerable questions, {len(index.sentences)} sentences, depth 100, candidates 100)")
     print("\n".join(parity_table(runs, score)))
-    mb.drop(config)
+    milvus_sync.drop(config)
 
 
 def parity_beir(args, tmp: Path) -> None:
@@ -154,7 +155,7 @@ def parity_beir(args, tmp: Path) -> None:
         f"depth and candidates {args.depth}; documents by their best sentence)"
     )
     print("\n".join(parity_table(runs, score)))
-    mb.drop(config)
+    milvus_sync.drop(config)
 
 
 def percentiles(samples: list[float]) -> str:
@@ -220,7 +221,7 @@ def latency(args, tmp: Path) -> None:
                 samples[mode].append((time.perf_counter() - t0) * 1000)
         for what, values in samples.items():
             print(f"  {name:<12} {what:<6} {percentiles(values)}")
-    mb.drop(config)
+    milvus_sync.drop(config)
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ from qa_assistant import Assistant
 from qa_assistant.backends.filters import UNKNOWN_DAY, expression, quoted
 from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.milvus import backend as mb
+from qa_assistant.backends.milvus import client as milvus_client
+from qa_assistant.backends.milvus import sync as milvus_sync
 from qa_assistant.backends.milvus.config import MilvusConfig, default_collection
 from qa_assistant.cli import main
 from qa_assistant.errors import QAError
@@ -66,7 +68,7 @@ def milvus_assistant(seed_corpus, milvus_uri, tmp_path_factory):
     built = Assistant.build(seed_corpus, index_dir, backend=config)
     built.test_index_dir = index_dir
     yield built
-    mb.drop(config)
+    milvus_sync.drop(config)
 
 
 def _ids(hits) -> list[int]:
@@ -172,7 +174,7 @@ def test_an_update_replaces_only_changed_documents(seed_corpus, milvus_uri, tmp_
         said: list[str] = []
         first = Assistant.build(corpus, index_dir, backend=config, on_stage=said.append)
         assert any("0 documents unchanged, 5 to add" in s for s in said)
-        client = mb.client_for(config)
+        client = milvus_client.client_for(config)
         files = sorted(corpus.glob("*.txt"))
         kept_doc = first.documents[0].id
         kept_keys = _keys_of(client, config, kept_doc)
@@ -205,7 +207,7 @@ def test_an_update_replaces_only_changed_documents(seed_corpus, milvus_uri, tmp_
         Assistant.build(corpus, index_dir, backend=config, on_stage=said.append)  # nothing changed
         assert any("up to date" in s for s in said) and any("5 documents unchanged, 0 to add" in s for s in said)
     finally:
-        mb.drop(config)
+        milvus_sync.drop(config)
 
 
 def _keys_of(client, config, doc_id):
@@ -219,7 +221,7 @@ def test_a_missing_collection_names_the_rebuild(milvus_assistant, seed_corpus, t
     Assistant.build(seed_corpus, index_dir, backend=config)
     assert main(["check", str(index_dir)]) == 0
     assert f"Milvus collection '{config.collection}'" in capsys.readouterr().out
-    mb.drop(config)
+    milvus_sync.drop(config)
     assert main(["check", str(index_dir)]) == 2
     assert "does not exist; rebuild with" in capsys.readouterr().err
     with pytest.raises(QAError, match=r"does not exist; rebuild with: qa-assistant index .* --backend milvus"):
@@ -241,19 +243,19 @@ def test_the_cli_builds_and_asks_through_milvus(seed_corpus, tmp_path, milvus_ur
         manifest = json.loads((index_dir / "manifest.json").read_text("utf-8"))
         assert manifest["backend"]["kind"] == "milvus" and manifest["backend"]["milvus"]["collection"] == collection
     finally:
-        mb.drop(MilvusConfig(uri=milvus_uri, collection=collection))
+        milvus_sync.drop(MilvusConfig(uri=milvus_uri, collection=collection))
 
 
 def test_without_pymilvus_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pymilvus", None)
     with pytest.raises(QAError, match=r"'milvus' extra.*qa-assistant\[milvus\]"):
-        mb.pymilvus()
+        milvus_client.pymilvus()
 
 
 def test_an_unreachable_server_says_what_to_do():
     config = MilvusConfig(uri="http://127.0.0.1:9", collection="qa_nowhere", timeout=2)
     with pytest.raises(QAError, match=r"cannot reach Milvus at http://127.0.0.1:9.*start the server"):
-        mb.client_for(config)
+        milvus_client.client_for(config)
 
 
 def test_filter_expressions_and_names():

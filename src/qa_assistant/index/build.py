@@ -249,7 +249,7 @@ def build_and_save(
     encoded, and a build killed half way goes on from the vector chunks it had saved.
 
     `backend` (default: local) says where searches go; for Milvus its collection is brought in step with the
-    index (`backends.milvus.backend.sync`: rows of changed and removed documents deleted, of new and changed ones
+    index (`backends.milvus.sync.sync`: rows of changed and removed documents deleted, of new and changed ones
     inserted) before the index is written."""
     corpus_dir = require_corpus_dir(corpus_dir)
     index_dir = Path(index_dir)
@@ -297,7 +297,7 @@ def sync_backend(index: SentenceIndex, say: Callable[[str], None]) -> None:
     """Bring the search backend of `index` (its manifest's) in step with it: nothing to do for the local one."""
     info = index.manifest.backend
     if info.kind == "milvus" and info.milvus is not None:
-        from qa_assistant.backends.milvus.backend import sync
+        from qa_assistant.backends.milvus.sync import sync
 
         counts = sync(index, info.milvus, say)
         if index.build_report is not None:
