@@ -31,7 +31,7 @@ def peak_mib() -> float:
 
 
 def case_long(tmp: Path, build: bool, megabytes: int) -> dict:
-    from qa_assistant.index.build import segment_reusing
+    from qa_assistant.index.reuse import segment_reusing
     from qa_assistant.ingest.corpus import load_corpus
     from qa_assistant.text.segment import MAX_SENTENCE_CHARS
 

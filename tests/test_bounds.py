@@ -4,7 +4,7 @@ measured by eval/bench_bounds.py)."""
 from __future__ import annotations
 
 from qa_assistant import Assistant
-from qa_assistant.index.build import segment_reusing
+from qa_assistant.index.reuse import segment_reusing
 from qa_assistant.ingest.corpus import load_corpus
 from qa_assistant.text.segment import MAX_SENTENCE_CHARS, split_sentences
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,62 +16,17 @@ from qa_assistant.backends.context import context_rows
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, neighbour_sums
 from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.errors import QAError
-from qa_assistant.index.attributions import KeptAttributions
 from qa_assistant.index.catalog import SentenceIndex, SentenceTable
 from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
-from qa_assistant.index.labels import KeptAttributions, SentenceLabels
 from qa_assistant.index.manifest import SCHEMA_VERSION, Manifest, read_manifest
 from qa_assistant.index.report import BuildReport, corpus_changes
-from qa_assistant.index.reuse import EarlierBuild
+from qa_assistant.index.reuse import EarlierBuild, attribute_sentences, segment_reusing, sentence_tokens
 from qa_assistant.index.store import load_index, save_index
 from qa_assistant.index.vector_cache import VectorCache, cache_dir_for
-from qa_assistant.ingest.attribution import Attribution, attribute_document
 from qa_assistant.ingest.corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir
 from qa_assistant.models import Document, join_soft_hyphens
-from qa_assistant.text.segment_parallel import split_many
 from qa_assistant.version import __version__
-
-
-def sentence_tokens(texts: list[str], earlier_rows: np.ndarray, earlier: EarlierBuild | None) -> TokenTable:
-    """The BM25 tokens of every sentence; those kept from `earlier` are copied from its token table."""
-    if earlier is None or earlier.tokens is None or len(earlier_rows) != len(texts):
-        return TokenTable.of(texts)
-    kept = np.flatnonzero(earlier_rows >= 0)
-    new = np.flatnonzero(earlier_rows < 0)
-    parts = [(earlier.tokens.rows(earlier_rows[kept]), kept), (TokenTable.of([texts[i] for i in new.tolist()]), new)]
-    return TokenTable.merge(parts, len(texts))
-
-
-def segment_reusing(documents: list[Document], earlier: EarlierBuild | None) -> tuple[SentenceTable, np.ndarray]:
-    """The sentences of `documents`, and for each its id in the earlier build (-1: segmented now). A document
-    taken from the earlier build keeps its sentences; the others are split by `split_sentences`, on every core
-    when there are many (`text/segment_parallel.py`)."""
-    doc_index, starts, ends, earlier_rows = [], [], [], []
-    kept = [earlier.sentence_rows(doc) if earlier is not None else None for doc in documents]
-    to_split = [doc.text for doc, rows in zip(documents, kept, strict=True) if rows is None]
-    split = iter(split_many(to_split))
-    for i, rows in enumerate(kept):
-        if rows is not None and earlier is not None:
-            table = earlier.sentences
-            doc_index.append(np.full(len(rows), i, dtype=np.int32))
-            starts.append(table.start[rows])
-            ends.append(table.end[rows])
-            earlier_rows.append(rows.astype(np.int64))
-            continue
-        spans = next(split)
-        doc_index.append(np.full(len(spans), i, dtype=np.int32))
-        starts.append(np.array([s for s, _ in spans], dtype=np.int64))
-        ends.append(np.array([e for _, e in spans], dtype=np.int64))
-        earlier_rows.append(np.full(len(spans), -1, dtype=np.int64))
-
-    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
-
-    table = SentenceTable(
-        doc_index=joined(doc_index, np.int32), start=joined(starts, np.int64), end=joined(ends, np.int64)
-    )
-    return table, joined(earlier_rows, np.int64)
 
 
 def build_index(
@@ -95,15 +50,7 @@ def build_index(
     report = BuildReport()
     if segmenter is not None:
         earlier = None
-    fresh = len(corpus.documents) - (len(earlier.taken) if earlier is not None else 0)
-    report.documents_segmented, report.documents_kept = fresh, len(corpus.documents) - fresh
-    say(f"segmenting {fresh} documents" + (f" ({len(earlier.taken)} kept from the last build)" if earlier else ""))
-    if segmenter is not None:
-        sentences, earlier_rows = segmenter(corpus.documents), np.empty(0, dtype=np.int64)
-    else:
-        sentences, earlier_rows = segment_reusing(corpus.documents, earlier)
-    if len(sentences) == 0:
-        raise QAError(f"no sentences found in the documents of {corpus_dir}")
+    sentences, earlier_rows = _segment(corpus, corpus_dir, segmenter, earlier, report, say)
     # What is searched and encoded: the sentence with words split by a soft hyphen (PDF line ends) joined
     texts = [
         join_soft_hyphens(corpus.documents[d].text[s:e])
@@ -116,58 +63,16 @@ def build_index(
     )
     say(f"BM25 over {len(texts)} sentences and their contexts")
     tokens = sentence_tokens(texts, earlier_rows, earlier)
-    counts = tokens.counts()
-    bm25 = BM25Index.from_counts(counts, tokens.vocab)
-    bm25_context = BM25Index.from_counts(neighbour_sums(counts, *context_rows(sentences.doc_index)), tokens.vocab)
-    del counts
-    embedder = Embedder(model, encoder)
-
-    def encode(rows: np.ndarray | None) -> np.ndarray:
-        """The vectors of sentences `rows` (None: all), from the vector cache where it holds them."""
-        chosen = texts if rows is None else [texts[i] for i in rows.tolist()]
-        report.vectors_looked_up += len(chosen)
-        if vector_cache is None:
-            say(f"encoding {len(chosen)} sentences with {model} ({encoder})")
-            return embedder.encode(chosen, progress=progress)
-        say(f"looking up {len(chosen)} sentence vectors in the vector cache")
-        found, reused = vector_cache.encode(embedder, chosen, progress=progress, say=say)
-        report.vectors_from_cache += reused
-        say(f"{reused} of {len(chosen)} sentence vectors came from the vector cache")
-        return found
-
-    # An update keeps the earlier vector index: only the new sentences' vectors are needed (`updated_faiss`).
-    earlier_clusters = earlier.sentences.cluster if earlier is not None else None
-    dense, vectors, new_vectors, cells = None, None, None, None
-    new_rows = np.flatnonzero(earlier_rows < 0) if len(earlier_rows) == len(texts) else None
-    if earlier is not None and earlier_clusters is not None and new_rows is not None:
-        new_vectors = encode(new_rows)
-        say(f"updating the {faiss_kind}/{vector_storage} vector index: {len(new_rows)} vectors added")
-        dense = DenseIndex.updated(earlier.index.dense, earlier_rows, new_vectors, faiss_kind, vector_storage)
-        report.vectors_added = len(new_rows) if dense is not None else None
-    if dense is None:
-        vectors = encode(None)
-        say(f"building the {faiss_kind}/{vector_storage} vector index")
-        dense, cells = DenseIndex.build_noting_cells(
-            vectors, faiss_kind, vector_storage, earlier.index.dense if earlier else None
-        )
-    if earlier_clusters is not None and new_rows is not None and new_vectors is not None:
-        say(f"clustering {len(new_rows)} new sentences with their near-duplicates")
-        sentences.cluster = extend_clusters(
-            texts, sentences.doc_index, new_vectors, earlier_rows, earlier_clusters, dense
-        )
-    else:
-        say("clustering near-duplicate sentences")
-        sentences.cluster = cluster_sentences(
-            texts, sentences.doc_index, encode(None) if vectors is None else vectors, dense, cells
-        )
-    del cells  # (only the clustering needs them: 64 bytes a sentence not kept)
+    bm25, bm25_context = _bm25_indexes(tokens, sentences)
+    vectors = SentenceVectors(texts, Embedder(model, encoder), vector_cache, report, say, progress)
+    dense = _dense_and_clusters(sentences, earlier_rows, earlier, vectors, faiss_kind, vector_storage)
     if vector_cache is not None:
         vector_cache.compact(texts)
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         package_version=__version__,
         model=model,
-        dimension=embedder.dimension,
+        dimension=vectors.embedder.dimension,
         faiss_kind=faiss_kind,
         encoder=encoder,
         vectors=vector_storage,
@@ -196,36 +101,101 @@ def build_index(
     )
 
 
-def attribute_sentences(
+def _segment(
     corpus: LoadedCorpus,
+    corpus_dir: Path,
+    segmenter: Callable[[list[Document]], SentenceTable] | None,
+    earlier: EarlierBuild | None,
+    report: BuildReport,
+    say: Callable[[str], None],
+) -> tuple[SentenceTable, np.ndarray]:
+    """The units of `corpus` (`segmenter`'s, else its sentences, those of documents kept from `earlier` copied), and
+    for each its id in the earlier build (-1: new)."""
+    fresh = len(corpus.documents) - (len(earlier.taken) if earlier is not None else 0)
+    report.documents_segmented, report.documents_kept = fresh, len(corpus.documents) - fresh
+    say(f"segmenting {fresh} documents" + (f" ({len(earlier.taken)} kept from the last build)" if earlier else ""))
+    if segmenter is not None:
+        sentences, earlier_rows = segmenter(corpus.documents), np.empty(0, dtype=np.int64)
+    else:
+        sentences, earlier_rows = segment_reusing(corpus.documents, earlier)
+    if len(sentences) == 0:
+        raise QAError(f"no sentences found in the documents of {corpus_dir}")
+    return sentences, earlier_rows
+
+
+def _bm25_indexes(tokens: TokenTable, sentences: SentenceTable) -> tuple[BM25Index, BM25Index]:
+    """BM25 over each sentence, and over each sentence with its neighbours (`backends.context`)."""
+    counts = tokens.counts()
+    bm25 = BM25Index.from_counts(counts, tokens.vocab)
+    bm25_context = BM25Index.from_counts(neighbour_sums(counts, *context_rows(sentences.doc_index)), tokens.vocab)
+    return bm25, bm25_context
+
+
+class SentenceVectors:
+    """The vectors of a build's sentences, from the vector cache where it holds them, else encoded."""
+
+    def __init__(
+        self,
+        texts: list[str],
+        embedder: Embedder,
+        vector_cache: VectorCache | None,
+        report: BuildReport,
+        say: Callable[[str], None],
+        progress: bool,
+    ):
+        self.texts, self.embedder, self.vector_cache = texts, embedder, vector_cache
+        self.report, self.say, self.progress = report, say, progress
+
+    def encode(self, rows: np.ndarray | None) -> np.ndarray:
+        """The vectors of sentences `rows` (None: all), from the vector cache where it holds them."""
+        chosen = self.texts if rows is None else [self.texts[i] for i in rows.tolist()]
+        self.report.vectors_looked_up += len(chosen)
+        if self.vector_cache is None:
+            self.say(f"encoding {len(chosen)} sentences with {self.embedder.name} ({self.embedder.encoder})")
+            return self.embedder.encode(chosen, progress=self.progress)
+        self.say(f"looking up {len(chosen)} sentence vectors in the vector cache")
+        found, reused = self.vector_cache.encode(self.embedder, chosen, progress=self.progress, say=self.say)
+        self.report.vectors_from_cache += reused
+        self.say(f"{reused} of {len(chosen)} sentence vectors came from the vector cache")
+        return found
+
+
+def _dense_and_clusters(
     sentences: SentenceTable,
-    earlier_rows: np.ndarray | None = None,
-    earlier: EarlierBuild | None = None,
-) -> tuple[Sequence[Attribution], SentenceLabels]:
-    """Speaker attribution of every sentence, and their labels (side, speaker codes). A document kept from
-    `earlier` (its sentences' rows there in `earlier_rows`) keeps the attributions and labels it had there."""
-    made: list[Attribution | None] = []
-    bounds = sentences.document_bounds(len(corpus.documents))
-    for i, doc in enumerate(corpus.documents):
-        lo, hi = bounds[i], bounds[i + 1]
-        if earlier is not None and earlier_rows is not None and hi > lo and earlier_rows[lo] >= 0:
-            made.extend([None] * (hi - lo))
-            continue
-        spans = list(zip(sentences.start[lo:hi].tolist(), sentences.end[lo:hi].tolist()))
-        made.extend(attribute_document(doc, spans, corpus.sides))
-    if earlier is None or earlier_rows is None:
-        complete = [a for a in made if a is not None]
-        return complete, SentenceLabels.of(complete)
-    kept = np.flatnonzero(np.array([a is None for a in made], dtype=bool))
-    new = np.flatnonzero(np.array([a is not None for a in made], dtype=bool))
-    labels = SentenceLabels.merged(
-        [
-            (earlier.index.labels.rows(earlier_rows[kept]), kept),
-            (SentenceLabels.of([a for a in made if a is not None]), new),
-        ],
-        len(made),
-    )
-    return KeptAttributions(earlier.index.attributions, earlier_rows, made), labels
+    earlier_rows: np.ndarray,
+    earlier: EarlierBuild | None,
+    vectors: SentenceVectors,
+    faiss_kind: str,
+    vector_storage: str,
+) -> DenseIndex:
+    """The vector index of the sentences, and their near-duplicate clusters (set in `sentences.cluster`). An update
+    keeps the earlier vector index and clusters: only the new sentences' vectors are needed (`updated_faiss`)."""
+    say, report, texts = vectors.say, vectors.report, vectors.texts
+    earlier_clusters = earlier.sentences.cluster if earlier is not None else None
+    dense, all_vectors, new_vectors, cells = None, None, None, None
+    new_rows = np.flatnonzero(earlier_rows < 0) if len(earlier_rows) == len(texts) else None
+    if earlier is not None and earlier_clusters is not None and new_rows is not None:
+        new_vectors = vectors.encode(new_rows)
+        say(f"updating the {faiss_kind}/{vector_storage} vector index: {len(new_rows)} vectors added")
+        dense = DenseIndex.updated(earlier.index.dense, earlier_rows, new_vectors, faiss_kind, vector_storage)
+        report.vectors_added = len(new_rows) if dense is not None else None
+    if dense is None:
+        all_vectors = vectors.encode(None)
+        say(f"building the {faiss_kind}/{vector_storage} vector index")
+        dense, cells = DenseIndex.build_noting_cells(
+            all_vectors, faiss_kind, vector_storage, earlier.index.dense if earlier else None
+        )
+    if earlier_clusters is not None and new_rows is not None and new_vectors is not None:
+        say(f"clustering {len(new_rows)} new sentences with their near-duplicates")
+        sentences.cluster = extend_clusters(
+            texts, sentences.doc_index, new_vectors, earlier_rows, earlier_clusters, dense
+        )
+    else:
+        say("clustering near-duplicate sentences")
+        sentences.cluster = cluster_sentences(
+            texts, sentences.doc_index, vectors.encode(None) if all_vectors is None else all_vectors, dense, cells
+        )
+    return dense  # (the cells noted for the clustering are dropped here: 64 bytes a sentence not kept)
 
 
 def build_and_save(
