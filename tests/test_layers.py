@@ -128,3 +128,17 @@ def test_the_checks_find_private_and_search_library_imports():
     assert _private_imports(tree) == ["line 1: _WORD from qa_assistant.text.tokens"]
     assert _search_library_imports(tree) == ["line 2: faiss", "line 3: bm25s.tokenization"]
     assert _private_imports(ast.parse("from __future__ import annotations\n")) == []
+
+
+def test_the_command_line_parser_is_built_without_the_evaluation():
+    """`qa-assistant --help` needs no evaluation module (nor its extra): the defaults it shows live below."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from qa_assistant.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith('qa_assistant.evaluation')))"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(PACKAGE.parent)}
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert found.stdout.strip() == "[]"

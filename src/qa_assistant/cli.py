@@ -15,7 +15,16 @@ from pydantic import ValidationError
 
 from qa_assistant.errors import QAError, validation_problems
 from qa_assistant.limits import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_FILES
-from qa_assistant.models import Answer, Quote, SearchSettings, Timeline, speaker_via_publisher
+from qa_assistant.models import (
+    DEFAULT_ALPHAS,
+    DEFAULT_CONTEXTS,
+    DEFAULT_RRF_KS,
+    Answer,
+    Quote,
+    SearchSettings,
+    Timeline,
+    speaker_via_publisher,
+)
 
 DEFAULT_INDEX = "index"
 
@@ -311,14 +320,29 @@ def settings_from_args(args: argparse.Namespace) -> SearchSettings:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from qa_assistant.evaluation.runner import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
-
     parser = argparse.ArgumentParser(
         prog="qa-assistant", description="Quoted, attributed answers from a document collection."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add_command in (
+        add_index_command,
+        add_check_command,
+        add_serve_command,
+        add_add_command,
+        add_remove_command,
+        add_documents_command,
+        add_ask_command,
+        add_eval_command,
+    ):
+        add_command(commands)
+    return parser
 
+
+Commands = Any  # what `ArgumentParser.add_subparsers` returns
+
+
+def add_index_command(commands: Commands) -> None:
     index = commands.add_parser("index", help="build the index of a corpus folder")
     index.add_argument("corpus", help="folder of .txt/.md/.html documents (with optional metadata.csv and sides.json)")
     index.add_argument("--index", default=DEFAULT_INDEX, help="index folder to write (default: index)")
@@ -375,11 +399,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.set_defaults(run=cmd_index)
 
+
+def add_check_command(commands: Commands) -> None:
     check = commands.add_parser("check", help="verify every file of an index (sizes, checksums, contents)")
     check.add_argument("index_dir", nargs="?", default=DEFAULT_INDEX, help="index folder (default: index)")
     check.add_argument("--corpus", default=None, help="corpus folder to name in the rebuild command")
     check.set_defaults(run=cmd_check)
 
+
+def add_serve_command(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="HTTP JSON API: POST /ask, GET /health (see README)")
     serve.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
     serve.add_argument(
@@ -410,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=cmd_serve)
 
+
+def add_add_command(commands: Commands) -> None:
     add = commands.add_parser(
         "add", help="add files to the corpus folder of an index and update it (as the app and POST /documents do)"
     )
@@ -430,6 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add.set_defaults(run=cmd_add)
 
+
+def add_remove_command(commands: Commands) -> None:
     remove = commands.add_parser("remove", help="remove a document (its file moves to the corpus's .removed/)")
     remove.add_argument("doc_id", help="the document id quotes carry (a .jsonl file's name: all its records)")
     remove.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
@@ -437,12 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     remove.set_defaults(run=cmd_remove)
 
+
+def add_documents_command(commands: Commands) -> None:
     documents = commands.add_parser("documents", help="list the documents of an index")
     documents.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
     documents.add_argument("--corpus", default=None, help="corpus folder to check the index against")
     documents.add_argument("--json", action="store_true", help="DocumentInfo objects as JSON")
     documents.set_defaults(run=cmd_documents)
 
+
+def add_ask_command(commands: Commands) -> None:
     ask = commands.add_parser("ask", help="answer a question with quotes")
     ask.add_argument("question")
     ask.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: index)")
@@ -487,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.set_defaults(run=cmd_ask)
 
+
+def add_eval_command(commands: Commands) -> None:
     ev = commands.add_parser("eval", help="evaluate retrieval modes on an eval set or a BEIR dataset")
     ev.add_argument("set", nargs="?", help="eval set (JSONL; see eval/README.md)")
     ev.add_argument(
@@ -570,7 +608,6 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the results as one JSON object")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     ev.set_defaults(run=cmd_eval)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

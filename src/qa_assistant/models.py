@@ -40,6 +40,10 @@ DEFAULT_ALPHA = 0.5  # weight of the dense scores in weighted fusion
 DEFAULT_RRF_K = 60
 DEFAULT_CANDIDATES = 100
 DEFAULT_BM25_CONTEXT = 0.5  # weight of a sentence's context (it and its neighbours) in its BM25 score
+# The grid `qa-assistant eval` compares by default (here, below the CLI, which shows it in its help).
+DEFAULT_RRF_KS = (10, 30, 60, 100)
+DEFAULT_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7)
+DEFAULT_CONTEXTS = (0.0,)  # BM25 context weights compared with the default one (for bm25 and the default mode)
 
 
 class Document(BaseModel):

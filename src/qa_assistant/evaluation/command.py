@@ -8,13 +8,8 @@ import sys
 from pathlib import Path
 
 from qa_assistant.errors import QAError
-from qa_assistant.evaluation.runner import (
-    DEFAULT_ALPHAS,
-    DEFAULT_CONTEXTS,
-    DEFAULT_RRF_KS,
-    RetrievalConfig,
-    config_grid,
-)
+from qa_assistant.evaluation.runner import RetrievalConfig, config_grid
+from qa_assistant.models import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
 
 DEFAULT_CORPUS = "corpus"
 RESULTS_DIR = Path("eval/results")

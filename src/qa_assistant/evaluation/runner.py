@@ -28,9 +28,12 @@ from qa_assistant.evaluation.evalset import ResolvedQuestion
 from qa_assistant.index.catalog import SentenceIndex
 from qa_assistant.models import (
     DEFAULT_ALPHA,
+    DEFAULT_ALPHAS,
     DEFAULT_BM25_CONTEXT,
     DEFAULT_CANDIDATES,
+    DEFAULT_CONTEXTS,
     DEFAULT_RRF_K,
+    DEFAULT_RRF_KS,
     Filters,
     FusionMethod,
     RetrievalMode,
@@ -103,11 +106,6 @@ class RetrievalConfig:
         raise ValueError(
             f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>, each optionally with -c<BM25 context weight>)"
         )
-
-
-DEFAULT_RRF_KS = (10, 30, 60, 100)
-DEFAULT_ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7)
-DEFAULT_CONTEXTS = (0.0,)  # BM25 context weights compared with the default one (for bm25 and the default mode)
 
 
 def product_default() -> RetrievalConfig:
