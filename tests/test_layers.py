@@ -132,6 +132,7 @@ def test_the_checks_find_private_and_search_library_imports():
 
 def test_the_command_line_parser_is_built_without_the_evaluation():
     """`qa-assistant --help` needs no evaluation module (nor its extra): the defaults it shows live below."""
+    import os
     import subprocess
     import sys
 
@@ -139,6 +140,6 @@ def test_the_command_line_parser_is_built_without_the_evaluation():
         "import sys; from qa_assistant.cli import build_parser; build_parser(); "
         "print(sorted(m for m in sys.modules if m.startswith('qa_assistant.evaluation')))"
     )
-    env = {**__import__("os").environ, "PYTHONPATH": str(PACKAGE.parent)}
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert found.stdout.strip() == "[]"
