@@ -161,6 +161,27 @@ def check_answers(
     return best_similarity
 
 
+def score_configurations(
+    configs: list[RetrievalConfig],
+    runs: dict[str, dict[str, Ranking]],
+    index: SentenceIndex,
+    qrels: dict[str, dict[str, int]],
+    granularity: str,
+    aggregations: tuple[str, ...],
+    maxsum_weight: float,
+    top: int,
+    say: Say,
+) -> dict[str, ModeResult]:
+    """Score step: the modes of every configuration's run (`score_documents`: one per aggregation of units)."""
+    modes: dict[str, ModeResult] = {}
+    for config in configs:
+        found = runs[config.name]
+        for mode in score_documents(config, found, index, qrels, granularity, aggregations, maxsum_weight, top):
+            modes[mode.name] = mode
+            say_ndcg(mode, say)
+    return modes
+
+
 def evaluate_beir(
     root: str | Path,
     split: str = "test",
@@ -201,7 +222,7 @@ def evaluate_beir(
         # index
         index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say, encoder=encoder)
         info["units"][granularity] = len(index.sentences)
-        # run
+        # run, score
         t0 = time.perf_counter()
         runs = search_runs(
             Retriever(index, Embedder(model, encoder)),
@@ -213,13 +234,11 @@ def evaluate_beir(
             f"{granularity}-level retrieval",
         )
         info[f"{granularity}_search_seconds"] = round(time.perf_counter() - t0, 1)
-        # score
-        for config in configs:
-            for mode in score_documents(
-                config, runs[config.name], index, dataset.qrels, granularity, aggregations, maxsum_weight, top
-            ):
-                modes[mode.name] = mode
-                say_ndcg(mode, say)
+        modes.update(
+            score_configurations(
+                configs, runs, index, dataset.qrels, granularity, aggregations, maxsum_weight, top, say
+            )
+        )
         if granularity == "sentence" and ask_check:
             best_similarity.update(check_answers(index, dataset, modes, ask_modes, say))
     # report

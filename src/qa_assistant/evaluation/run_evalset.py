@@ -157,6 +157,70 @@ def calibrate_abstention(
     return calibrated, mismatches
 
 
+def score_configurations(
+    assistant: Assistant,
+    questions: list[ResolvedQuestion],
+    configs: list[RetrievalConfig],
+    runs: dict[str, dict[str, Ranking]],
+    qrels: dict[str, dict[str, int]],
+    ask_k: int,
+    candidates: int,
+    corpus: Path,
+    threshold: float,
+    say: Say,
+) -> tuple[dict[str, ModeResult], dict[str, dict[str, float]], int]:
+    """Score step of each configuration: its passages and sides, its answers. Returns the modes, each question's
+    best similarity per mode, and the abstention sweep's mismatches."""
+    by_id: dict[str, ResolvedQuestion] = {q.id: q for q in questions}
+    modes: dict[str, ModeResult] = {}
+    best_similarity: dict[str, dict[str, float]] = {}
+    mismatches = 0
+    for config in configs:
+        mode = ModeResult(config.name, config)
+        score_passages(mode, runs[config.name], by_id, qrels, assistant.index)
+        best_similarity[config.name], missed = score_answers(
+            mode, assistant, questions, ask_k, candidates, corpus, threshold
+        )
+        mismatches += missed
+        modes[config.name] = mode
+        say_ndcg(mode, say)
+    return modes, best_similarity, mismatches
+
+
+def evalset_info(
+    set_path: str | Path,
+    index_dir: Path,
+    index: SentenceIndex,
+    questions: list[ResolvedQuestion],
+    depth: int,
+    candidates: int,
+    ask_k: int,
+    mismatches: int,
+    started: float,
+) -> dict:
+    """What the report says about the run: the eval set, the index, the counts and the settings."""
+    answerable = [q for q in questions if q.answerable]
+    return {
+        "eval_set": str(set_path),
+        "index": str(index_dir),
+        "model": index.manifest.model,
+        "encoder": index.manifest.encoder,
+        "documents": len(index.documents),
+        "sentences": len(index.sentences),
+        "questions": len(questions),
+        "answerable": len(answerable),
+        "unanswerable": len(questions) - len(answerable),
+        "with_expected_sides": sum(1 for q in questions if q.sides),
+        "relevant_passages": sum(len(q.passages) for q in questions),
+        "depth": depth,
+        "candidates": candidates,
+        "ask_k": ask_k,
+        "abstention_sweep_mismatches": mismatches,
+        "relevance_rule": "a sentence is relevant when its span overlaps a relevant passage of the same document; each passage counts once",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def evaluate_evalset(
     set_path: str | Path,
     index_dir: str | Path,
@@ -187,7 +251,6 @@ def evaluate_evalset(
     configs = configs or config_grid()
     threshold = DEFAULT_MIN_SIMILARITY if min_similarity is None else min_similarity
     answerable = [q for q in questions if q.answerable]
-    by_id: dict[str, ResolvedQuestion] = {q.id: q for q in questions}
     qrels = {q.id: {p.id: p.grade for p in q.passages} for q in questions}
     say(f"{len(questions)} questions ({len(answerable)} answerable) x {len(configs)} configurations")
     # run: what `ask` searches is the question, or the topic of a question about what the sides said
@@ -196,41 +259,14 @@ def evaluate_evalset(
     filters = {q.id: q.filters for q in questions if q.filters}
     runs = search_runs(assistant.retriever, queries, configs, depth, candidates, progress, "retrieval", filters)
     # score
-    modes: dict[str, ModeResult] = {}
-    best_similarity: dict[str, dict[str, float]] = {}
-    mismatches = 0
-    for config in configs:
-        mode = ModeResult(config.name, config)
-        score_passages(mode, runs[config.name], by_id, qrels, index)
-        best_similarity[config.name], missed = score_answers(
-            mode, assistant, questions, ask_k, candidates, corpus, threshold
-        )
-        mismatches += missed
-        modes[config.name] = mode
-        say_ndcg(mode, say)
+    modes, best_similarity, mismatches = score_configurations(
+        assistant, questions, configs, runs, qrels, ask_k, candidates, corpus, threshold, say
+    )
     calibrated, missed = calibrate_abstention(assistant, questions, configs, best_similarity, ask_k, candidates)
     mismatches += missed
     truth = {q.id: q.answerable for q in questions}
     # report
-    info = {
-        "eval_set": str(set_path),
-        "index": str(index_dir),
-        "model": index.manifest.model,
-        "encoder": index.manifest.encoder,
-        "documents": len(index.documents),
-        "sentences": len(index.sentences),
-        "questions": len(questions),
-        "answerable": len(answerable),
-        "unanswerable": len(questions) - len(answerable),
-        "with_expected_sides": sum(1 for q in questions if q.sides),
-        "relevant_passages": sum(len(q.passages) for q in questions),
-        "depth": depth,
-        "candidates": candidates,
-        "ask_k": ask_k,
-        "abstention_sweep_mismatches": mismatches,
-        "relevance_rule": "a sentence is relevant when its span overlaps a relevant passage of the same document; each passage counts once",
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    info = evalset_info(set_path, index_dir, index, questions, depth, candidates, ask_k, mismatches, started)
     return EvalResult(
         dataset=evalset.name,
         kind="evalset",

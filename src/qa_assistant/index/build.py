@@ -68,23 +68,8 @@ def build_index(
     dense = _dense_and_clusters(sentences, earlier_rows, earlier, vectors, faiss_kind, vector_storage)
     if vector_cache is not None:
         vector_cache.compact(texts)
-    manifest = Manifest(
-        schema_version=SCHEMA_VERSION,
-        package_version=__version__,
-        model=model,
-        dimension=vectors.embedder.dimension,
-        faiss_kind=faiss_kind,
-        encoder=encoder,
-        vectors=vector_storage,
-        corpus_dir=str(corpus_dir.resolve()),
-        corpus_fingerprint=corpus.fingerprint,
-        documents=len(corpus.documents),
-        sentences=len(sentences),
-        skipped=len(corpus.skipped),
-        created_at=dt.datetime.now(dt.UTC),
-        corpus_files=corpus.file_hashes,
-        source_keys=corpus.source_keys,
-    )
+    dimension = vectors.embedder.dimension
+    manifest = _manifest(corpus, corpus_dir, len(sentences), model, dimension, encoder, faiss_kind, vector_storage)
     return SentenceIndex(
         manifest,
         corpus.documents,
@@ -98,6 +83,37 @@ def build_index(
         tokens,
         precomputed_labels=labels,
         build_report=report,
+    )
+
+
+def _manifest(
+    corpus: LoadedCorpus,
+    corpus_dir: Path,
+    sentences: int,
+    model: str,
+    dimension: int,
+    encoder: str,
+    faiss_kind: str,
+    vector_storage: str,
+) -> Manifest:
+    """The manifest of an index of `corpus` with `sentences` units, built with these settings (its file table is
+    added when it is saved)."""
+    return Manifest(
+        schema_version=SCHEMA_VERSION,
+        package_version=__version__,
+        model=model,
+        dimension=dimension,
+        faiss_kind=faiss_kind,
+        encoder=encoder,
+        vectors=vector_storage,
+        corpus_dir=str(corpus_dir.resolve()),
+        corpus_fingerprint=corpus.fingerprint,
+        documents=len(corpus.documents),
+        sentences=sentences,
+        skipped=len(corpus.skipped),
+        created_at=dt.datetime.now(dt.UTC),
+        corpus_files=corpus.file_hashes,
+        source_keys=corpus.source_keys,
     )
 
 
