@@ -187,7 +187,7 @@ def latency(args, tmp: Path) -> None:
         encode = Embedder.encode
         Embedder.encode = random_vectors  # type: ignore[method-assign]
         cluster = indexing.cluster_sentences
-        indexing.cluster_sentences = lambda texts, doc_index, vectors: np.arange(len(texts))  # type: ignore[assignment]
+        indexing.cluster_sentences = lambda texts, doc_index, vectors, *index: np.arange(len(texts))  # type: ignore[assignment]
         started = time.perf_counter()
         index = indexing.build_index(synthetic_corpus(args.n), ROOT / "corpus")
         print(f"… built the local index of {len(index.sentences)} sentences in {time.perf_counter() - started:.0f} s")

@@ -34,7 +34,7 @@ def main() -> None:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     Embedder.encode = random_vectors  # type: ignore[method-assign]
-    indexing.cluster_sentences = lambda texts, doc_index, vectors: np.arange(len(texts))  # type: ignore[assignment]
+    indexing.cluster_sentences = lambda texts, doc_index, vectors, *index: np.arange(len(texts))  # type: ignore[assignment]
     started = time.perf_counter()
     index = indexing.build_and_save(args.corpus, args.index, on_stage=lambda m: print(f"… {m}", flush=True))
     print(f"indexed {len(index.sentences)} sentences into {args.index} in {time.perf_counter() - started:.0f} s")
