@@ -17,8 +17,8 @@ import numpy as np
 
 from qa_assistant.errors import QAError
 from qa_assistant.index.build import build_and_save
+from qa_assistant.index.catalog import SentenceIndex
 from qa_assistant.index.lock import IndexLock
-from qa_assistant.index.store import SentenceIndex
 from qa_assistant.ingest.uploads import CorpusEdit, Staging, unreadable
 from qa_assistant.models import DocumentInfo, UpdateResult
 
