@@ -327,3 +327,30 @@ def test_protocol_mentions_within_filters(backend):
     assert not searcher.mentions([shared, only_second], Filters(sides=[first]))
     assert not searcher.mentions(["zqxjkv"])
     assert searcher.mentions([])
+
+
+def test_protocol_similar_to_is_a_range_search_within_filters(backend):
+    searcher, owner = backend
+    side = _side_words(owner)[1]
+    allowed = owner.retriever.mask(Filters(sides=[side]))
+    vector = owner.retriever.encode_query("attacks on civilians")
+    ids, scores = searcher.similar_to(vector, 0.3, None)
+    expected = np.flatnonzero(owner.index.dense.vectors(np.arange(len(owner.index.sentences))) @ vector >= 0.3)
+    assert len(ids) > 0 and sorted(ids.tolist()) == expected.tolist()
+    assert (scores >= 0.3 - 1e-6).all()
+    inside, _ = searcher.similar_to(vector, 0.3, Filters(sides=[side]))
+    assert 0 < len(inside) < len(ids) and sorted(inside.tolist()) == [i for i in expected.tolist() if allowed[i]]
+
+
+def test_protocol_holding_finds_every_sentence_with_the_words(backend):
+    searcher, owner = backend
+    first, _, first_words, _ = _side_words(owner)
+    texts = [owner.index.sentence_text(i) for i in range(len(owner.index.sentences))]
+    word = "armenia" if "armenia" in first_words else sorted(first_words)[0]
+    expected = [i for i, text in enumerate(texts) if word in tokenize(text)]
+    ids, scores = searcher.holding([word], None)
+    assert len(expected) > 1 and sorted(ids.tolist()) == expected and (scores > 0).all()
+    allowed = owner.retriever.mask(Filters(sides=[first]))
+    inside, _ = searcher.holding([word], Filters(sides=[first]))
+    assert len(inside) > 0 and sorted(inside.tolist()) == [i for i in expected if allowed[i]]
+    assert len(searcher.holding([word, "zqxjkv"], None)[0]) == 0

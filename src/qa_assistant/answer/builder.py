@@ -63,7 +63,7 @@ class AnswerBuilder:
         self.retriever = retriever
         self.questions = QuestionReader(index, retriever.backend)
         self.quotes = QuoteMaker(index)
-        self.timelines = TimelineMaker(index, retriever.mask)
+        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask)
 
     def relevant_quotes(
         self,

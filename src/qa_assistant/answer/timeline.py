@@ -15,11 +15,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import faiss
 import numpy as np
 
 from qa_assistant.answer.quotes import QuoteMaker
-from qa_assistant.backends.local.dense import single_thread
+from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import (
     Filters,
@@ -79,8 +78,9 @@ def period_label(code: int, granularity: Granularity) -> str:
 class TimelineMaker:
     """Timelines over one index."""
 
-    def __init__(self, index: SentenceIndex, mask_of: Callable[[Filters], np.ndarray | None]):
+    def __init__(self, index: SentenceIndex, backend: SearchBackend, mask_of: Callable[[Filters], np.ndarray | None]):
         self.index = index
+        self.backend = backend  # the range search, the sentences holding words and the vectors
         self.mask_of = mask_of  # the retriever's sentence mask of a set of filters (None: every sentence)
         self.quotes = QuoteMaker(index)
         self._doc_dates: np.ndarray | None = None
@@ -98,65 +98,9 @@ class TimelineMaker:
 
     # ------------------------------------------------------------------------------------ candidates
 
-    def similar(self, query_vector: np.ndarray, floor: float, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Ids and similarities of the sentences (within `mask`) at least `floor` similar to the query."""
-        index: Any = self.index.dense.index
-        params: Any
-        if isinstance(index, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF()
-            params.nprobe = index.nprobe
-        elif isinstance(index, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
-            params.efSearch = index.hnsw.efSearch
-        else:
-            params = faiss.SearchParameters()
-        bitmap = None
-        if mask is not None:
-            if not mask.any():
-                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            bitmap = np.packbits(mask.astype(np.uint8), bitorder="little")
-            params.sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
-        query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
-        # a range search keeps scores above the radius: just below the floor, so the rule itself decides
-        with single_thread():  # one question's search on one core, as the retriever's (threads cost more here)
-            _limits, scores, ids = index.range_search(
-                query, float(np.nextafter(np.float32(floor), np.float32(-1))), params=params
-            )
-        del bitmap
-        return ids.astype(np.int64), scores.astype(np.float32)
-
-    def holding(self, words: set[str], mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Ids of the sentences (within `mask`) holding every one of `words` (BM25 tokens), and their BM25 score
-        for those words."""
-        model = self.index.bm25.model
-        vocab, scores = model.vocab_dict, model.scores
-        found: np.ndarray | None = None
-        weight = np.empty(0, dtype=np.float32)
-        for word in sorted(words):
-            at = vocab.get(word)
-            if at is None:
-                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            lo, hi = int(scores["indptr"][at]), int(scores["indptr"][at + 1])
-            units = np.asarray(scores["indices"][lo:hi], dtype=np.int64)
-            weights = np.asarray(scores["data"][lo:hi], dtype=np.float32)
-            if found is None:
-                found, weight = units, weights
-                continue
-            found, mine, theirs = np.intersect1d(found, units, assume_unique=True, return_indices=True)
-            weight = weight[mine] + weights[theirs]
-        if found is None:
-            return np.empty(0, dtype=np.int64), weight
-        if mask is not None:
-            inside = mask[found]
-            found, weight = found[inside], weight[inside]
-        return found, weight
-
     def vectors(self, ids: np.ndarray) -> np.ndarray:
-        """The stored vectors of sentences `ids`, in one call to the vector index when it can."""
-        try:
-            return np.asarray(self.index.dense.index.reconstruct_batch(ids.astype(np.int64)))
-        except RuntimeError:  # (an index without the direct map a batch needs): one by one
-            return self.index.dense.vectors(ids)
+        """The stored vectors of sentences `ids` (the backend reads them in one batch where it can)."""
+        return self.backend.vectors(ids)
 
     def quotable(self, ids: np.ndarray) -> np.ndarray:
         """Whether each sentence may be quoted at all (`is_quotable`), remembered per sentence."""
@@ -171,16 +115,17 @@ class TimelineMaker:
         query_vector: np.ndarray,
         floor: float,
         rule: RelevanceRule,
-        mask: np.ndarray | None,
+        scope: Filters,
         topic_words: set[str] | None,
         also: Iterable[int] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Ids of the sentences within `mask` that `rule` lets the answer quote, and the order of their merit: the
+        """Ids of the sentences within `scope` that `rule` lets the answer quote, and the order of their merit: the
         similarity of those found similar enough; below all of them, the others (holding every topic word, a pass
         whatever their similarity) by their BM25 score for the topic's words — no need to read their vectors.
         `also`: sentences the answer found relevant (its retrieved ones), weighed too: an IVF or HNSW range search
         does not visit every cell, and a statement the answer quotes is never left out of its timeline."""
-        ids, similarities = self.similar(query_vector, floor, mask)
+        mask = self.mask_of(scope)
+        ids, similarities = self.backend.similar_to(query_vector, floor, scope)
         found = np.fromiter(also, dtype=np.int64)
         found = np.setdiff1d(found[mask[found]] if mask is not None else found, ids)
         if len(found):
@@ -190,7 +135,7 @@ class TimelineMaker:
         on_topic = np.zeros(len(ids), dtype=bool)
         merit = similarities.astype(np.float64)
         if topic_words:
-            topical, weight = self.holding(topic_words, mask)
+            topical, weight = self.backend.holding(sorted(topic_words), scope)
             on_topic = np.isin(ids, topical)
             outside = ~np.isin(topical, ids)
             extra, weight = topical[outside], weight[outside]
@@ -222,7 +167,7 @@ class TimelineMaker:
         answer found relevant among those it retrieved (see `relevant`)."""
         silent = silent or {}
         scope = filters.model_copy(update={"sides": list(sides)}) if sides else filters
-        ids, merit = self.relevant(query_vector, floor, rule, self.mask_of(scope), topic_words, also)
+        ids, merit = self.relevant(query_vector, floor, rule, scope, topic_words, also)
         ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
         names: list[str]

@@ -53,6 +53,16 @@ class SearchBackend(Protocol):
         """The stored (normalized) vectors of `sentence_ids`, one row each: a quote's similarity to the question."""
         ...
 
+    def similar_to(self, vector: np.ndarray, floor: float, filters: Filters | None) -> Ranked:
+        """Every sentence within `filters` whose cosine similarity to `vector` is at least `floor` (a range search;
+        an approximate index may miss some), in no particular order."""
+        ...
+
+    def holding(self, tokens: Sequence[str], filters: Filters | None) -> Ranked:
+        """Every sentence within `filters` holding each of `tokens` (BM25 tokens), with its BM25 score for them
+        (summed in the order of `tokens`)."""
+        ...
+
     def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
         """Whether every one of `tokens` (BM25 tokens, `text.tokens.tokenize`) occurs in some sentence within
         `filters` (not necessarily the same sentence; no tokens: True)."""

@@ -40,7 +40,13 @@ class LocalBackend:
         return None
 
     def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
-        return self.index.dense.vectors(sentence_ids)
+        return self.index.dense.vector_batch(sentence_ids)
+
+    def similar_to(self, vector: np.ndarray, floor: float, filters: Filters | None) -> Ranked:
+        return self.index.dense.at_least(vector, floor, self.masks.mask(filters))
+
+    def holding(self, tokens: Sequence[str], filters: Filters | None) -> Ranked:
+        return self.index.bm25.holding(tokens, self.masks.mask(filters))
 
     def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
         return self.index.bm25.has_tokens(tokens, self.masks.mask(filters))

@@ -66,6 +66,30 @@ class BM25Index:
         model.nonoccurrence_array = None  # (only bm25l and bm25+ use it)
         return cls(model)
 
+    def holding(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of the units (within `mask`) holding every one of `tokens`, and their BM25 score for those tokens."""
+        vocab, scores = self.model.vocab_dict, self.model.scores
+        found: np.ndarray | None = None
+        weight = np.empty(0, dtype=np.float32)
+        for word in tokens:
+            at = vocab.get(word)
+            if at is None:
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            lo, hi = int(scores["indptr"][at]), int(scores["indptr"][at + 1])
+            units = np.asarray(scores["indices"][lo:hi], dtype=np.int64)
+            weights = np.asarray(scores["data"][lo:hi], dtype=np.float32)
+            if found is None:
+                found, weight = units, weights
+                continue
+            found, mine, theirs = np.intersect1d(found, units, assume_unique=True, return_indices=True)
+            weight = weight[mine] + weights[theirs]
+        if found is None:
+            return np.empty(0, dtype=np.int64), weight
+        if mask is not None:
+            inside = mask[found]
+            found, weight = found[inside], weight[inside]
+        return found, weight
+
     @property
     def size(self) -> int | None:
         """The number of units indexed, as its score arrays record it (None: not recorded)."""

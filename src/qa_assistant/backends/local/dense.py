@@ -299,6 +299,43 @@ class DenseIndex:
             else np.empty((0, self.index.d), np.float32)
         )
 
+    def vector_batch(self, ids: np.ndarray) -> np.ndarray:
+        """`vectors`, in one call to FAISS when the index can (the same values)."""
+        try:
+            return np.asarray(self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64)))
+        except RuntimeError:  # (an index without the direct map a batch needs): one by one
+            return self.vectors(ids)
+
+    def at_least(
+        self, query_vector: np.ndarray, floor: float, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and cosine similarities of the vectors (within `mask`) at least `floor` similar to `query_vector`:
+        a range search, in the order FAISS returns them."""
+        index: Any = self.index
+        params: Any
+        if isinstance(index, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF()
+            params.nprobe = index.nprobe
+        elif isinstance(index, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.efSearch = index.hnsw.efSearch
+        else:
+            params = faiss.SearchParameters()
+        bitmap = None
+        if mask is not None:
+            if not mask.any():
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            bitmap = np.packbits(mask.astype(np.uint8), bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
+        # a range search keeps scores above the radius: just below the floor, so the rule itself decides
+        with single_thread():  # one question's search on one core, as the retriever's (threads cost more here)
+            _limits, scores, ids = index.range_search(
+                query, float(np.nextafter(np.float32(floor), np.float32(-1))), params=params
+            )
+        del bitmap
+        return ids.astype(np.int64), scores.astype(np.float32)
+
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentence ids and cosine similarities of the `k` nearest sentences (within `mask`)."""
         params: Any = None  # faiss's SearchParameters kinds (the SWIG stubs do not know their keywords)

@@ -66,9 +66,9 @@ class MilvusBackend:
         self.doc_number = {doc.id: i for i, doc in enumerate(index.documents)}
         self.bounds = index.sentences.document_bounds(len(index.documents))
         self.keys = document_keys(index)  # a row of another version of a document is not ours: skipped
-        # Vectors and tokens are read from the index folder's files, which hold the same: a quote's similarity
-        # needs no round trip to the server, and `mentions` keeps to our own tokens (Milvus's analyzer splits a
-        # few words otherwise, see above).
+        # Vectors, range searches and tokens are read from the index folder's files, which hold the same: a quote's
+        # similarity needs no round trip to the server, and `mentions` and `holding` keep to our own tokens
+        # (Milvus's analyzer splits a few words otherwise, see above).
         self.files = LocalBackend(index)
         self._warned = False
 
@@ -103,6 +103,12 @@ class MilvusBackend:
 
     def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
         return self.files.vectors(sentence_ids)
+
+    def similar_to(self, vector: np.ndarray, floor: float, filters: Filters | None) -> Ranked:
+        return self.files.similar_to(vector, floor, filters)
+
+    def holding(self, tokens: Sequence[str], filters: Filters | None) -> Ranked:
+        return self.files.holding(tokens, filters)
 
     def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
         return self.files.mentions(tokens, filters)
