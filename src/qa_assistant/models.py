@@ -32,7 +32,7 @@ def reading_text(text: str) -> str:
     return " ".join(join_soft_hyphens(text).split())
 
 
-FusionMethod = Literal["rrf", "weighted"]
+FusionMethod = Literal["rrf", "weighted", "adaptive"]
 
 # Retrieval defaults, chosen on BEIR SciFact (train) and eval/seed.jsonl: see eval/results/README.md.
 DEFAULT_FUSION: FusionMethod = "weighted"
@@ -274,11 +274,27 @@ class Understood(BaseModel):
         return labels
 
 
+class FusionWeights(BaseModel):
+    """The weights adaptive fusion gave BM25 and dense scores for one question, and why."""
+
+    bm25: float = Field(description="weight of the min-max normalized BM25 scores")
+    dense: float = Field(description="weight of the min-max normalized dense scores (1 - bm25)")
+    keyword_share: float = Field(
+        description="share of the question's term weight (IDF of the terms the index holds) carried by names and numbers"
+    )
+    names: list[str] = Field(default_factory=list, description="the names and numbers of the question the index holds")
+    reason: str = Field(description="the weights in words, e.g. which names made the question lean on BM25")
+
+
 class SearchSettings(BaseModel):
     """How candidates are retrieved and fused."""
 
     mode: RetrievalMode = Field("hybrid", description="hybrid (BM25 and dense, fused), bm25 or dense")
-    fusion: FusionMethod = Field(DEFAULT_FUSION, description="how BM25 and dense results are fused")
+    fusion: FusionMethod = Field(
+        DEFAULT_FUSION,
+        description="how BM25 and dense results are fused: rrf, weighted (fixed alpha) or adaptive (weights from the "
+        "question's names and numbers and their frequency in the index)",
+    )
     rrf_k: int = Field(DEFAULT_RRF_K, ge=1, description="RRF constant: fused = sum 1 / (rrf_k + rank)")
     alpha: float = Field(
         DEFAULT_ALPHA, ge=0.0, le=1.0, description="weighted fusion: alpha * dense + (1 - alpha) * min-max bm25"
@@ -303,6 +319,7 @@ class Hit(BaseModel):
     bm25_rank: int | None = None
     dense_score: float | None = None
     dense_rank: int | None = None
+    fusion_weights: FusionWeights | None = Field(None, description="adaptive fusion: the question's weights and why")
 
 
 class OtherSource(BaseModel):
@@ -365,6 +382,9 @@ class Quote(BaseModel):
     bm25_rank: int | None = None
     dense_score: float | None = None
     dense_rank: int | None = None
+    fusion_weights: FusionWeights | None = Field(
+        None, description="adaptive fusion: the weights of BM25 and dense scores for this question, and why"
+    )
     similarity: float = Field(description="cosine similarity of question and sentence embeddings, used to abstain")
     topic_match: bool = Field(
         False, description="quoted below the similarity threshold because it holds every word of the asked topic"

@@ -115,6 +115,7 @@ class QuoteMaker:
             bm25_rank=hit.bm25_rank,
             dense_score=hit.dense_score,
             dense_rank=hit.dense_rank,
+            fusion_weights=hit.fusion_weights,
             similarity=similarity,
             context_before=before,
             context_after=after,

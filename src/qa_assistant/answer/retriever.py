@@ -13,7 +13,8 @@ from qa_assistant.backends.factory import open_backend
 from qa_assistant.backends.filters import FilterMasks
 from qa_assistant.index.embedder import Embedder
 from qa_assistant.index.store import SentenceIndex
-from qa_assistant.models import Filters, Hit, SearchSettings, Timings
+from qa_assistant.models import Filters, FusionWeights, Hit, SearchSettings, Timings
+from qa_assistant.text.tokens import word_tokens
 
 # Questions encoded at once. The first encoding runs alone: it sets the tokenizer's truncation and padding (a
 # mutation that must not overlap another call); later calls only read them, so two may run together (measured:
@@ -22,6 +23,8 @@ ENCODE_SLOTS = threading.BoundedSemaphore(2)
 FIRST_ENCODE = threading.Lock()
 _encoded_once = False
 QUERY_CACHE = 1024  # recent questions' vectors a retriever remembers
+NAME_SAMPLE = 8  # sentences read to tell whether a question word the index holds is written there as a name
+NAME_CACHE = 4096  # tokens a retriever remembers that answer
 
 
 class Retriever:
@@ -31,11 +34,58 @@ class Retriever:
         self.masks = FilterMasks(index)
         self.backend = backend if backend is not None else open_backend(index, self.masks)  # as the manifest says
         self._query_cache: dict[str, np.ndarray] = {}
+        self._name_tokens: dict[str, bool] = {}
         self._cache_lock = threading.Lock()
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Which sentences pass `filters` (None: all); read-only, remembered (`backends.filters.FilterMasks`)."""
         return self.masks.mask(filters)
+
+    def query_terms(self, question: str) -> list[fusion.QueryTerm]:
+        """The BM25 terms of `question`, each with the word it was written as, how many sentences hold it, and whether
+        it is a name: written as one in the question, or, when the question does not tell (its first word, or a
+        name typed in lower case), written as one where the index holds it."""
+        bm25 = self.index.bm25
+        terms = []
+        for position, (word, tokens) in enumerate(word_tokens(question, query=True)):
+            written = fusion.is_name(word, first=position == 0)
+            for token in tokens:
+                held = bm25.unit_frequency(token)
+                name = written or (held > 0 and self._written_as_name(token))
+                terms.append(fusion.QueryTerm(word, token, held, name))
+        return terms
+
+    def _written_as_name(self, token: str) -> bool:
+        """Whether the first NAME_SAMPLE sentences holding `token` (in index order) write it as a name more often than
+        not, leaving out sentence-initial words (capitalized anyway). Remembered per token."""
+        known = self._name_tokens.get(token)
+        if known is None:
+            known = self._read_as_name(token)
+            with self._cache_lock:
+                self._name_tokens[token] = known
+                while len(self._name_tokens) > NAME_CACHE:
+                    self._name_tokens.pop(next(iter(self._name_tokens)))
+        return known
+
+    def _read_as_name(self, token: str) -> bool:
+        table = self.index.sentences
+        documents = self.index.documents
+        as_name = other = 0
+        for sentence_id in self.index.bm25.units_holding(token, NAME_SAMPLE).tolist():
+            text = documents[int(table.doc_index[sentence_id])].text[
+                int(table.start[sentence_id]) : int(table.end[sentence_id])
+            ]
+            for position, (word, tokens) in enumerate(word_tokens(text)):
+                if position > 0 and token in tokens:
+                    if fusion.is_name(word, first=False):
+                        as_name += 1
+                    else:
+                        other += 1
+        return as_name > other
+
+    def fusion_weights(self, question: str) -> FusionWeights:
+        """Adaptive fusion's weights for `question` on this index (the same question, the same weights)."""
+        return fusion.adaptive_weights(self.query_terms(question), self.index.bm25.units)
 
     def encode_query(self, question: str) -> np.ndarray:
         """The question's vector (read-only). The last QUERY_CACHE questions are remembered: an evaluation asks each
@@ -84,6 +134,7 @@ class Retriever:
             sparse = self.backend.bm25(question, depth, filters, settings.bm25_context)
             timings.bm25_ms += (time.perf_counter() - t0) * 1000
         native = None
+        weights: FusionWeights | None = None
         if settings.mode in ("hybrid", "dense"):
             if query_vector is None:
                 t0 = time.perf_counter()
@@ -91,7 +142,7 @@ class Retriever:
                 timings.encode_ms += (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
             dense = self.backend.dense(query_vector, depth, filters)
-            if settings.mode == "hybrid":  # a backend that fuses by itself (Milvus's rankers, when configured)
+            if settings.mode == "hybrid" and settings.fusion != "adaptive":  # a backend's own fusion (Milvus rankers)
                 native = self.backend.fused(question, query_vector, depth, filters, settings)
             timings.dense_ms += (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
@@ -103,6 +154,9 @@ class Retriever:
             fused = dict(zip(dense[0].tolist(), dense[1].tolist()))
         elif settings.fusion == "rrf":
             fused = fusion.rrf([sparse, dense], settings.rrf_k)
+        elif settings.fusion == "adaptive":
+            weights = self.fusion_weights(question)
+            fused = fusion.adaptive(sparse, dense, weights)
         else:
             fused = fusion.weighted(sparse, dense, settings.alpha)
         sparse_at = {
@@ -127,6 +181,7 @@ class Retriever:
                     bm25_rank=b_rank,
                     dense_score=d_score,
                     dense_rank=d_rank,
+                    fusion_weights=weights,
                 )
             )
         timings.fuse_ms += (time.perf_counter() - t0) * 1000

@@ -28,7 +28,7 @@ def _family_color(mode: ModeResult) -> str:
         return "#4C72B0"
     if mode.config.mode == "dense":
         return "#DD8452"
-    return "#55A868" if mode.config.fusion == "rrf" else "#C44E52"
+    return {"rrf": "#55A868", "adaptive": "#8172B3"}.get(mode.config.fusion, "#C44E52")
 
 
 def plot_ndcg(result: EvalResult, path: Path) -> None:

@@ -182,7 +182,8 @@ def mode_marks(result: EvalResult, name: str) -> str:
 
 
 def key_modes(result: EvalResult, limit: int = 9) -> list[str]:
-    """All modes when few; otherwise bm25, dense, the default, the best RRF and weighted, per granularity."""
+    """All modes when few; otherwise bm25, dense, the default, the best RRF and weighted, per granularity, and
+    adaptive fusion."""
     names = list(result.modes)
     if len(names) <= limit:
         return names
@@ -222,6 +223,9 @@ def key_modes(result: EvalResult, limit: int = 9) -> list[str]:
                 )
             )
         )
+    add(
+        best(lambda m: m.granularity == "sentence" and m.aggregation in (None, "max") and m.config.fusion == "adaptive")
+    )
     add(best(lambda m: m.granularity == "sentence" and m.aggregation not in (None, "max")))
     add(best(lambda m: m.granularity == "window"))
     return chosen[: limit + 2]

@@ -67,6 +67,8 @@ class RetrievalConfig:
             base = self.mode
         elif self.fusion == "rrf":
             base = f"rrf-k{self.rrf_k}"
+        elif self.fusion == "adaptive":
+            base = "adaptive"
         else:
             base = f"weighted-a{self.alpha:g}"
         return base if self.context == DEFAULT_BM25_CONTEXT else f"{base}-c{self.context:g}"
@@ -99,12 +101,15 @@ class RetrievalConfig:
             text, context = match.group(1), float(match.group(2))
         if text in ("bm25", "dense"):
             return cls(text, context=context)  # type: ignore[arg-type]
+        if text in ("adaptive", "hybrid-adaptive"):
+            return cls("hybrid", "adaptive", context=context)
         if match := re.fullmatch(r"(?:hybrid-)?rrf-k(\d+)", text):
             return cls("hybrid", "rrf", rrf_k=int(match.group(1)), context=context)
         if match := re.fullmatch(r"(?:hybrid-)?weighted-a([0-9.]+)", text):
             return cls("hybrid", "weighted", alpha=float(match.group(1)), context=context)
         raise ValueError(
-            f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>, each optionally with -c<BM25 context weight>)"
+            f"unknown mode '{name}' (use bm25, dense, rrf-k<N>, weighted-a<alpha>, adaptive, each optionally with -c<BM25 "
+            "context weight>)"
         )
 
 
@@ -118,11 +123,12 @@ def config_grid(
     alphas: Iterable[float] = DEFAULT_ALPHAS,
     contexts: Iterable[float] = DEFAULT_CONTEXTS,
 ) -> list[RetrievalConfig]:
-    """bm25, dense, RRF at each k and weighted fusion at each alpha (with the default BM25 context weight), then
-    bm25 and the product's default mode at each other context weight."""
+    """bm25, dense, RRF at each k, weighted fusion at each alpha and adaptive fusion (with the default BM25 context
+    weight), then bm25 and the product's default mode at each other context weight."""
     configs = [RetrievalConfig("bm25"), RetrievalConfig("dense")]
     configs += [RetrievalConfig("hybrid", "rrf", rrf_k=k) for k in rrf_ks]
     configs += [RetrievalConfig("hybrid", "weighted", alpha=a) for a in alphas]
+    configs.append(RetrievalConfig("hybrid", "adaptive"))
     default = product_default()
     if default not in configs:
         configs.append(default)

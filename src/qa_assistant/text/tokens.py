@@ -65,3 +65,9 @@ def tokenize(text: str, *, query: bool = False) -> list[str]:
     """BM25 tokens of `text`; `query=True` also drops question-framing words."""
     stop = STOPWORDS | QUESTION_STOPWORDS if query else STOPWORDS
     return _stemmer().stemWords([w for w in words(text) if w not in stop])
+
+
+def word_tokens(text: str, *, query: bool = False) -> list[tuple[str, list[str]]]:
+    """Each word of `text` as written (soft hyphens joined), with its BM25 tokens (none for a stopword); together
+    the same tokens as `tokenize(text, query=query)`."""
+    return [(word, tokenize(word, query=query)) for word in _WORD.findall(join_soft_hyphens(text))]

@@ -135,7 +135,11 @@ SPEAKER_SOURCES = {
 }
 
 
-FUSION_LABELS = {"rrf": "Fused score (RRF)", "weighted": "Fused score (weighted)"}
+FUSION_LABELS = {
+    "rrf": "Fused score (RRF)",
+    "weighted": "Fused score (weighted)",
+    "adaptive": "Fused score (adaptive)",
+}
 
 
 def scores_html(
@@ -159,6 +163,11 @@ def scores_html(
         (fused_label, _num(quote.score, 4)),
         (f"Similarity to {compared_with}", f"{quote.similarity:.3f}{threshold}"),
     ]
+    weights = _field(quote, "fusion_weights")
+    if weights:
+        bm25_weight, dense_weight, reason = (_field(weights, name) for name in ("bm25", "dense", "reason"))
+        rows.insert(3, ("Fusion weights", f"BM25 {_num(bm25_weight, 2)} · dense {_num(dense_weight, 2)}"))
+        rows.insert(4, ("Weighed so because", str(reason or "")))
     if _field(quote, "topic_match"):
         rows.append(("Quoted because", "it holds every word of the topic (similarity below the threshold)"))
     elif min_similarity is not None and quote.similarity < min_similarity:

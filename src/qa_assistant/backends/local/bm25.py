@@ -127,6 +127,28 @@ class BM25Index:
                 return False
         return True
 
+    @property
+    def units(self) -> int:
+        """How many units (sentences) the index holds."""
+        return int(self.model.scores["num_docs"])
+
+    def unit_frequency(self, token: str) -> int:
+        """How many units hold `token` (0 when none does): the length of its column of BM25 weights."""
+        at = self.model.vocab_dict.get(token)
+        if at is None or at + 1 >= len(self.model.scores["indptr"]):
+            return 0
+        indptr = self.model.scores["indptr"]
+        return int(indptr[at + 1] - indptr[at])
+
+    def units_holding(self, token: str, limit: int) -> np.ndarray:
+        """The first `limit` units (in index order) that hold `token`."""
+        at = self.model.vocab_dict.get(token)
+        indptr = self.model.scores["indptr"]
+        if at is None or at + 1 >= len(indptr):
+            return np.empty(0, dtype=np.int64)
+        start = int(indptr[at])
+        return np.asarray(self.model.scores["indices"][start : min(int(indptr[at + 1]), start + limit)], dtype=np.int64)
+
 
 def top_k(scores: np.ndarray | None, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ids and scores of the `k` best positive `scores` (within `mask`), best first, ties by id."""
