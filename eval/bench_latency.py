@@ -74,6 +74,16 @@ def main() -> None:
     parser.add_argument(
         "--keep", type=Path, default=None, help="save the index here, and reuse it when it exists (skips the build)"
     )
+    parser.add_argument(
+        "--compare-fusion",
+        default=None,
+        help="time `search` and `ask` with these fusion methods in turn on the same questions instead (e.g. "
+        "weighted,adaptive): each question asked once per method, in alternating order, with no cached question "
+        "vector or word statistics, so both pay the same encoding",
+    )
+    parser.add_argument(
+        "--questions", type=Path, default=None, help="with --compare-fusion: an eval set (JSONL) whose questions to ask"
+    )
     args = parser.parse_args()
 
     if args.keep and (args.keep / "manifest.json").exists():
@@ -82,7 +92,10 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             index = build_and_report(args, args.keep or Path(tmp) / "index")
-    time_queries(Assistant(index), args)
+    if args.compare_fusion:
+        compare_fusion(Assistant(index), args)
+    else:
+        time_queries(Assistant(index), args)
 
 
 def build_and_report(args, target: Path):
@@ -150,6 +163,60 @@ def time_queries(assistant: Assistant, args) -> None:
         assistant.retriever.encode_query(q)
         encode.append((time.perf_counter() - t0) * 1000)
     print(f"  (query encoding alone: {percentiles(encode)})")
+
+
+def fresh(assistant: Assistant) -> None:
+    """Forget the question vectors and word statistics a retriever remembers (each timed call pays them)."""
+    retriever = assistant.retriever
+    retriever._query_cache.clear()
+    getattr(retriever, "_name_tokens", {}).clear()
+
+
+def compare_fusion(assistant: Assistant, args) -> None:
+    methods = [m.strip() for m in args.compare_fusion.split(",") if m.strip()]
+    if args.questions:
+        import json
+
+        lines = args.questions.read_text(encoding="utf-8").splitlines()
+        base = [json.loads(line)["question"] for line in lines if line.strip()]
+    else:
+        base = list(QUESTIONS)
+    questions = [base[i % len(base)] for i in range(args.queries)]
+    n = len(assistant.index.sentences)
+    for q in base[:8]:  # warm-up: model, caches of the index files
+        for method in methods:
+            assistant.ask(q, k=10, fusion=method)
+    print(f"\n{len(questions)} questions x {len(methods)} fusion methods, k=10, {n} sentences, alternating order:")
+    times: dict[tuple[str, str], list[float]] = {(call, m): [] for call in ("search", "ask") for m in methods}
+    for i, q in enumerate(questions):
+        order = methods if i % 2 == 0 else methods[::-1]
+        for call in ("search", "ask"):
+            for method in order:
+                fresh(assistant)
+                t0 = time.perf_counter()
+                if call == "search":
+                    assistant.search(q, k=10, fusion=method)
+                else:
+                    assistant.ask(q, k=10, fusion=method)
+                times[(call, method)].append((time.perf_counter() - t0) * 1000)
+    for call in ("search", "ask"):
+        first = statistics.median(times[(call, methods[0])])
+        for method in methods:
+            samples = times[(call, method)]
+            ratio = statistics.median(samples) / first
+            mean_ratio = statistics.mean(samples) / statistics.mean(times[(call, methods[0])])
+            print(
+                f"  {call:<6} {method:<9} {percentiles(samples)}   median x{ratio:.3f}, mean x{mean_ratio:.3f} "
+                f"vs {methods[0]}"
+            )
+    weights = assistant.retriever
+    samples = []
+    for q in questions:
+        fresh(assistant)
+        t0 = time.perf_counter()
+        weights.fusion_weights(q)
+        samples.append((time.perf_counter() - t0) * 1000)
+    print(f"  (adaptive weights alone, no remembered word statistics: {percentiles(samples)})")
 
 
 if __name__ == "__main__":
