@@ -162,6 +162,18 @@ def test_config_names_and_grid():
     assert RetrievalConfig.parse("bm25-c0").settings(100).bm25_context == 0.0
     assert RetrievalConfig.parse("bm25").settings().bm25_context == DEFAULT_BM25_CONTEXT
     names = [c.name for c in config_grid([10, 60], [0.5])]
-    assert names == ["bm25", "dense", "rrf-k10", "rrf-k60", "weighted-a0.5", "bm25-c0", "weighted-a0.5-c0"]
-    assert [c.name for c in config_grid([60], [0.5], [])] == ["bm25", "dense", "rrf-k60", "weighted-a0.5"]
+    assert names == [
+        "bm25",
+        "dense",
+        "rrf-k10",
+        "rrf-k60",
+        "weighted-a0.5",
+        "adaptive",
+        "bm25-c0",
+        "weighted-a0.5-c0",
+    ]
+    assert [c.name for c in config_grid([60], [0.5], [])] == ["bm25", "dense", "rrf-k60", "weighted-a0.5", "adaptive"]
+    assert RetrievalConfig.parse("adaptive") == RetrievalConfig("hybrid", "adaptive")
+    assert RetrievalConfig.parse("adaptive-c0").settings(100).fusion == "adaptive"
+    assert RetrievalConfig.parse("adaptive-c0").name == "adaptive-c0"
     assert product_default().name in [c.name for c in config_grid()]
