@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa_assistant import Assistant
-from qa_assistant.fusion import (
+from qa_assistant.answer.fusion import (
     ADAPTIVE_NAMES_ALPHA,
     ADAPTIVE_PLAIN_ALPHA,
     QueryTerm,
