@@ -4,6 +4,7 @@ question fills its places from every side's relevant statements."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import math
 
 from qa_assistant.text.segment import is_quotable
@@ -46,7 +47,9 @@ def test_last_year_counts_from_the_newest_document(assistant):
     answer = assistant.ask("What did Armenia say last year about the peace treaty?", k=4)
     assert answer.understood is not None
     assert answer.understood.since == dt.date(newest.year - 1, 1, 1)
-    assert all(q.date and q.date.year == newest.year - 1 for q in answer.quotes)
+    # published last year, or (a period read from the question) speaking of it
+    assert answer.quotes and all((q.date and q.date.year == newest.year - 1) or q.speaks_of_period for q in answer.quotes)
+    assert any(str(newest.year - 1) in q.text for q in answer.quotes)
 
 
 def test_a_name_no_document_mentions_abstains_unless_asked(assistant):
@@ -76,13 +79,14 @@ def test_no_quote_is_a_fragment(assistant):
 
 
 def test_an_answered_question_also_quotes_statements_just_below_the_threshold(assistant):
-    answer = assistant.ask("How many people were forced out of their homes?", k=6)
+    answer = assistant.ask("Who attacked the villages?", k=6)
     assert not answer.abstained and answer.best_similarity is not None
     assert answer.best_similarity >= answer.min_similarity
     assert answer.min_quote_similarity is not None and answer.min_quote_similarity < answer.min_similarity
-    assert len(answer.quotes) == 6  # hits below the first six fill the places of fragments and duplicates
     assert all(q.similarity >= answer.min_quote_similarity for q in answer.quotes)
-    assert any(q.similarity < answer.min_similarity for q in answer.quotes)
+    below = [q for q in answer.quotes if q.similarity < answer.min_similarity]
+    assert below  # statements just below the threshold that share a word of the question ("attack", "villages")
+    assert all({"attack", "attacks", "attacked", "villages"} & set(re.findall(r"\w+", q.text.lower())) for q in below)
 
 
 def test_statements_below_the_threshold_do_not_answer_a_question_alone(assistant):

@@ -47,8 +47,14 @@ def test_the_year_of_the_question_decides_whether_the_side_spoke_of_it(speeches)
     # Iran spoke of Venezuela in 2019, not in 2018.
     assert "Venezuela" not in speech_text(speeches, "IRN_73_2018.txt")
     assert "Venezuela" in speech_text(speeches, "IRN_74_2019.txt")
+    # The year was read from the question, not set: nothing of 2018 mentions Venezuela, so the answer says so and
+    # shows Iran's statements of other dates (an explicit date filter stays strict).
     silent = speeches.ask("What did Iran say about Venezuela in 2018?")
-    assert silent.abstained and "2018" in (silent.abstain_reason or "") and "Venezuela" in (silent.abstain_reason or "")
+    assert not silent.abstained and all(q.speaker_side == "Iran" for q in silent.quotes)
+    assert any(q.doc_id == "IRN_74_2019.txt" and "Venezuela" in q.text for q in silent.quotes)
+    assert silent.notes[0].startswith("Nothing published in or speaking of 2018 by Iran mentions “Venezuela”")
+    strict = speeches.ask("What did Iran say about Venezuela?", since="2018-01-01", until="2018-12-31")
+    assert strict.abstained and "2018" in (strict.abstain_reason or "") and "Venezuela" in (strict.abstain_reason or "")
     spoke = speeches.ask("What did Iran say about Venezuela in 2019?")
     assert not spoke.abstained and spoke.quotes
     assert all(q.doc_id == "IRN_74_2019.txt" for q in spoke.quotes)
@@ -60,14 +66,18 @@ def test_the_year_of_the_question_decides_whether_the_side_spoke_of_it(speeches)
 
 @pytest.mark.slow
 def test_among_two_sides_only_the_silent_one_gets_a_note(speeches):
-    # Russia spoke of Israel in 2019; Iran did not.
+    # Russia spoke of Israel in 2019; Iran did not by that name: it says "the Zionist regime", which is not silence.
     assert "Israel" not in speech_text(speeches, "IRN_74_2019.txt")
     answer = speeches.ask("What did Russia and Iran say about Israel in 2019?")
     assert not answer.abstained and answer.grouped_by_side
     groups = {group.side: group for group in answer.groups}
     assert set(groups) == {"Russia", "Iran"}
-    assert not groups["Iran"].quotes and "Israel" in (groups["Iran"].note or "")
+    assert groups["Iran"].note is None and any("Zionist" in q.text for q in groups["Iran"].quotes)
     assert groups["Russia"].quotes and all(q.doc_id == "RUS_74_2019.txt" for q in groups["Russia"].quotes)
+    # Iran said nothing about Karabakh under any of its names: that side's group says so.
+    answer = speeches.ask("What did Russia and Iran say about Nagorno-Karabakh?")
+    groups = {group.side: group for group in answer.groups}
+    assert not groups["Iran"].quotes and "Nagorno-Karabakh" in (groups["Iran"].note or "")
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Callable
@@ -60,6 +61,8 @@ def format_answer(answer: Answer) -> str:
         )
         lines.append(body)
         lines.append(f"    {attribution(quote)}")
+        if quote.speaks_of_period:
+            lines.append("    (published outside the period; speaks of it)")
         lines.append(f"    {quote.link}")
         for other in quote.also_in:
             date = other.date.isoformat() if other.date else "date unknown"
@@ -620,6 +623,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `qa-assistant ask … | head`: the reader has gone; end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
+        return 141  # 128 + SIGPIPE, the status a shell shows for a tool ended by a closed pipe
 
 
 if __name__ == "__main__":

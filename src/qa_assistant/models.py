@@ -249,13 +249,33 @@ class Understood(BaseModel):
         "describe (e.g. 'India, 2019-01-01 – 2019-12-31'); the collection mentions them elsewhere",
     )
     overridden: list[str] = Field(default_factory=list, description="what explicit filters replaced: dates, sides…")
+    speaks_of_period: bool = Field(
+        False, description="the period selects statements published in it or that speak of it (a date inside it)"
+    )
+    office_not_found: str | None = Field(
+        None, description="an office named with its side that no speaker of that side in the index holds"
+    )
+    names_searched: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="names of the question and the other names also searched for them (e.g. Stepanakert: Khankendi)",
+    )
+    inferred: list[str] = Field(
+        default_factory=list, description="filters read from the question rather than set: dates, sides, speakers…"
+    )
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="filters read from the question that were dropped because nothing within them was relevant",
+    )
 
     def labels(self) -> list[str]:
         """Short descriptions of what was understood, for a chip or a line."""
         labels = []
         if self.period:
             span = f"{self.since or '…'} – {self.until or '…'}"
-            labels.append(f"“{self.period}” = {span}" + (" (your dates win)" if "dates" in self.overridden else ""))
+            kind = "published in or speaking of " if self.speaks_of_period else ""
+            labels.append(
+                f"“{self.period}” = {kind}{span}" + (" (your dates win)" if "dates" in self.overridden else "")
+            )
         if self.sides:
             labels.append(
                 "side: " + ", ".join(self.sides) + (" (your sides win)" if "sides" in self.overridden else "")
@@ -265,12 +285,18 @@ class Understood(BaseModel):
                 f" and {len(self.speakers) - 3} more" if len(self.speakers) > 3 else ""
             )
             labels.append(f"speaker: {shown}")
+        if self.office_not_found:
+            labels.append(f"office not found for {', '.join(self.sides) or 'that side'}: {self.office_not_found}")
         if self.publishers:
             labels.append("publisher: " + ", ".join(self.publishers))
+        for name, others in self.names_searched.items():
+            labels.append(f"names searched: {name}, " + ", ".join(others))
         if self.unknown_names:
             labels.append("not in any document: " + ", ".join(self.unknown_names))
         for within, names in self.unmentioned.items():
             labels.append(f"not mentioned in {within}: " + ", ".join(names))
+        if self.dropped:
+            labels.append("dropped (nothing relevant within them): " + ", ".join(self.dropped))
         return labels
 
 
@@ -388,6 +414,9 @@ class Quote(BaseModel):
     similarity: float = Field(description="cosine similarity of question and sentence embeddings, used to abstain")
     topic_match: bool = Field(
         False, description="quoted below the similarity threshold because it holds every word of the asked topic"
+    )
+    speaks_of_period: bool = Field(
+        False, description="published outside the question's period, but it (or its paragraph) speaks of a date inside"
     )
     context_before: str | None = None
     context_after: str | None = None
@@ -512,6 +541,10 @@ class Answer(BaseModel):
     quotes: list[Quote] = Field(default_factory=list)
     grouped_by_side: bool = False
     groups: list[SideGroup] = Field(default_factory=list)
+    other_sides: list[str] = Field(
+        default_factory=list,
+        description="for a question to many sides: the other sides that spoke on the topic, not shown (pick them as filters)",
+    )
     abstained: bool = False
     abstain_reason: str | None = None
     settings: SearchSettings = Field(default_factory=SearchSettings)

@@ -1,19 +1,25 @@
-"""Turning retrieved sentences into an `Answer`: quotes, per-side groups, abstention."""
+"""Turning a question into an `Answer`, top to bottom: read it once (`QuestionReader.read`), stop early when it asks
+about something no document covers, retrieve within its filters (a period read from it also selects statements
+that speak of the period), select the quotes that pass the relevance rule, group them by side; and when filters
+read from the question leave nothing relevant, answer without them and say so."""
 
 from __future__ import annotations
 
 import math
+import re
 import time
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from qa_assistant.answer.question import QuestionReader
+from qa_assistant.answer.constraints import DateWindow
+from qa_assistant.answer.question import AskedQuestion, QuestionReader
 from qa_assistant.answer.quotes import QuoteMaker
 from qa_assistant.answer.retriever import Retriever
 from qa_assistant.answer.timeline import TimelineMaker
 from qa_assistant.index.store import SentenceIndex
-from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings, Understood
+from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings
 from qa_assistant.text.segment import is_quotable
 from qa_assistant.text.tokens import tokenize
 
@@ -36,17 +42,11 @@ def quote_floor(min_similarity: float) -> float:
 
 def may_quote(similarity: Any, on_topic: Any, min_similarity: float, answered: bool = True) -> Any:
     """The relevance rule, for one sentence (floats) or many (arrays): a quotable sentence may be quoted when it is
-    similar enough to the question (`quote_floor`) or holds every word of the asked topic; once no sentence reaches
-    `min_similarity` (the question is not `answered`), only the latter."""
+    similar enough to the question (`quote_floor`) or holds the asked topic; once no sentence reaches
+    `min_similarity` (the question is not `answered`), only the latter. (Quotes also need a word of the topic below
+    the threshold: `AnswerBuilder.relevant_quotes`.)"""
     similar_enough = (similarity >= quote_floor(min_similarity)) if answered else False
     return similar_enough | on_topic
-
-
-# Minimum number of quotes asked of each side when a question asks about sides.
-MIN_QUOTES_PER_SIDE = 2
-# Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
-# then the places left up to k, side by side in turn.
-SIDE_DEPTH = 3
 
 
 def topic_words_of(topic: str | None, query: str) -> set[str] | None:
@@ -54,55 +54,44 @@ def topic_words_of(topic: str | None, query: str) -> set[str] | None:
     return (set(tokenize(query, query=True)) or None) if topic else None
 
 
+# Minimum number of quotes asked of each side when a question asks about sides.
+MIN_QUOTES_PER_SIDE = 2
+# Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
+# then the places left up to k, side by side in turn.
+SIDE_DEPTH = 3
+# A line that only points to other pages: "Official statements … could be accessed at <https://…>".
+_URL = re.compile(r"<?\b(?:https?://|www\.)\S+?>?(?=[\s,;.)]*(?:\s|$))")
+_POINTER = re.compile(
+    r"\b(?:accessed|available|found|read|see|visit|click|follow|consult|download|viewed|published)\b"
+    r"|\b(?:here|link|links|website|web\s*site|page)\b",
+    re.IGNORECASE,
+)
+SPEAKING_OF_CACHE = 32  # periods whose "speaks of" sentences are remembered
+
+
+def is_link_line(text: str) -> bool:
+    """Whether a sentence only points to web pages ("… could be accessed at <https://…> and <https://…>"): site
+    furniture, not a statement."""
+    if not _URL.search(text):
+        return False
+    rest = _URL.sub(" ", text)
+    return bool(_POINTER.search(rest)) or len(re.findall(r"\w+", rest)) <= 3
+
+
 class AnswerBuilder:
-    """Assembles an `Answer`: retrieval per side when the question asks about sides, one quote per near-duplicate
-    cluster among the hits similar enough to the question, and abstention when none is."""
+    """Assembles an `Answer`: retrieval per side when the question asks about a few sides (the most relevant sides
+    when it asks about many), one quote per near-duplicate cluster among the hits that pass the relevance rule, and
+    abstention when none does."""
 
     def __init__(self, index: SentenceIndex, retriever: Retriever):
         self.index = index
         self.retriever = retriever
-        self.questions = QuestionReader(index, retriever.backend)
+        self.questions = QuestionReader(index)
         self.quotes = QuoteMaker(index)
-        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask)
+        self.timelines = TimelineMaker(index, retriever.mask)
+        self._speaking_of: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
-    def relevant_quotes(
-        self,
-        hits: list[Hit],
-        query_vector: np.ndarray,
-        min_similarity: float,
-        allowed: np.ndarray | None,
-        shown: set[int],
-        limit: int | None = None,
-        topic_words: set[str] | None = None,
-    ) -> tuple[list[Quote], float]:
-        """One quote per near-duplicate cluster among the hits similar enough to the question (`quote_floor`) — or, for a topic,
-        holding every one of its `topic_words` (BM25 tokens): a sentence about "Lachin" is often not similar to the
-        bare word — in rank order and at most `limit`; and the best similarity among all the hits."""
-        if not hits:
-            return [], -1.0
-        quotes: list[Quote] = []
-        best = -1.0
-        for hit in hits:
-            if not is_quotable(self.index.sentence_text(hit.sentence_id)):
-                continue  # a heading or a fragment ("India.") sits close to anything and says nothing
-            members = self.quotes.cluster_of(hit.sentence_id)
-            chosen = self.quotes.primary(members, allowed)
-            similarity = float(self.retriever.backend.vectors(np.array([chosen]))[0] @ query_vector)
-            if chosen != hit.sentence_id:
-                similarity = max(
-                    similarity, float(self.retriever.backend.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
-                )
-            best = max(best, similarity)
-            on_topic = topic_words is not None and topic_words <= set(tokenize(self.index.sentence_text(chosen)))
-            if not may_quote(similarity, on_topic, min_similarity) or chosen in shown:
-                continue
-            if limit is not None and len(quotes) >= limit:
-                continue
-            shown.add(chosen)
-            quote = self.quotes.quote(hit, chosen, similarity, [m for m in members if m != chosen])
-            quote.topic_match = on_topic and similarity < min_similarity
-            quotes.append(quote)
-        return quotes, best
+    # -- the pipeline ---------------------------------------------------------------------------------------------
 
     def answer(
         self,
@@ -117,85 +106,81 @@ class AnswerBuilder:
         timeline: bool = True,
     ) -> Answer:
         """The answer to `question`. With `infer`, the period and speaker written in the question become filters
-        (explicit `filters` win) and a name no document mentions makes the answer abstain, unless
-        `answer_unknown_names` asks to quote what matches the rest of the question. With `timeline`, every
-        statement within the filters that the relevance rule lets it quote is counted per side (or speaker) per
-        period in `answer.timeline`."""
-        understood: Understood | None = None
-        searched = question
-        if infer:
-            understood, filters = self.questions.understand(question, filters)
-            searched = understood.searched
+        (explicit `filters` win) and a name or topic no document mentions makes the answer abstain, unless
+        `answer_unknown_names` asks to quote what matches the rest of the question. When the filters read from the
+        question leave nothing relevant, the question is answered without them (a note says so). With `timeline`,
+        every statement within the filters that the relevance rule lets it quote is counted per side (or speaker)
+        per period in `answer.timeline`."""
+        asked = self.questions.read(question, filters, infer)
+        answer, filtered_out = self.respond(asked, k, settings, min_similarity, timings, answer_unknown_names, timeline)
+        if filtered_out and asked.relaxable:
+            broader, _ = self.respond(
+                asked.relaxed(), k, settings, min_similarity, timings, answer_unknown_names, timeline
+            )
+            if not broader.abstained:
+                broader.notes.insert(0, self.fallback_note(asked, answer))
+                if broader.understood is not None:
+                    broader.understood.dropped = list(asked.relaxable)
+                return broader
+        return answer
+
+    def respond(
+        self,
+        asked: AskedQuestion,
+        k: int,
+        settings: SearchSettings,
+        min_similarity: float,
+        timings: Timings,
+        answer_unknown_names: bool,
+        timeline: bool = True,
+    ) -> tuple[Answer, bool]:
+        """The answer to `asked` within its filters, and whether it abstained because of them (nothing relevant
+        within the filters, though the question names nothing the collection lacks)."""
         answer = Answer(
-            question=question,
+            question=asked.text,
+            topic=asked.topic,
             settings=settings,
-            filters=filters,
+            filters=asked.filters,
             min_similarity=min_similarity,
             min_quote_similarity=quote_floor(min_similarity),
             timings=timings,
-            understood=understood,
+            understood=asked.understood.model_copy(deep=True) if asked.understood is not None else None,
         )
-        if understood is not None and understood.unknown_names:
-            names = ", ".join(f"“{name}”" for name in understood.unknown_names)
-            if not answer_unknown_names:
-                answer.abstained = True
-                answer.abstain_reason = f"No document mentions {names}."
-                return answer
-            answer.notes.append(f"No document mentions {names}; the quotes match the rest of the question.")
-        target_sides, topic = self.questions.sides_and_topic(searched, filters)
-        answer.topic = topic
-        # Names the collection mentions, but no statement within the filters: that period or side said nothing
-        # about them. The whole answer abstains (or, for a question about sides, that side's group).
-        topic_names = self.questions.topic_names(understood, target_sides) if understood is not None else []
-        if topic_names and not target_sides and understood is not None:
-            missing = self.questions.unmentioned(topic_names, filters)
-            if missing:
-                within = filters.describe()
-                understood.unmentioned[within] = missing
-                listed = ", ".join(f"“{name}”" for name in missing)
-                if not answer_unknown_names:
-                    answer.abstained = True
-                    answer.abstain_reason = f"No statement within the filters ({within}) mentions {listed}."
-                    return answer
-                answer.notes.append(f"No statement within the filters ({within}) mentions {listed}.")
-        query = topic or searched
-        shown: set[int] = set()
+        if self.not_covered(answer, asked, answer_unknown_names):
+            return answer, False
+        within = self.within(asked, asked.filters)
+        if not asked.sides and self.unmentioned_names(answer, asked, within, answer_unknown_names):
+            return answer, True
         started = time.perf_counter()
-        query_vector = self.retriever.encode_query(query)
+        query_vector = self.retriever.encode_query(asked.query)
         timings.encode_ms += (time.perf_counter() - started) * 1000
-        silent: dict[str, str] = {}
-        if target_sides:
-            answer.grouped_by_side = True
-            best, silent = self.side_groups(
-                answer,
-                query,
-                query_vector,
-                target_sides,
-                k,
-                settings,
-                filters,
-                min_similarity,
-                [] if answer_unknown_names else topic_names,
-                shown,
+        shown: set[int] = set()  # the relevant sentences among those retrieved
+        silent: dict[str, str] = {}  # sides said silent, with their notes
+        many = bool(asked.sides) and len(asked.sides or []) > k
+        if many:
+            best = self.most_relevant_sides(answer, asked, query_vector, k, settings, min_similarity, shown)
+        elif asked.sides:
+            best = self.side_groups(
+                answer, asked, query_vector, k, settings, min_similarity, answer_unknown_names, shown, silent
             )
         else:
-            hits = self.retriever.search(searched, k * ANSWER_DEPTH, settings, filters, query_vector, timings)
-            answer.quotes, best = self.relevant_quotes(
-                hits, query_vector, min_similarity, self.retriever.mask(filters), shown, limit=k
-            )
+            hits = self.search(asked, asked.filters, k * ANSWER_DEPTH, settings, query_vector, timings)
+            answer.quotes, best = self.relevant_quotes(hits, query_vector, min_similarity, within, shown, asked, k)
         answer.best_similarity = best if best > -1.0 else None
         if best < min_similarity:  # quotes between the floor and the threshold do not answer a question alone
             self.keep_topic_matches(answer)
+        self.mark_period(answer, asked)
         if timeline:
             started = time.perf_counter()
             answered = best >= min_similarity
+            sides = None if many else asked.sides  # about every side: rows per speaker, not ~190 side masks
             answer.timeline = self.timelines.make(
                 query_vector,
                 quote_floor(min_similarity),
                 lambda similarity, on_topic: may_quote(similarity, on_topic, min_similarity, answered),
-                filters,
-                target_sides,
-                topic_words_of(answer.topic, query) if target_sides else None,
+                asked.filters,
+                sides,
+                topic_words_of(asked.topic, asked.query) if sides else None,
                 silent,
                 shown,
             )
@@ -209,7 +194,158 @@ class AnswerBuilder:
                 if best > -1.0
                 else "No passage in the indexed documents matches the question and filters."
             )
-        return answer
+        return answer, answer.abstained
+
+    # -- what the collection does not cover -----------------------------------------------------------------------
+
+    @staticmethod
+    def not_covered(answer: Answer, asked: AskedQuestion, answer_anyway: bool) -> bool:
+        """Abstain (True) when the question names something no document mentions: a name, or its topic's words;
+        with `answer_anyway`, note it and go on."""
+        missing = []
+        if asked.understood is not None and asked.understood.unknown_names:
+            missing.append(", ".join(f"“{name}”" for name in asked.understood.unknown_names))
+        if asked.understood is not None and asked.absent_topic:
+            missing.append(asked.absent_topic)
+        if not missing:
+            return False
+        listed = " or ".join(missing)
+        if not answer_anyway:
+            answer.abstained = True
+            answer.abstain_reason = f"No document mentions {listed}."
+            return True
+        answer.notes.append(f"No document mentions {listed}; the quotes match the rest of the question.")
+        return False
+
+    def unmentioned_names(
+        self, answer: Answer, asked: AskedQuestion, within: np.ndarray | None, answer_anyway: bool
+    ) -> bool:
+        """Abstain (True) when a name of the question, under every name it has, is mentioned by no statement
+        within the filters (the collection mentions it elsewhere); with `answer_anyway`, note it and go on."""
+        missing = self.missing_names(asked, within)
+        if not missing or answer.understood is None:
+            return False
+        where = self.describe(asked, asked.filters)
+        answer.understood.unmentioned[where] = missing
+        listed = ", ".join(f"“{name}”" for name in missing)
+        if answer_anyway:
+            answer.notes.append(f"No statement within the filters ({where}) mentions {listed}.")
+            return False
+        answer.abstained = True
+        answer.abstain_reason = f"No statement within the filters ({where}) mentions {listed}."
+        return True
+
+    def missing_names(self, asked: AskedQuestion, within: np.ndarray | None) -> list[str]:
+        """Those of the question's topic names that no sentence within `within` mentions under any of its names
+        (or, for a side's name, any of that side's aliases). None are missing without a mask."""
+        if within is None:
+            return []
+        aliases = self.index.sides.alias_table()
+        missing = []
+        for name in asked.topic_names:
+            named = set(self.index.sides.sides_mentioned(name))
+            forms = [*asked.forms(name), *(alias for alias, sides in aliases.items() if named & set(sides))]
+            if not any(self.index.bm25.mentioned(form, within) for form in forms):
+                missing.append(name)
+        return missing
+
+    # -- retrieval within the filters -----------------------------------------------------------------------------
+
+    def within(self, asked: AskedQuestion, filters: Filters) -> np.ndarray | None:
+        """Which sentences the filters let through: published within them, or, for a period read from the question,
+        speaking of it (the other filters still apply)."""
+        mask = self.retriever.mask(filters)
+        about = self.speaking_of(asked.period, filters)
+        return mask if about is None or mask is None else mask | about
+
+    def speaking_of(self, period: DateWindow | None, filters: Filters) -> np.ndarray | None:
+        """The sentences that pass `filters` but their dates and speak of `period` (None: no period read)."""
+        if period is None:
+            return None
+        key = (period.since, period.until)
+        found = self._speaking_of.get(key)
+        if found is None:
+            found = self.questions.speaking_of(period)
+            found.flags.writeable = False
+            self._speaking_of[key] = found
+            while len(self._speaking_of) > SPEAKING_OF_CACHE:
+                self._speaking_of.popitem(last=False)
+        others = self.retriever.mask(filters.model_copy(update={"since": None, "until": None}))
+        return found if others is None else found & others
+
+    def search(
+        self,
+        asked: AskedQuestion,
+        filters: Filters,
+        n: int,
+        settings: SearchSettings,
+        query_vector: np.ndarray,
+        timings: Timings,
+    ) -> list[Hit]:
+        """The `n` best sentences for the question within `filters` (its names searched under all their names);
+        with a period read from the question, the best of those published in it and those speaking of it."""
+        hits = self.retriever.search(asked.bm25_query, n, settings, filters, query_vector, timings)
+        about = self.speaking_of(asked.period, filters)
+        if about is None or not about.any():
+            return hits
+        docs = sorted({self.index.document_of(int(s)).id for s in np.flatnonzero(about).tolist()})
+        if filters.doc_ids:
+            docs = [doc for doc in docs if doc in set(filters.doc_ids)]
+        widened = filters.model_copy(update={"since": None, "until": None, "doc_ids": docs})
+        more = [
+            hit
+            for hit in self.retriever.search(asked.bm25_query, n, settings, widened, query_vector, timings)
+            if about[hit.sentence_id]
+        ]
+        merged = {hit.sentence_id: hit for hit in [*more, *hits]}
+        return sorted(merged.values(), key=lambda hit: -hit.score)[:n]
+
+    # -- quotes ---------------------------------------------------------------------------------------------------
+
+    def relevant_quotes(
+        self,
+        hits: list[Hit],
+        query_vector: np.ndarray,
+        min_similarity: float,
+        allowed: np.ndarray | None,
+        shown: set[int],
+        asked: AskedQuestion,
+        limit: int | None = None,
+    ) -> tuple[list[Quote], float]:
+        """One quote per near-duplicate cluster among the hits that pass the relevance rule, in rank order and at
+        most `limit`; and the best similarity among all the hits. A sentence passes when it is similar enough to
+        the question (`quote_floor`), or holds the topic under one of its names (a sentence about "Lachin" is often
+        not similar to the bare word); below the threshold it must share a content word of the topic. A heading,
+        a fragment or a line of links never passes."""
+        quotes: list[Quote] = []
+        best = -1.0
+        floor = quote_floor(min_similarity)
+        for hit in hits:
+            text = self.index.sentence_text(hit.sentence_id)
+            if not is_quotable(text) or is_link_line(text):
+                continue  # a heading or a fragment ("India.") sits close to anything and says nothing
+            members = self.quotes.cluster_of(hit.sentence_id)
+            chosen = self.quotes.primary(members, allowed)
+            similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
+            if chosen != hit.sentence_id:
+                similarity = max(
+                    similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
+                )
+            best = max(best, similarity)
+            words = set(tokenize(self.index.sentence_text(chosen)))
+            on_topic = any(variant <= words for variant in asked.variants)
+            shares = not asked.content_words or bool(asked.content_words & words)
+            if chosen in shown or (similarity < floor and not on_topic):
+                continue
+            if similarity < min_similarity and not (on_topic or shares):
+                continue  # below the threshold, a sentence that shares no word of the topic is not about it
+            if limit is not None and len(quotes) >= limit:
+                continue
+            shown.add(chosen)
+            quote = self.quotes.quote(hit, chosen, similarity, [m for m in members if m != chosen])
+            quote.topic_match = on_topic and similarity < min_similarity
+            quotes.append(quote)
+        return quotes, best
 
     @staticmethod
     def note_unquoted_sides(answer: Answer) -> None:
@@ -229,66 +365,181 @@ class AnswerBuilder:
 
     @staticmethod
     def keep_topic_matches(answer: Answer) -> None:
-        """Drop every quote but those holding every word of the topic (an unanswered question's quotes)."""
+        """Drop every quote but those holding the topic (an unanswered question's quotes)."""
         answer.quotes = [quote for quote in answer.quotes if quote.topic_match]
         for group in answer.groups:
             group.quotes = [quote for quote in group.quotes if quote.topic_match]
-            if not group.quotes:
+            if not group.quotes and group.note is None:
                 group.note = f"No relevant statement from {group.side} was found in the indexed documents."
+        answer.groups = [group for group in answer.groups if group.quotes or not answer.other_sides]
+
+    @staticmethod
+    def mark_period(answer: Answer, asked: AskedQuestion) -> None:
+        """Mark the quotes published outside the question's period: they speak of it."""
+        period = asked.period
+        if period is None:
+            return
+        for quote in answer.quotes:
+            published = quote.date is not None and (
+                (period.since is None or quote.date >= period.since)
+                and (period.until is None or quote.date <= period.until)
+            )
+            quote.speaks_of_period = not published
+
+    # -- sides ----------------------------------------------------------------------------------------------------
 
     def side_groups(
         self,
         answer: Answer,
-        query: str,
+        asked: AskedQuestion,
         query_vector: np.ndarray,
-        target_sides: list[str],
         k: int,
         settings: SearchSettings,
-        filters: Filters,
         min_similarity: float,
-        names: list[str] | None = None,
-        shown: set[int] | None = None,
-    ) -> tuple[float, dict[str, str]]:
+        answer_anyway: bool,
+        shown: set[int],
+        silent: dict[str, str],
+    ) -> float:
         """Fill `answer.groups`: each side's quota of its relevant quotes in rank order, then the places left up to
-        k from the sides' further relevant quotes, side by side in turn. A side none of whose statements (within the
-        filters) mentions one of `names` gets no quotes and a note saying so. Returns the best similarity seen and
-        those sides' notes. `shown` collects the ids of the relevant sentences."""
-        quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(target_sides)))
-        topic_words = topic_words_of(answer.topic, query)
-        shown = shown if shown is not None else set()
+        k from the sides' further relevant quotes, side by side in turn. A side is said silent on the topic's names
+        only when none of its statements within the filters mentions them under any of their names and none passes
+        the relevance rule. Returns the best similarity seen."""
+        sides = asked.sides or []
+        answer.grouped_by_side = True
+        quota = max(MIN_QUOTES_PER_SIDE, math.ceil(k / len(sides)))
         relevant: dict[str, list[Quote]] = {}
         best = -1.0
-        silent: dict[str, str] = {}  # side -> its note
-        for side in target_sides:
-            side_filters = filters.model_copy(update={"sides": [side]})
-            missing = self.questions.unmentioned(names or [], side_filters)
-            if missing:  # said in the side's group; `understood` keeps to what the question's filters exclude
-                rest = filters.model_copy(update={"sides": []})
-                within = "" if rest.is_empty() else f" ({rest.describe()})"
-                listed = ", ".join(f"“{name}”" for name in missing)
-                silent[side] = f"No statement by {side}{within} mentions {listed}."
-                relevant[side] = []
-                continue
+        for side in sides:
+            side_filters = asked.filters.model_copy(update={"sides": [side]})
+            within = self.within(asked, side_filters)
             # A side has few statements in the top ranks: look further down for its relevant ones.
-            hits = self.retriever.search(query, k * SIDE_DEPTH, settings, side_filters, query_vector, answer.timings)
-            quotes, side_best = self.relevant_quotes(
-                hits, query_vector, min_similarity, self.retriever.mask(side_filters), shown, topic_words=topic_words
-            )
+            hits = self.search(asked, side_filters, k * SIDE_DEPTH, settings, query_vector, answer.timings)
+            quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity, within, shown, asked)
             relevant[side], best = quotes, max(best, side_best)
         taken = {side: min(quota, len(quotes)) for side, quotes in relevant.items()}
         room = k - sum(taken.values())
-        while room > 0 and any(taken[side] < len(relevant[side]) for side in target_sides):
+        while room > 0 and any(taken[side] < len(relevant[side]) for side in sides):
             # the most similar of the sides' next quotes (each side's quotes stay in rank order)
             side = max(
-                (side for side in target_sides if taken[side] < len(relevant[side])),
+                (side for side in sides if taken[side] < len(relevant[side])),
                 key=lambda side: relevant[side][taken[side]].similarity,
             )
             taken[side] += 1
             room -= 1
-        for side in target_sides:
+        for side in sides:
             quotes = relevant[side][: taken[side]]
-            note = None if quotes else f"No relevant statement from {side} was found in the indexed documents."
-            note = silent.get(side, note)
+            note = None if quotes else self.silence_note(asked, side, answer_anyway)
+            if note is not None and not note.startswith("No relevant statement"):
+                silent[side] = note
             answer.groups.append(SideGroup(side=side, quotes=quotes, note=note))
             answer.quotes.extend(quotes)
-        return best, silent
+        return best
+
+    def silence_note(self, asked: AskedQuestion, side: str, answer_anyway: bool) -> str:
+        """What to say of a side with no relevant quote: that it does not mention the topic's names (under any of
+        their names) within the filters, when so; else that nothing relevant was found."""
+        side_filters = asked.filters.model_copy(update={"sides": [side]})
+        missing = [] if answer_anyway else self.missing_names(asked, self.within(asked, side_filters))
+        if not missing:
+            return f"No relevant statement from {side} was found in the indexed documents."
+        rest = asked.filters.model_copy(update={"sides": []})
+        where = "" if rest.is_empty() else f" ({self.describe(asked, rest)})"
+        listed = ", ".join(
+            f"“{name}”" + (f" (or {', '.join(asked.forms(name)[1:])})" if len(asked.forms(name)) > 1 else "")
+            for name in missing
+        )
+        return f"No statement by {side}{where} mentions {listed}."
+
+    def most_relevant_sides(
+        self,
+        answer: Answer,
+        asked: AskedQuestion,
+        query_vector: np.ndarray,
+        k: int,
+        settings: SearchSettings,
+        min_similarity: float,
+        shown: set[int],
+    ) -> float:
+        """For a question to more sides than quotes (every member state of a collection): one search over all of
+        them, the sides whose statements are the most relevant with their best quote (up to k quotes), and the other
+        sides that spoke on the topic listed in `answer.other_sides`. Returns the best similarity seen."""
+        sides = asked.sides or []
+        answer.grouped_by_side = True
+        filters = asked.filters.model_copy(update={"sides": sides})
+        within = self.within(asked, filters)
+        depth = max(settings.candidates, k * SIDE_DEPTH)
+        hits = self.search(asked, filters, depth, settings, query_vector, answer.timings)
+        quotes, best = self.relevant_quotes(hits, query_vector, min_similarity, within, shown, asked)
+        by_side: dict[str, list[Quote]] = {}
+        canonical = {side.lower(): side for side in sides}
+        for quote in quotes:
+            side = canonical.get((quote.speaker_side or quote.side or "").lower())
+            if side is not None:
+                by_side.setdefault(side, []).append(quote)
+        ranked = sorted(by_side, key=lambda side: -max(q.similarity for q in by_side[side]))
+        shown = ranked[:k]
+        taken = {side: 1 for side in shown}
+        room = k - len(shown)
+        while room > 0 and any(taken[side] < len(by_side[side]) for side in shown):
+            side = max(
+                (side for side in shown if taken[side] < len(by_side[side])),
+                key=lambda side: by_side[side][taken[side]].similarity,
+            )
+            taken[side] += 1
+            room -= 1
+        for side in shown:
+            group = by_side[side][: taken[side]]
+            answer.groups.append(SideGroup(side=side, quotes=group))
+            answer.quotes.extend(group)
+        spoke = set(ranked) | self.sides_on_topic(asked, within)
+        answer.other_sides = sorted((spoke & set(sides)) - set(shown), key=str.lower)
+        if answer.other_sides:
+            topic = asked.topic or "the question"
+            answer.notes.append(
+                f"{len(answer.other_sides)} other sides spoke about {topic}: {', '.join(answer.other_sides)}. "
+                "Ask for some of them by name (or as a side filter) to see their statements."
+            )
+        return best
+
+    def sides_on_topic(self, asked: AskedQuestion, within: np.ndarray | None) -> set[str]:
+        """The sides of the sentences within `within` that hold the topic under one of its names."""
+        labels = self.index.labels
+        found: set[str] = set()
+        for variant in asked.variants:
+            units = self.index.bm25.units_with(variant)
+            if within is not None:
+                units = units[within[units]]
+            codes = np.unique(labels.side[units])
+            found.update(labels.side_names[code] for code in codes.tolist() if code >= 0)
+        return found
+
+    # -- notes ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def describe(asked: AskedQuestion, filters: Filters) -> str:
+        """The filters in a few words, a period read from the question as such."""
+        text = filters.describe()
+        if asked.period is not None and (filters.since or filters.until):
+            span = f"{filters.since or '…'} – {filters.until or '…'}"
+            text = text.replace(span, f"published in or speaking of {span}")
+        return text
+
+    @staticmethod
+    def fallback_note(asked: AskedQuestion, strict: Answer) -> str:
+        """Why the answer leaves out filters read from the question: "Nothing published in or speaking of July 2020
+        mentions “Tovuz”; showing statements from other dates.
+        """
+        understood = asked.understood
+        scope = []
+        if "dates" in asked.relaxable and understood is not None and understood.period:
+            period = re.sub(r"^(?:in|during|on|throughout)\s+", "", understood.period, flags=re.IGNORECASE)
+            scope.append(f"published in or speaking of {period}")
+        for kind in ("sides", "speakers", "publishers"):
+            if getattr(asked.filters, kind):
+                scope.append("by " + ", ".join(getattr(asked.filters, kind) or []))
+        unmentioned = strict.understood.unmentioned if strict.understood is not None else {}
+        missing = [name for names in unmentioned.values() for name in names]
+        said = "mentions " + ", ".join(f"“{name}”" for name in missing) if missing else "is relevant enough to quote"
+        other = {"dates": "other dates", "speakers": "other speakers", "publishers": "other publishers"}
+        shown = " and ".join(other[kind] for kind in asked.relaxable)
+        return f"Nothing {' '.join(scope)} {said}; showing statements from {shown}."

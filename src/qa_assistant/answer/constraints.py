@@ -169,12 +169,17 @@ def without(question: str, start: int, end: int) -> str:
     return " ".join(rest.split())
 
 
-# "What did X say …", "What has X stated …", "How did X respond …": X is who the question asks to hear.
+# "What did X say …", "What has X stated …", "How did X respond …", "What assurances did X give …": X is who the
+# question asks to hear.
 _WHO_ASKS = re.compile(
-    r"^\s*(?:what|how|when|why|where)\s+(?:did|do|does|has|have|had|was|were|is|are|will|would)\s+(?P<who>.+?)\s+"
+    r"^\s*(?:what|how|when|why|where|which)(?:\s+[\w-]+){0,3}?\s+"
+    r"(?:did|do|does|has|have|had|was|were|is|are|will|would)\s+(?P<who>.+?)\s+"
     r"(?:say|said|says|state|stated|states|claim|claimed|claims|declare|declared|report|reported|write|wrote|"
     r"announce|announced|tell|told|think|thought|mention|mentioned|respond|responded|react|reacted|argue|argued|"
-    r"describe|described|call|called|propose|proposed|accuse|accused|demand|demanded|warn|warned|stress|stressed)\b",
+    r"describe|described|call|called|propose|proposed|accuse|accused|demand|demanded|warn|warned|stress|stressed|"
+    r"give|gave|given|offer|offered|promise|promised|pledge|pledged|guarantee|guaranteed|provide|provided|"
+    r"make|made|issue|issued|deny|denied|reject|rejected|confirm|confirmed|condemn|condemned|explain|explained|"
+    r"justify|justified|insist|insisted|ask|asked|request|requested|urge|urged)\b",
     re.IGNORECASE,
 )
 _ACCORDING_TO = re.compile(r"\baccording\s+to\s+(?P<who>[^,?.;]+)", re.IGNORECASE)
@@ -210,11 +215,12 @@ class AskedSpeaker:
     speakers: list[str]
     publishers: list[str]
     words: str
+    office_not_found: str | None = None  # an office named with its side that no speaker of that side holds
 
 
 @lru_cache(maxsize=200_000)  # every speaker name of an index is compared with each question
 def _office_tokens(text: str) -> frozenset[str]:
-    folded = " ".join(text.lower().replace("’", "'").split())
+    folded = re.sub(r"'s\b", " ", " ".join(text.lower().replace("’", "'").split()))  # "Armenia's" -> "armenia"
     for pattern, token in _OFFICES:
         folded = pattern.sub(f" {token} ", folded)
     return frozenset(word for word in re.findall(r"[\w-]+", folded) if word not in _FILLER)
@@ -232,10 +238,18 @@ def who_is_asked(question: str) -> str | None:
     return None
 
 
-def asked_speaker(question: str, sides: SideAliases, speakers: list[str], publishers: list[str]) -> AskedSpeaker | None:
+def asked_speaker(
+    question: str,
+    sides: SideAliases,
+    speakers: list[str],
+    publishers: list[str],
+    speaker_sides: Callable[[str], set[str]] | None = None,
+) -> AskedSpeaker | None:
     """Who `question` asks to hear, resolved against the index: the sides its words name by an alias, the speakers
-    of the index whose names hold every other word (offices written either way), the publishers it names. None
-    when the question names nobody the index knows."""
+    of the index whose names hold every other word (offices written either way), the publishers it names. An office
+    named together with a side ("Armenia's foreign ministry", "the foreign ministry of Armenia") matches only
+    speakers of that side (`speaker_sides`); when there is none, the side is kept and the office is reported as not
+    found. None when the question names nobody the index knows."""
     who = who_is_asked(question)
     if not who:
         return None
@@ -244,11 +258,26 @@ def asked_speaker(question: str, sides: SideAliases, speakers: list[str], publis
     wanted = _office_tokens(who) - alias_words
     named_publishers = [p for p in publishers if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", who)]
     matched: list[str] = []
+    missing = None
     if wanted and not named_publishers:
         matched = [name for name in speakers if wanted <= _office_tokens(name)]
+        if named_sides and speaker_sides is not None:
+            of_side = [name for name in matched if speaker_sides(name) & set(named_sides)]
+            if not of_side:
+                missing = _office_words(who, sides.aliases_in(who))
+            matched = of_side
     if not (named_sides or matched or named_publishers):
         return None
-    return AskedSpeaker(named_sides, matched, named_publishers, who)
+    return AskedSpeaker(named_sides, matched, named_publishers, who, missing)
+
+
+def _office_words(who: str, aliases: list[str]) -> str:
+    """`who` without its side's words: "Armenia's foreign ministry" -> "foreign ministry"."""
+    rest = " ".join(who.replace("’", "'").split())
+    for alias in sorted(aliases, key=len, reverse=True):
+        rest = re.sub(rf"(?<!\w){re.escape(alias)}(?:'s)?(?!\w)", " ", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"^(?:the|of)\s+|\s+(?:of|the)$", "", " ".join(rest.split()), flags=re.IGNORECASE)
+    return rest.strip() or who
 
 
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")

@@ -1,31 +1,76 @@
-"""Reading a question: which sides it asks to hear from, the topic of a question about what the sides said, and
-the constraints it writes itself (its period, who speaks, names no document mentions)."""
+"""Reading a question, once, into what it asks (`AskedQuestion`): who it asks to hear (sides, speakers, offices), its
+period (published in it, or speaking of it), its topic with every name the topic goes by, and what no document
+covers (unknown names, absent topic words). The answer builder then retrieves, selects quotes and groups from that
+object alone."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import re
+import threading
+from dataclasses import dataclass, field
 
-from qa_assistant.answer.constraints import asked_speaker, date_window, names_in, unknown_names, without
-from qa_assistant.backends.base import SearchBackend
+import numpy as np
+
+from qa_assistant.answer.constraints import DateWindow, asked_speaker, date_window, names_in, unknown_names, without
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
+from qa_assistant.text.dates import date_mentions
 from qa_assistant.text.tokens import tokenize
 
 _EACH_SIDE = re.compile(
     r"\b(each|both|all|either|every|the two|different|opposing|two)\s+(side|sides|party|parties|camp|camps)\b",
     re.IGNORECASE,
 )
+# What a question is about starts here: a side named after it belongs to the topic, not to who is asked.
+_ABOUT = re.compile(r"\b(?:about|on|over|regarding|concerning|towards?|against|with)\b", re.IGNORECASE)
+_REPORTING = (
+    r"(?:say|says|said|state|states|stated|claim|claims|claimed|declare|declares|declared|report|reports|reported|"
+    r"write|writes|wrote|announce|announces|announced|think|thinks|thought|tell|tells|told)"
+)
+# "What did each side say about X?", "What have Armenia and Azerbaijan stated on X?": who is asked, and the topic X.
+_ASKED_ABOUT = re.compile(
+    r"^\s*(?:(?:what|how)\s+(?:did|do|does|have|has|had|will|would)\s+)?(?P<who>.+?)\s+"
+    rf"{_REPORTING}\s+"
+    r"(?:about|on|of|over|regarding|concerning)\s+(?P<topic>.+?)[\s?!.]*$",
+    re.IGNORECASE,
+)
+_REPORTED = re.compile(rf"\b{_REPORTING}\b", re.IGNORECASE)
+# A sentence speaks of a period when it, or the sentence before or after it in its paragraph, mentions a date in it.
+PERIOD_CONTEXT = 1
+# Words that frame a question or measure its topic rather than name it: "How much did … grow?".
+FRAME_WORDS = frozenset(
+    tokenize(
+        "what which who whom whose when where why how much many long far often did does do is are was were has have "
+        "had will would can could should may might say said tell told describe described call called give gave given "
+        "make made happen happened grow grew grown increase increased rise rose fall fell change changed get got "
+        "become became go went take took show shown mean meant according position view views stance statement "
+        "statements reaction response respond responded react reacted think thought"
+    )
+)
+
+
+def speaking_part(question: str) -> str:
+    """The words of `question` that can name who is asked: those before its reporting verb ("What did India and
+    Pakistan say" in "What did India and Pakistan say about Afghanistan?"), else those before what it is about."""
+    verb = _REPORTED.search(question)
+    if verb:
+        return question[: verb.start()]
+    about = _ABOUT.search(question)
+    return question[: about.start()] if about else question
 
 
 def sides_asked(question: str, index: SentenceIndex, present_sides: list[str]) -> list[str] | None:
     """The sides a question asks to hear from, or None when it does not ask about sides.
 
-    "each side" / "both sides" / "both parties" ask for every party side in the index; naming two or
-    more sides by an alias of `sides.json` ("What did Armenia and Baku say ...") asks for those.
+    "each side" / "both sides" / "both parties" ask for every party side in the index; naming two or more sides by
+    an alias of `sides.json` or their seat of government before the reporting verb ("What did Armenia and Baku say
+    …") asks for those. A side named in the topic ("… say about Afghanistan?") is not asked.
     """
     config = index.sides.sides
     present = {s.lower(): s for s in present_sides}
-    named = [name for name in index.sides.sides_mentioned(question) if name.lower() in present]
+    named = [name for name in index.sides.sides_mentioned(speaking_part(question)) if name.lower() in present]
     if len(named) >= 2:
         return [present[n.lower()] for n in named]
     if _EACH_SIDE.search(question):
@@ -36,22 +81,12 @@ def sides_asked(question: str, index: SentenceIndex, present_sides: list[str]) -
     return None
 
 
-# "What did each side say about X?", "What have Armenia and Azerbaijan stated on X?": who is asked, and the topic X.
-_ASKED_ABOUT = re.compile(
-    r"^\s*(?:(?:what|how)\s+(?:did|do|does|have|has|had|will|would)\s+)?(?P<who>.+?)\s+"
-    r"(?:say|says|said|state|states|stated|claim|claims|claimed|declare|declares|declared|report|reports|reported|"
-    r"write|writes|wrote|announce|announces|announced|think|thinks|thought|tell|tells|told)\s+"
-    r"(?:about|on|of|over|regarding|concerning)\s+(?P<topic>.+?)[\s?!.]*$",
-    re.IGNORECASE,
-)
-
-
 def question_topic(question: str, index: SentenceIndex) -> str | None:
     """The topic of a question that asks what the sides said about it, or None.
 
     "What did each side say about the Lachin corridor?" -> "the Lachin corridor". Only when the asker is the
-    sides themselves ("each side", "both parties", two or more sides named by an alias of `sides.json`): the
-    frame says nothing about relevance, and comparing quotes with the whole question would score the frame.
+    sides themselves ("each side", "both parties", two or more sides named): the frame says nothing about
+    relevance, and comparing quotes with the whole question would score the frame.
     """
     match = _ASKED_ABOUT.match(question)
     if not match:
@@ -62,12 +97,63 @@ def question_topic(question: str, index: SentenceIndex) -> str | None:
     return topic if re.search(r"\w", topic) else None
 
 
-class QuestionReader:
-    """What a question asks, read against the sides of an index."""
+@dataclass
+class AskedQuestion:
+    """What a question asks, read once: everything retrieval, quote selection and grouping need."""
 
-    def __init__(self, index: SentenceIndex, backend: SearchBackend):
+    text: str
+    searched: str  # the question without the words of its period
+    understood: Understood | None  # what was read, as shown to the user (None: reading was off)
+    filters: Filters  # the explicit filters with those read from the question added
+    explicit: Filters  # the filters the user set
+    inferred: list[str] = field(default_factory=list)  # kinds of filter read from the question: dates, sides…
+    period: DateWindow | None = None  # a period read from the question: published in it or speaking of it
+    sides: list[str] | None = None  # the sides to answer side by side (None: not a question about sides)
+    topic: str | None = None  # for a question about what the sides said: its topic
+    names: dict[str, list[str]] = field(default_factory=dict)  # each name of the question: all the names it has
+    topic_names: list[str] = field(default_factory=list)  # names the quotes should mention (neither who nor unknown)
+    variants: list[frozenset[str]] = field(default_factory=list)  # BM25 tokens a sentence on the topic holds (any)
+    content_words: frozenset[str] = frozenset()  # the topic's content words, under any of its names
+    absent_topic: str | None = None  # the topic's words when no indexed sentence holds any of them
+
+    @property
+    def query(self) -> str:
+        """What is compared with sentences: the topic, else the question without its period."""
+        return self.topic or self.searched
+
+    @property
+    def bm25_query(self) -> str:
+        """What BM25 searches: the query and every other name of its names."""
+        others = [name for names in self.names.values() for name in names[1:]]
+        return " ".join([self.query, *others])
+
+    def forms(self, name: str) -> list[str]:
+        return self.names.get(name.lower(), [name])
+
+    @property
+    def relaxable(self) -> list[str]:
+        """The filters read from the question that an answer may drop when nothing within them is relevant: the
+        period and the speaker's office. The side asked is kept: other sides' words do not answer it."""
+        return [kind for kind in self.inferred if kind in ("dates", "speakers", "publishers")]
+
+    def relaxed(self) -> AskedQuestion:
+        """The same question without the `relaxable` filters read from it (the explicit filters stay)."""
+        updates: dict[str, object] = {}
+        for kind in self.relaxable:
+            if kind == "dates":
+                updates.update(since=self.explicit.since, until=self.explicit.until)
+            else:
+                updates[kind] = getattr(self.explicit, kind)
+        kept = [kind for kind in self.inferred if kind not in self.relaxable]
+        period = None if "dates" in self.relaxable else self.period
+        return dataclasses.replace(self, filters=self.filters.model_copy(update=updates), inferred=kept, period=period)
+
+
+class QuestionReader:
+    """What a question asks, read against the sides, names and dates of an index."""
+
+    def __init__(self, index: SentenceIndex):
         self.index = index
-        self.backend = backend
         self.sides_present = sorted(index.labels.side_names)
         self.speakers = sorted(index.labels.speaker_names)
         self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
@@ -76,14 +162,48 @@ class QuestionReader:
         # Names the metadata knows though no text says them: a speech rarely names its own speaker.
         named = [*self.speakers, *self.publishers, *(d.title or "" for d in index.documents)]
         self.metadata_tokens = set(tokenize(" ".join(named)))
+        self._speaker_sides: dict[str, set[str]] | None = None
+        self._mentions: tuple[np.ndarray, ...] | None = None
+        self._lock = threading.Lock()
 
     def known(self, word: str) -> bool:
         """Whether every BM25 token of `word` occurs in some document's text or metadata (speakers, titles)."""
-        return all(token in self.metadata_tokens or self.backend.mentions([token]) for token in tokenize(word))
+        vocabulary = self.index.bm25.model.vocab_dict
+        return all(token in vocabulary or token in self.metadata_tokens for token in tokenize(word))
 
-    def understand(self, question: str, filters: Filters) -> tuple[Understood, Filters]:
-        """What `question` says about its period and its speaker, and `filters` with that applied where no explicit
+    def speaker_sides(self, speaker: str) -> set[str]:
+        """The sides the index attributes to sentences of `speaker`."""
+        if self._speaker_sides is None:
+            labels = self.index.labels
+            pairs = np.unique(np.stack([labels.speaker, labels.side]), axis=1)
+            table: dict[str, set[str]] = {}
+            for who, side in pairs.T.tolist():
+                if who >= 0 and side >= 0:
+                    table.setdefault(labels.speaker_names[who], set()).add(labels.side_names[side])
+            self._speaker_sides = table
+        return self._speaker_sides.get(speaker, set())
+
+    def read(self, question: str, filters: Filters, infer: bool = True) -> AskedQuestion:
+        """Everything `question` asks. With `infer`, its period and who it asks become filters where no explicit
         filter of the same kind was given."""
+        asked = AskedQuestion(text=question, searched=question, understood=None, filters=filters, explicit=filters)
+        if infer:
+            self._read_constraints(asked)
+        present = list(self.sides_present)
+        if asked.filters.sides and "sides" not in asked.inferred:
+            wanted = {s.lower() for s in asked.filters.sides}
+            present = [s for s in present if s.lower() in wanted]
+        asked.sides = sides_asked(asked.searched, self.index, present)
+        asked.topic = question_topic(asked.searched, self.index) if asked.sides else None
+        self._read_topic(asked)
+        if asked.understood is not None:
+            asked.understood.names_searched = {names[0]: names[1:] for names in asked.names.values() if len(names) > 1}
+            asked.understood.inferred = list(asked.inferred)
+        return asked
+
+    def _read_constraints(self, asked: AskedQuestion) -> None:
+        """The period and the speaker written in the question, as filters; names no document mentions."""
+        question, filters = asked.text, asked.explicit
         understood = Understood(searched=question)
         updates: dict[str, object] = {}
         window = date_window(question, self.newest)
@@ -94,61 +214,134 @@ class QuestionReader:
                 understood.overridden.append("dates")
             else:
                 updates.update(since=window.since, until=window.until)
-        asked = asked_speaker(question, self.index.sides, self.speakers, self.publishers)
-        if asked is not None:
-            understood.who = asked.words
-            understood.speakers, understood.publishers = asked.speakers, asked.publishers
-            if len(asked.sides) == 1:  # two or more sides named: a question about sides, answered side by side
-                understood.sides = asked.sides
+                asked.period = window
+                understood.speaks_of_period = True
+        asked.searched = understood.searched
+        found = asked_speaker(question, self.index.sides, self.speakers, self.publishers, self.speaker_sides)
+        if found is not None:
+            understood.who = found.words
+            understood.speakers, understood.publishers = found.speakers, found.publishers
+            understood.office_not_found = found.office_not_found
+            if len(found.sides) == 1:  # two or more sides named: a question about sides, answered side by side
+                understood.sides = found.sides
                 if filters.sides:
                     understood.overridden.append("sides")
                 else:
-                    updates["sides"] = asked.sides
+                    updates["sides"] = found.sides
             for kind in ("speakers", "publishers"):
-                if getattr(asked, kind):
+                if getattr(found, kind):
                     if getattr(filters, kind):
                         understood.overridden.append(kind)
                     else:
-                        updates[kind] = getattr(asked, kind)
+                        updates[kind] = getattr(found, kind)
         understood.unknown_names = unknown_names(
             understood.searched, self.known, lambda name: bool(self.index.sides.sides_mentioned(name))
         )
-        return understood, filters.model_copy(update=updates)
+        asked.understood = understood
+        asked.inferred = [("dates" if kind in ("since", "until") else kind) for kind in updates]
+        asked.inferred = list(dict.fromkeys(asked.inferred))
+        asked.filters = filters.model_copy(update=updates)
 
-    def topic_names(self, understood: Understood, asked_sides: list[str] | None = None) -> list[str]:
-        """The names of a question that the index knows and that are neither who it asks to hear (its words, the
-        sides it asks, `asked_sides` and `understood.sides`) nor unknown: what the quotes should mention ("Kashmir"
-        in "What did India say about Kashmir in 2019?", "Cyprus" in "What did Turkey say about Cyprus?")."""
-        who = set(tokenize(understood.who or ""))
-        asked = {side.lower() for side in [*(asked_sides or []), *understood.sides]}
-        return [
-            name
-            for name in names_in(understood.searched)
-            if name not in understood.unknown_names
-            and not {side.lower() for side in self.index.sides.sides_mentioned(name)} & asked
-            and not set(tokenize(name)) <= who
-        ]
+    def _read_topic(self, asked: AskedQuestion) -> None:
+        """The names of the question with their alternatives, the names quotes should mention, the token sets a
+        sentence on the topic holds, and whether any topic word occurs in the collection at all."""
+        config = self.index.sides
+        asked.names = {written: names for written, names in config.alternatives_in(asked.query)}
+        understood = asked.understood
+        if understood is not None:
+            who = set(tokenize(understood.who or ""))
+            asked_sides = {side.lower() for side in [*(asked.sides or []), *understood.sides]}
+            asked.topic_names = [
+                name
+                for name in names_in(understood.searched)
+                if name not in understood.unknown_names
+                and not {side.lower() for side in config.sides_mentioned(name)} & asked_sides
+                and not set(tokenize(name)) <= who
+            ]
+            for name in asked.topic_names:
+                for written, names in config.alternatives_in(name):
+                    asked.names.setdefault(name.lower(), names if written == name.lower() else [name])
+        who_words = speaking_part(asked.query) + " " + (understood.who or "" if understood is not None else "")
+        side_words = set(tokenize(" ".join(config.aliases_in(who_words))))
+        words = [w for w in tokenize(asked.query, query=True) if w not in side_words]
+        if asked.topic:
+            words = tokenize(asked.query, query=True)
+        else:
+            words = [w for w in words if w not in FRAME_WORDS]
+        asked.variants = _variants(frozenset(words), asked.names.values())
+        asked.content_words = frozenset(w for variant in asked.variants for w in variant)
+        if words and not any(self.known(word) for word in words) and not asked.names:
+            asked.absent_topic = _written(asked.query, set(words))
 
-    def unmentioned(self, names: list[str], filters: Filters | None) -> list[str]:
-        """Those of `names` that no sentence within `filters` mentions (none when there are no filters: every name
-        the index knows is mentioned somewhere). A name of a side is mentioned by any of that side's aliases."""
-        if filters is None or filters.is_empty():
-            return []
-        aliases = self.index.sides.alias_table()
-        missing = []
-        for name in names:
-            named = set(self.index.sides.sides_mentioned(name))
-            forms = [name, *(alias for alias, sides in aliases.items() if named & set(sides))]
-            if not any(self.backend.mentions(tokenize(form, query=True), filters) for form in forms):
-                missing.append(name)
-        return missing
+    def speaking_of(self, window: DateWindow) -> np.ndarray:
+        """Which sentences speak of a date inside `window`: the sentence, or one next to it in its paragraph,
+        mentions a date, days, a month or a year that lies inside it (`dates.date_mentions`)."""
+        doc_of, first, last, start, end, para_start, para_end = self._date_mentions()
+        inside = np.ones(len(first), dtype=bool)
+        if window.since is not None:
+            inside &= first >= window.since.toordinal()
+        if window.until is not None:
+            inside &= last <= window.until.toordinal()
+        table = self.index.sentences
+        mask = np.zeros(len(table.start) + 1, dtype=np.int32)
+        if inside.any():  # sentences are in document order, and in text order within one: one range per mention
+            shift = np.int64(1) << np.int64(32)
+            doc = doc_of[inside] * shift
+            starts = table.doc_index.astype(np.int64) * shift + table.start
+            ends = table.doc_index.astype(np.int64) * shift + table.end
+            low = np.searchsorted(ends, doc + start[inside], side="right") - PERIOD_CONTEXT
+            high = np.searchsorted(starts, doc + end[inside], side="left") + PERIOD_CONTEXT
+            low = np.maximum(low, np.searchsorted(ends, doc + para_start[inside], side="right"))
+            high = np.minimum(high, np.searchsorted(starts, doc + para_end[inside], side="left"))
+            keep = high > low
+            np.add.at(mask, low[keep], 1)
+            np.add.at(mask, high[keep], -1)
+        return np.cumsum(mask)[:-1] > 0
+
+    def _date_mentions(self) -> tuple[np.ndarray, ...]:
+        """Every date mention of the collection: its document, the days it covers (ordinals), where it is written
+        and its paragraph."""
+        with self._lock:
+            if self._mentions is None:
+                rows: list[tuple[int, ...]] = []
+                for number, doc in enumerate(self.index.documents):
+                    breaks = [0, *(m.end() for m in re.finditer(r"\n\s*\n", doc.text)), len(doc.text)]
+                    for mention in date_mentions(doc.text, doc.date):
+                        at = int(np.searchsorted(breaks, mention.start, side="right")) - 1
+                        para = breaks[at], breaks[min(at + 1, len(breaks) - 1)]
+                        first, last = mention.first.toordinal(), mention.last.toordinal()
+                        rows.append((number, first, last, mention.start, mention.end, *para))
+                self._mentions = tuple(np.array(rows, dtype=np.int64).reshape(-1, 7).T)
+            return self._mentions
 
     def sides_and_topic(self, question: str, filters: Filters | None = None) -> tuple[list[str] | None, str | None]:
         """The sides a question asks to hear from (None: not a question about sides) and, for a question about
         what the sides said, its topic: what is searched and what quotes are compared with."""
-        present = list(self.sides_present)
-        if filters is not None and filters.sides:
-            wanted = {s.lower() for s in filters.sides}
-            present = [s for s in present if s.lower() in wanted]
-        target_sides = sides_asked(question, self.index, present)
-        return target_sides, question_topic(question, self.index) if target_sides else None
+        asked = self.read(question, filters or Filters(), infer=False)
+        return asked.sides, asked.topic
+
+
+def _variants(words: frozenset[str], alternatives: object) -> list[frozenset[str]]:
+    """The token sets a sentence on the topic holds: the topic's words, with the words of each of its names
+    replaced by those of any other name it has ("western sahara" -> also "moroccan sahara")."""
+    choices: list[list[frozenset[str]]] = []
+    rest = set(words)
+    for names in alternatives:  # type: ignore[attr-defined]
+        forms = [frozenset(tokenize(name)) for name in names]
+        forms = [form for form in forms if form]
+        if not forms:
+            continue
+        rest -= forms[0]
+        choices.append(forms)
+    if not choices:
+        return [words] if words else []
+    found = []
+    for combination in itertools.islice(itertools.product(*choices), 64):
+        found.append(frozenset(rest).union(*combination))
+    return found
+
+
+def _written(question: str, words: set[str]) -> str:
+    """The run of words of `question` whose tokens are `words` ("sugar exports"), as written."""
+    kept = [word for word in re.findall(r"[\w'’-]+", question) if set(tokenize(word)) & words]
+    return " ".join(kept)

@@ -1,12 +1,17 @@
-"""Sides: which sides exist and which words and publishers point to them (`sides.json`)."""
+"""Sides: which sides exist and which words and publishers point to them (`sides.json`), the seats of government
+that name them in a question, and the alternative names of the places and things they speak of."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, PrivateAttr
+
 
 # Official long forms: "Republic of Moldova" -> "moldova", "Iran (Islamic Republic of)" -> "iran".
 _OFFICIAL_PREFIX = re.compile(
@@ -60,6 +65,32 @@ def derived_aliases(name: str) -> set[str]:
     return {form for form in forms if _ANY_WORD.search(form)}
 
 
+@lru_cache(maxsize=1)
+def capitals() -> dict[str, list[str]]:
+    """The seats of government of the United Nations member and observer states (package data `capitals.json`), by
+    the state's short name."""
+    data = json.loads(resources.files("qa_assistant").joinpath("data/capitals.json").read_text(encoding="utf-8"))
+    return {state: list(places) for state, places in data["capitals"].items()}
+
+
+class AlternativeNames(BaseModel):
+    """One place or thing and the names the sides (or the years) give it, with where that naming is documented."""
+
+    names: list[str] = Field(min_length=2, description="every name of it, e.g. Stepanakert and Khankendi")
+    source: str = Field(min_length=1, description="where the names come from (UN terminology, government usage, …)")
+
+
+@lru_cache(maxsize=1)
+def bundled_alternative_names() -> tuple[AlternativeNames, ...]:
+    """The table of contested and alternative names shipped as package data (`alternative_names.json`)."""
+    text = resources.files("qa_assistant").joinpath("data/alternative_names.json").read_text(encoding="utf-8")
+    return tuple(AlternativeNames.model_validate(entry) for entry in json.loads(text)["names"])
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
 class SideInfo(BaseModel):
     party: bool = True
     aliases: list[str] = Field(
@@ -75,6 +106,10 @@ class SideConfig(BaseModel):
 
     description: str = ""
     sides: dict[str, SideInfo] = Field(default_factory=dict)
+    alternative_names: list[AlternativeNames] = Field(
+        default_factory=list,
+        description="this collection's own alternative names, added to the bundled table (alternative_names.json)",
+    )
 
     def side_of_publisher(self, publisher: str | None, url: str | None = None) -> str | None:
         """The side a publisher name, or the domain of a URL, is mapped to."""
@@ -98,7 +133,68 @@ class SideConfig(BaseModel):
         if not missing:
             return self
         added = {name: SideInfo() for name in sorted(missing)}
-        return SideConfig(description=self.description, sides={**self.sides, **added})
+        return SideConfig(
+            description=self.description, sides={**self.sides, **added}, alternative_names=self.alternative_names
+        )
+
+    _names_of: dict[str, list[str]] | None = PrivateAttr(None)
+    _question_matcher: tuple[re.Pattern[str], dict[str, list[str]]] | None = PrivateAttr(None)
+
+    def names_of(self, name: str) -> list[str]:
+        """Every name of the place or thing `name` names (itself first): "Stepanakert" -> Stepanakert, Khankendi,
+        …, from the bundled table and this collection's `alternative_names`; [name] when it has no other."""
+        if self._names_of is None:
+            table: dict[str, list[str]] = {}
+            for entry in [*bundled_alternative_names(), *self.alternative_names]:
+                for one in entry.names:
+                    known = table.setdefault(_folded(one), [])
+                    known.extend(other for other in entry.names if other not in known)
+            self._names_of = table
+        others = self._names_of.get(_folded(name), [])
+        return [name, *(other for other in others if _folded(other) != _folded(name))]
+
+    _things: re.Pattern[str] | None = PrivateAttr(None)
+
+    def alternatives_in(self, text: str) -> list[tuple[str, list[str]]]:
+        """Each name in `text` (whole words, any case) that the alternative-names table knows, as written there
+        (lower case), with every name of the same place or thing: [("stepanakert", ["stepanakert", "Khankendi",
+        …])]. The longest name wins where two start together ("Nagorno-Karabakh", not "Karabakh")."""
+        self.names_of("")  # builds the table
+        table = self._names_of or {}
+        if self._things is None:
+            ordered = sorted(table, key=len, reverse=True)
+            self._things = re.compile(
+                r"(?<!\w)(?:" + "|".join(re.escape(name) for name in ordered) + r")(?!\w)" if ordered else r"(?!x)x"
+            )
+        found = []
+        for match in self._things.finditer(_folded(text)):
+            names = self.names_of(match.group())
+            if match.group() not in [written for written, _names in found]:
+                found.append((match.group(), names))
+        return found
+
+    def capital_aliases(self) -> dict[str, list[str]]:
+        """Seats of government (lower case) and the side they name: the capital of each side that is a United
+        Nations member or observer state ("baku" -> Azerbaijan), where no alias of `sides.json` says otherwise."""
+        table = self.alias_table()
+        exact = {_folded(name): name for name in self.sides}
+        by_form: dict[str, set[str]] = {}
+        for name in self.sides:
+            for form in derived_aliases(name):
+                by_form.setdefault(form, set()).add(name)
+        found: dict[str, list[str]] = {}
+        for state, places in capitals().items():
+            if _folded(state) in exact:
+                sides = {exact[_folded(state)]}
+            else:  # "Russian Federation" -> the side "Russia"; a short form two sides share names neither
+                sides = {side for form in derived_aliases(state) for side in by_form.get(form, set())}
+            if len(sides) != 1:
+                continue
+            for place in places:
+                alias = _folded(place)
+                if alias not in table:
+                    found.setdefault(alias, sorted(sides))
+        return found
 
     def alias_table(self) -> dict[str, list[str]]:
         """Every alias (lower case) and the sides it points to: the aliases of `sides.json`, and the short forms of
@@ -124,20 +220,33 @@ class SideConfig(BaseModel):
             self._matcher = (pattern or re.compile(r"(?!x)x"), table)
         return self._matcher
 
-    def _alias_matches(self, text: str) -> list[tuple[str, str]]:
-        """(side, alias) for every alias that occurs in `text` as whole words."""
-        pattern, table = self._alias_matcher()
-        folded = " ".join(text.lower().replace("’", "'").split())
+    def _question_aliases(self) -> tuple[re.Pattern[str], dict[str, list[str]]]:
+        """The alias table and matcher plus the seats of government: how a question may name a side."""
+        if self._question_matcher is None:
+            table = {**self.alias_table(), **self.capital_aliases()}
+            ordered = sorted(table, key=len, reverse=True)
+            pattern = (
+                re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in ordered) + r")(?!\w)") if table else None
+            )
+            self._question_matcher = (pattern or re.compile(r"(?!x)x"), table)
+        return self._question_matcher
+
+    def _alias_matches(self, text: str, question: bool = False) -> list[tuple[str, str]]:
+        """(side, alias) for every alias that occurs in `text` as whole words (with `question`, seats of government
+        count as aliases too: "Baku", "Official Yerevan")."""
+        pattern, table = self._question_aliases() if question else self._alias_matcher()
+        folded = _folded(text)
         return [(name, match.group()) for match in pattern.finditer(folded) for name in table[match.group()]]
 
     def sides_mentioned(self, text: str) -> list[str]:
-        """Every side that `text` names by one of its aliases, in configuration order."""
-        found = {name for name, _alias in self._alias_matches(text)}
+        """Every side that `text` (a question) names by one of its aliases or its seat of government, in
+        configuration order."""
+        found = {name for name, _alias in self._alias_matches(text, question=True)}
         return [name for name in self.sides if name in found]
 
     def aliases_in(self, text: str) -> list[str]:
-        """The aliases (side names included) that occur in `text` as whole words."""
-        return [alias for _name, alias in self._alias_matches(text)]
+        """The aliases (side names and seats of government included) that occur in `text` as whole words."""
+        return [alias for _name, alias in self._alias_matches(text, question=True)]
 
     def side_named_in(self, text: str) -> str | None:
         """The side whose longest alias occurs in `text` (e.g. a speaker's name), or None."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Month names and their abbreviations, as a regular-expression alternation.
@@ -33,3 +35,85 @@ def mentioned_dates(text: str) -> list[dt.date]:
         if date and date not in found:
             found.append(date)
     return found
+
+
+# Dates a text speaks of, with where they are written: a full date, a day or days of a month ("12-14 July",
+# "July 15"), a month ("in July", "July 2020"), or a year. A month or day without its year belongs to the document's
+# year (the year before when that would fall after the document's date). Month names count only capitalized there
+# ("may" is a verb), and a month alone only after a word that makes it a time ("in July", "early March").
+_CAP_MONTHS = "|".join(
+    m.capitalize() for m in _MONTHS.split("|") if m != "may"
+)  # "May" alone is left out: "May 2020" and "15 May" still count (below)
+_DAYS = r"\d{1,2}(?:\s*(?:-|–|—|to)\s*\d{1,2})?"
+_SPOKEN_DATE = re.compile(
+    rf"(?P<full>(?i:{MENTIONED_DATE.pattern}))"
+    rf"|(?P<dm>\b{_DAYS}\s+(?:{_CAP_MONTHS}|May)\b\.?(?:,?\s+(?P<dm_year>(?:1[89]|20)\d\d)\b)?)"
+    rf"|(?P<md>\b(?:{_CAP_MONTHS}|May)\.?\s+{_DAYS}\b(?!\s*(?:%|per\b))(?:,?\s+(?P<md_year>(?:1[89]|20)\d\d)\b)?)"
+    rf"|(?P<my>\b(?:{_CAP_MONTHS}|May)\.?,?\s+(?P<my_year>(?:1[89]|20)\d\d)\b)"
+    rf"|(?P<m>\b(?:in|since|during|until|till|by|of|early|late|mid|mid-|last|this|next)\s+(?P<m_name>{_CAP_MONTHS})\b"
+    r"(?!\.?,?\s+\d))"
+    r"|(?P<y>\b(?:1[89]\d\d|20\d\d)\b)",
+)
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date, days, a month or a year written in a text: where (`start`:`end`) and the days it covers."""
+
+    start: int
+    end: int
+    first: dt.date
+    last: dt.date
+
+
+def _month_of(word: str) -> int:
+    return [m.lower()[:3] for m in _MONTHS.split("|")].index(word.lower()[:3]) % 12 + 1
+
+
+def _year_for(month: int, day: int, published: dt.date | None) -> int | None:
+    if published is None:
+        return None
+    year = published.year
+    if (month, day) > (published.month, published.day):
+        year -= 1  # "12-14 July" in a statement of 28 September 2020 is July 2020; in one of 3 March 2021, 2020
+    return year
+
+
+def date_mentions(text: str, published: dt.date | None = None) -> list[DateMention]:
+    """Every date, day range, month or year that `text` speaks of, in order; a month or day without a year takes
+    it from `published` (left out when there is none)."""
+    found = []
+    for match in _SPOKEN_DATE.finditer(text):
+        span = _covered(match, published)
+        if span is not None:
+            found.append(DateMention(match.start(), match.end(), *span))
+    return found
+
+
+def _covered(match: re.Match[str], published: dt.date | None) -> tuple[dt.date, dt.date] | None:
+    kind = next(name for name in ("full", "dm", "md", "my", "m", "y") if match.group(name))
+    words = match.group(kind)
+    try:
+        if kind == "full":
+            day = parse_date(words)
+            return (day, day) if day else None
+        if kind == "y":
+            year = int(words)
+            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if kind in ("my", "m"):
+            name = re.search(r"[A-Za-z]{3,}", words if kind == "my" else match.group("m_name"))
+            month = _month_of(name.group()) if name else 0
+            year = int(match.group("my_year")) if kind == "my" else _year_for(month, 1, published)
+            if year is None:
+                return None
+            return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+        days = [int(d) for d in re.findall(r"\d{1,2}(?!\d)", re.sub(r"(?:1[89]|20)\d\d", "", words))]
+        name = re.search(r"[A-Za-z]{3,}", words)
+        month = _month_of(name.group()) if name else 0
+        written = match.group("dm_year" if kind == "dm" else "md_year")
+        year = int(written) if written else _year_for(month, min(days), published)
+        if year is None or not days:
+            return None
+        return dt.date(year, month, min(days)), dt.date(year, month, max(days))
+    except ValueError:  # "31 June", "45 July": not a date
+        return None
