@@ -4,8 +4,8 @@ question fills its places from every side's relevant statements."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import math
+import re
 
 from qa_assistant.text.segment import is_quotable
 
@@ -48,7 +48,9 @@ def test_last_year_counts_from_the_newest_document(assistant):
     assert answer.understood is not None
     assert answer.understood.since == dt.date(newest.year - 1, 1, 1)
     # published last year, or (a period read from the question) speaking of it
-    assert answer.quotes and all((q.date and q.date.year == newest.year - 1) or q.speaks_of_period for q in answer.quotes)
+    assert answer.quotes and all(
+        (q.date and q.date.year == newest.year - 1) or q.speaks_of_period for q in answer.quotes
+    )
     assert any(str(newest.year - 1) in q.text for q in answer.quotes)
 
 

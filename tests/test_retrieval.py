@@ -23,7 +23,10 @@ def test_lachin_question_groups_quotes_from_both_sides(assistant):
         assert all(q.speaker_side == side for q in groups[side].quotes)
         assert any("Lachin" in q.text or "Lachín" in q.text for q in groups[side].quotes)
     # No statement attributed to Artsakh mentions Lachin: its group says so rather than quoting something else.
-    assert groups["Artsakh"].quotes == [] and groups["Artsakh"].note == "No statement by Artsakh mentions “Lachin” (or Berdzor)."
+    assert (
+        groups["Artsakh"].quotes == []
+        and groups["Artsakh"].note == "No statement by Artsakh mentions “Lachin” (or Berdzor)."
+    )
     armenian = groups["Armenia"].quotes[0]
     assert armenian.publisher == "Ministry of Foreign Affairs of Armenia" and armenian.date == dt.date(2023, 9, 19)
     assert {q.publisher for q in groups["Azerbaijan"].quotes} <= {

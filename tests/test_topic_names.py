@@ -101,3 +101,13 @@ def test_questions_the_filtered_documents_answer_are_not_affected(speeches):
         answer = speeches.ask(question)
         assert not answer.abstained and answer.quotes, question
         assert answer.understood is not None and not answer.understood.unmentioned, question
+
+
+@pytest.mark.slow
+def test_a_side_named_in_the_topic_is_the_topic_not_a_speaker(speeches):
+    # Iran is one of the sample's sides; after "about" it is what is asked about, not who is asked.
+    answer = speeches.ask("What did Russia and the United States say about Iran?")
+    assert answer.grouped_by_side and {group.side for group in answer.groups} == {"Russia", "United States"}
+    assert answer.topic == "Iran"
+    assert all(quote.speaker_side in ("Russia", "United States") for quote in answer.quotes)
+    assert any("Iran" in quote.text for quote in answer.quotes)

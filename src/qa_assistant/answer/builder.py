@@ -62,8 +62,9 @@ SIDE_DEPTH = 3
 # A line that only points to other pages: "Official statements … could be accessed at <https://…>".
 _URL = re.compile(r"<?\b(?:https?://|www\.)\S+?>?(?=[\s,;.)]*(?:\s|$))")
 _POINTER = re.compile(
-    r"\b(?:accessed|available|found|read|see|visit|click|follow|consult|download|viewed|published)\b"
-    r"|\b(?:here|link|links|website|web\s*site|page)\b",
+    r"\b(?:can|could|may|might|is|are|be)\s+(?:also\s+)?(?:be\s+)?"
+    r"(?:accessed|available|found|read|viewed|downloaded|consulted|watched)\b"
+    r"|^\W*(?:read\s+more|see\s+also|more\s+information|for\s+more|follow\s+us|click\s+here|visit|source|link)s?\b",
     re.IGNORECASE,
 )
 SPEAKING_OF_CACHE = 32  # periods whose "speaks of" sentences are remembered
@@ -495,8 +496,9 @@ class AnswerBuilder:
         answer.other_sides = sorted((spoke & set(sides)) - set(shown), key=str.lower)
         if answer.other_sides:
             topic = asked.topic or "the question"
+            count = len(answer.other_sides)
             answer.notes.append(
-                f"{len(answer.other_sides)} other sides spoke about {topic}: {', '.join(answer.other_sides)}. "
+                f"{count} other side{'s' if count > 1 else ''} spoke about {topic}: {', '.join(answer.other_sides)}. "
                 "Ask for some of them by name (or as a side filter) to see their statements."
             )
         return best

@@ -174,7 +174,7 @@ def without(question: str, start: int, end: int) -> str:
 _WHO_ASKS = re.compile(
     r"^\s*(?:what|how|when|why|where|which)(?:\s+[\w-]+){0,3}?\s+"
     r"(?:did|do|does|has|have|had|was|were|is|are|will|would)\s+(?P<who>.+?)\s+"
-    r"(?:say|said|says|state|stated|states|claim|claimed|claims|declare|declared|report|reported|write|wrote|"
+    r"(?-i:say|said|says|state|stated|states|claim|claimed|claims|declare|declared|report|reported|write|wrote|"
     r"announce|announced|tell|told|think|thought|mention|mentioned|respond|responded|react|reacted|argue|argued|"
     r"describe|described|call|called|propose|proposed|accuse|accused|demand|demanded|warn|warned|stress|stressed|"
     r"give|gave|given|offer|offered|promise|promised|pledge|pledged|guarantee|guaranteed|provide|provided|"

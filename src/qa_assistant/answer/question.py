@@ -25,8 +25,8 @@ _EACH_SIDE = re.compile(
 )
 # What a question is about starts here: a side named after it belongs to the topic, not to who is asked.
 _ABOUT = re.compile(r"\b(?:about|on|over|regarding|concerning|towards?|against|with)\b", re.IGNORECASE)
-_REPORTING = (
-    r"(?:say|says|said|state|states|stated|claim|claims|claimed|declare|declares|declared|report|reports|reported|"
+_REPORTING = (  # in lower case only: "the United States say" names a side, then says
+    r"(?-i:say|says|said|state|states|stated|claim|claims|claimed|declare|declares|declared|report|reports|reported|"
     r"write|writes|wrote|announce|announces|announced|think|thinks|thought|tell|tells|told)"
 )
 # "What did each side say about X?", "What have Armenia and Azerbaijan stated on X?": who is asked, and the topic X.
@@ -246,7 +246,13 @@ class QuestionReader:
         """The names of the question with their alternatives, the names quotes should mention, the token sets a
         sentence on the topic holds, and whether any topic word occurs in the collection at all."""
         config = self.index.sides
-        asked.names = {written: names for written, names in config.alternatives_in(asked.query)}
+        who_words = speaking_part(asked.query) + " " + (asked.understood.who or "" if asked.understood else "")
+        who_tokens = set(tokenize(who_words))
+        asked.names = {  # the names of what is asked about, not of who is asked ("Artsakh's defence ministry")
+            written: names
+            for written, names in config.alternatives_in(asked.query)
+            if asked.topic or not set(tokenize(written)) <= who_tokens
+        }
         understood = asked.understood
         if understood is not None:
             who = set(tokenize(understood.who or ""))
@@ -261,16 +267,15 @@ class QuestionReader:
             for name in asked.topic_names:
                 for written, names in config.alternatives_in(name):
                     asked.names.setdefault(name.lower(), names if written == name.lower() else [name])
-        who_words = speaking_part(asked.query) + " " + (understood.who or "" if understood is not None else "")
         side_words = set(tokenize(" ".join(config.aliases_in(who_words))))
-        words = [w for w in tokenize(asked.query, query=True) if w not in side_words]
-        if asked.topic:
-            words = tokenize(asked.query, query=True)
-        else:
-            words = [w for w in words if w not in FRAME_WORDS]
+        words = tokenize(asked.query, query=True)
+        if not asked.topic:  # a question's own words: without who is asked and the words that frame it
+            words = [w for w in words if w not in side_words and w not in FRAME_WORDS]
         asked.variants = _variants(frozenset(words), asked.names.values())
         asked.content_words = frozenset(w for variant in asked.variants for w in variant)
-        if words and not any(self.known(word) for word in words) and not asked.names:
+        vocabulary = self.index.bm25.model.vocab_dict
+        known = [w for w in words if w in vocabulary or w in self.metadata_tokens]
+        if words and not known and not asked.names:
             asked.absent_topic = _written(asked.query, set(words))
 
     def speaking_of(self, window: DateWindow) -> np.ndarray:

@@ -3,6 +3,7 @@ that name them in a question, and the alternative names of the places and things
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -166,7 +167,7 @@ class SideConfig(BaseModel):
             self._things = re.compile(
                 r"(?<!\w)(?:" + "|".join(re.escape(name) for name in ordered) + r")(?!\w)" if ordered else r"(?!x)x"
             )
-        found = []
+        found: list[tuple[str, list[str]]] = []
         for match in self._things.finditer(_folded(text)):
             names = self.names_of(match.group())
             if match.group() not in [written for written, _names in found]:
@@ -183,11 +184,14 @@ class SideConfig(BaseModel):
             for form in derived_aliases(name):
                 by_form.setdefault(form, set()).add(name)
         found: dict[str, list[str]] = {}
+        state_forms = {state: derived_aliases(state) for state in capitals()}
+        shared = {form for one, other in itertools.combinations(state_forms.values(), 2) for form in one & other}
         for state, places in capitals().items():
             if _folded(state) in exact:
                 sides = {exact[_folded(state)]}
-            else:  # "Russian Federation" -> the side "Russia"; a short form two sides share names neither
-                sides = {side for form in derived_aliases(state) for side in by_form.get(form, set())}
+            else:  # "Russian Federation" -> the side "Russia"; a short form two states share ("congo") names neither
+                forms = state_forms[state] - shared
+                sides = {side for form in forms for side in by_form.get(form, set())}
             if len(sides) != 1:
                 continue
             for place in places:

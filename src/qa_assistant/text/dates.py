@@ -98,12 +98,11 @@ def _covered(match: re.Match[str], published: dt.date | None) -> tuple[dt.date, 
             day = parse_date(words)
             return (day, day) if day else None
         if kind == "y":
-            year = int(words)
-            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+            return dt.date(int(words), 1, 1), dt.date(int(words), 12, 31)
         if kind in ("my", "m"):
             name = re.search(r"[A-Za-z]{3,}", words if kind == "my" else match.group("m_name"))
             month = _month_of(name.group()) if name else 0
-            year = int(match.group("my_year")) if kind == "my" else _year_for(month, 1, published)
+            year: int | None = int(match.group("my_year")) if kind == "my" else _year_for(month, 1, published)
             if year is None:
                 return None
             return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
@@ -111,9 +110,11 @@ def _covered(match: re.Match[str], published: dt.date | None) -> tuple[dt.date, 
         name = re.search(r"[A-Za-z]{3,}", words)
         month = _month_of(name.group()) if name else 0
         written = match.group("dm_year" if kind == "dm" else "md_year")
-        year = int(written) if written else _year_for(month, min(days), published)
-        if year is None or not days:
+        if not days:
             return None
-        return dt.date(year, month, min(days)), dt.date(year, month, max(days))
+        day_year = int(written) if written else _year_for(month, min(days), published)
+        if day_year is None:
+            return None
+        return dt.date(day_year, month, min(days)), dt.date(day_year, month, max(days))
     except ValueError:  # "31 June", "45 July": not a date
         return None
