@@ -123,7 +123,7 @@ class AnswerQuality:
     side_precision: float | None  # share of quotes from a side the question names (speaker's or document's side)
     side_coverage: float | None  # share of the sides expected to have spoken with a quote
     dated_quotes: int  # quotes of a question that has a period (a filter or written in it)
-    dates_kept: int  # of those, quotes dated inside the period
+    dates_kept: int  # of those, quotes dated inside the period or speaking of it
     quotes: int
     short_quotes: int  # quotes of fewer than MIN_WORDS words
     abstained: bool
@@ -164,7 +164,11 @@ def answer_quality(
         ]
         since, until = answer.filters.since, answer.filters.until
         dated = quotes if (since or until) else []
-        kept = [x for x in dated if x.date and (not since or x.date >= since) and (not until or x.date <= until)]
+        kept = [  # published in the period, or (a period read from the question) speaking of it
+            x
+            for x in dated
+            if (x.date and (not since or x.date >= since) and (not until or x.date <= until)) or x.speaks_of_period
+        ]
         result[q.id] = AnswerQuality(
             recall=len(covered) / len(q.passages) if q.answerable and q.passages else None,
             recall_with_duplicates=len(covered | listed) / len(q.passages) if q.answerable and q.passages else None,
