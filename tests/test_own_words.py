@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 
-from qa_assistant.sides import SideConfig, SideInfo
-from qa_assistant.tokens import tokenize
+from qa_assistant.ingest.sides import SideConfig, SideInfo
+from qa_assistant.text.tokens import tokenize
 
 
 def test_each_side_is_quoted_in_its_own_words(assistant):
@@ -98,7 +98,7 @@ def test_a_topic_no_document_covers_abstains(assistant):
 
 
 def test_a_line_of_links_is_never_quoted(assistant):
-    from qa_assistant.answer import is_link_line
+    from qa_assistant.answer.builder import is_link_line
 
     answer = assistant.ask(
         "Where can official statements of the Ministry of Foreign Affairs of Azerbaijan be accessed?"

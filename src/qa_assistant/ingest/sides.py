@@ -13,7 +13,6 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-
 # Official long forms: "Republic of Moldova" -> "moldova", "Iran (Islamic Republic of)" -> "iran".
 _OFFICIAL_PREFIX = re.compile(
     r"^(?:(?:federal|islamic|democratic|people's|socialist|arab|plurinational|bolivarian|co-operative|cooperative|"
