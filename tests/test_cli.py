@@ -16,7 +16,8 @@ def run(capsys, *argv):
 def test_human_output_quotes_with_attribution(seed_index, capsys):
     code, out, _ = run(capsys, "ask", "What did each side say about Lachin?", "--index", str(seed_index))
     assert code == 0
-    assert out.startswith("Statements about “Lachin”, by side:")
+    assert out.startswith("Understood: names searched: Lachin, Berdzor (--no-infer to ignore)\n")
+    assert out.splitlines()[1] == "Statements about “Lachin”, by side:"
     assert "== Armenia ==" in out and "== Azerbaijan ==" in out
     assert "“The illegal blockade of the Lachin corridor" in out
     assert "— Ministry of Foreign Affairs of Armenia, 2023-09-19 (MFA statement on Azerbaijan's aggression" in out

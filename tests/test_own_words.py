@@ -22,8 +22,8 @@ def test_each_side_is_quoted_in_its_own_words(assistant):
     assert any("Khankendi" in quote.text for quote in groups["Azerbaijan"].quotes)
     assert all(quote.speaker_side == "Azerbaijan" for quote in groups["Azerbaijan"].quotes)
     assert any("Stepanakert" in quote.text for quote in groups["Armenia"].quotes)
-    assert answer.understood is not None and "Khankendi" in answer.understood.names_searched["stepanakert"]
-    assert any(label.startswith("names searched: stepanakert, Khankendi") for label in answer.understood.labels())
+    assert answer.understood is not None and "Khankendi" in answer.understood.names_searched["Stepanakert"]
+    assert any(label.startswith("names searched: Stepanakert, Khankendi") for label in answer.understood.labels())
 
 
 def test_a_period_also_selects_statements_that_speak_of_it(assistant):

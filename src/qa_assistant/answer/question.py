@@ -249,7 +249,7 @@ class QuestionReader:
         who_words = speaking_part(asked.query) + " " + (asked.understood.who or "" if asked.understood else "")
         who_tokens = set(tokenize(who_words))
         asked.names = {  # the names of what is asked about, not of who is asked ("Artsakh's defence ministry")
-            written: names
+            written: [_as_written(asked.query, written), *names[1:]]
             for written, names in config.alternatives_in(asked.query)
             if asked.topic or not set(tokenize(written)) <= who_tokens
         }
@@ -344,6 +344,13 @@ def _variants(words: frozenset[str], alternatives: object) -> list[frozenset[str
     for combination in itertools.islice(itertools.product(*choices), 64):
         found.append(frozenset(rest).union(*combination))
     return found
+
+
+def _as_written(question: str, folded: str) -> str:
+    """`folded` (a lower-case name found in `question`) as the question writes it: "lachin" -> "Lachin"."""
+    pattern = r"\s+".join(re.escape(part) for part in folded.split())
+    found = re.search(pattern, question.replace("’", "'"), re.IGNORECASE)
+    return found.group() if found else folded
 
 
 def _written(question: str, words: set[str]) -> str:
