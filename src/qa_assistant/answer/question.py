@@ -43,7 +43,7 @@ PERIOD_CONTEXT = 1
 FRAME_WORDS = frozenset(
     tokenize(
         "what which who whom whose when where why how much many long far often did does do is are was were has have "
-        "had will would can could should may might say said tell told describe described call called give gave given "
+        "had will would can could should may might large big small high low size number amount total say said tell told describe described call called give gave given "
         "make made happen happened grow grew grown increase increased rise rose fall fell change changed get got "
         "become became go went take took show shown mean meant according position view views stance statement "
         "statements reaction response respond responded react reacted think thought"
