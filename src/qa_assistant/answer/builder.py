@@ -335,7 +335,7 @@ class AnswerBuilder:
             best = max(best, similarity)
             words = set(tokenize(self.index.sentence_text(chosen)))
             on_topic = any(variant <= words for variant in asked.variants)
-            shares = not asked.content_words or bool(asked.content_words & words)
+            shares = asked.shares_a_word(words)
             if chosen in shown or (similarity < floor and not on_topic):
                 continue
             if similarity < min_similarity and not (on_topic or shares):

@@ -123,9 +123,28 @@ class AskedQuestion:
 
     @property
     def bm25_query(self) -> str:
-        """What BM25 searches: the query and every other name of its names."""
-        others = [name for names in self.names.values() for name in names[1:]]
-        return " ".join([self.query, *others])
+        """What BM25 searches: the query and the words of the other names of its names, each once (a long name's
+        generic words, "economic region", are left out: they would outweigh the name)."""
+        known = set(tokenize(self.query, query=True))
+        extra: list[str] = []
+        for names in self.names.values():
+            for name in names[1:]:
+                words = tokenize(name, query=True)
+                if len(words) <= 2:
+                    extra.extend(word for word in words if word not in known and word not in extra)
+        return " ".join([self.query, *extra])
+
+    def shares_a_word(self, words: set[str]) -> bool:
+        """Whether a sentence of BM25 tokens `words` shares a content word of the topic (a stem or one that starts
+        with it, "forc" in "forcibl"); true when the topic has no content words."""
+        if not self.content_words or self.content_words & words:
+            return True
+        return any(
+            len(short) >= 4 and long.startswith(short)
+            for word in words
+            for topic in self.content_words
+            for short, long in (sorted((word, topic), key=len),)
+        )
 
     def forms(self, name: str) -> list[str]:
         return self.names.get(name.lower(), [name])
