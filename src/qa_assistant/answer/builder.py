@@ -478,22 +478,22 @@ class AnswerBuilder:
             if side is not None:
                 by_side.setdefault(side, []).append(quote)
         ranked = sorted(by_side, key=lambda side: -max(q.similarity for q in by_side[side]))
-        shown = ranked[:k]
-        taken = {side: 1 for side in shown}
-        room = k - len(shown)
-        while room > 0 and any(taken[side] < len(by_side[side]) for side in shown):
+        top = ranked[:k]
+        taken = {side: 1 for side in top}
+        room = k - len(top)
+        while room > 0 and any(taken[side] < len(by_side[side]) for side in top):
             side = max(
-                (side for side in shown if taken[side] < len(by_side[side])),
+                (side for side in top if taken[side] < len(by_side[side])),
                 key=lambda side: by_side[side][taken[side]].similarity,
             )
             taken[side] += 1
             room -= 1
-        for side in shown:
+        for side in top:
             group = by_side[side][: taken[side]]
             answer.groups.append(SideGroup(side=side, quotes=group))
             answer.quotes.extend(group)
         spoke = set(ranked) | self.sides_on_topic(asked, within)
-        answer.other_sides = sorted((spoke & set(sides)) - set(shown), key=str.lower)
+        answer.other_sides = sorted((spoke & set(sides)) - set(top), key=str.lower)
         if answer.other_sides:
             topic = asked.topic or "the question"
             count = len(answer.other_sides)
