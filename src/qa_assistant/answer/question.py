@@ -294,7 +294,7 @@ class QuestionReader:
         asked.content_words = frozenset(w for variant in asked.variants for w in variant)
         vocabulary = self.index.bm25.model.vocab_dict
         known = [w for w in words if w in vocabulary or w in self.metadata_tokens]
-        if words and not known and not asked.names:
+        if words and not known and not asked.names:  # none of the topic's own words occurs in any document
             asked.absent_topic = _written(asked.query, set(words))
 
     def speaking_of(self, window: DateWindow) -> np.ndarray:
