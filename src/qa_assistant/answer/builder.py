@@ -87,9 +87,9 @@ class AnswerBuilder:
     def __init__(self, index: SentenceIndex, retriever: Retriever):
         self.index = index
         self.retriever = retriever
-        self.questions = QuestionReader(index)
+        self.questions = QuestionReader(index, retriever.backend)
         self.quotes = QuoteMaker(index)
-        self.timelines = TimelineMaker(index, retriever.mask)
+        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask)
         self._speaking_of: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
     # -- the pipeline ---------------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class AnswerBuilder:
         for name in asked.topic_names:
             named = set(self.index.sides.sides_mentioned(name))
             forms = [*asked.forms(name), *(alias for alias, sides in aliases.items() if named & set(sides))]
-            if not any(self.index.bm25.mentioned(form, within) for form in forms):
+            if not any(self.mentioned(tokenize(form, query=True), within) for form in forms):
                 missing.append(name)
         return missing
 
@@ -327,10 +327,10 @@ class AnswerBuilder:
                 continue  # a heading or a fragment ("India.") sits close to anything and says nothing
             members = self.quotes.cluster_of(hit.sentence_id)
             chosen = self.quotes.primary(members, allowed)
-            similarity = float(self.index.dense.vectors(np.array([chosen]))[0] @ query_vector)
+            similarity = float(self.retriever.backend.vectors(np.array([chosen]))[0] @ query_vector)
             if chosen != hit.sentence_id:
                 similarity = max(
-                    similarity, float(self.index.dense.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
+                    similarity, float(self.retriever.backend.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
                 )
             best = max(best, similarity)
             words = set(tokenize(self.index.sentence_text(chosen)))
@@ -503,12 +503,16 @@ class AnswerBuilder:
             )
         return best
 
+    def mentioned(self, tokens: list[str], within: np.ndarray) -> bool:
+        """Whether every one of `tokens` occurs in some sentence within `within` (not necessarily the same)."""
+        return all(bool(within[self.retriever.backend.holding([token], None)[0]].any()) for token in tokens)
+
     def sides_on_topic(self, asked: AskedQuestion, within: np.ndarray | None) -> set[str]:
         """The sides of the sentences within `within` that hold the topic under one of its names."""
         labels = self.index.labels
         found: set[str] = set()
         for variant in asked.variants:
-            units = self.index.bm25.units_with(variant)
+            units = np.asarray(self.retriever.backend.holding(sorted(variant), None)[0], dtype=np.int64)
             if within is not None:
                 units = units[within[units]]
             codes = np.unique(labels.side[units])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa_assistant.answer.constraints import DateWindow, asked_speaker, date_window, names_in, unknown_names, without
+from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
 from qa_assistant.text.dates import date_mentions
@@ -171,8 +172,9 @@ class AskedQuestion:
 class QuestionReader:
     """What a question asks, read against the sides, names and dates of an index."""
 
-    def __init__(self, index: SentenceIndex):
+    def __init__(self, index: SentenceIndex, backend: SearchBackend):
         self.index = index
+        self.backend = backend
         self.sides_present = sorted(index.labels.side_names)
         self.speakers = sorted(index.labels.speaker_names)
         self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
@@ -187,8 +189,7 @@ class QuestionReader:
 
     def known(self, word: str) -> bool:
         """Whether every BM25 token of `word` occurs in some document's text or metadata (speakers, titles)."""
-        vocabulary = self.index.bm25.model.vocab_dict
-        return all(token in vocabulary or token in self.metadata_tokens for token in tokenize(word))
+        return all(token in self.metadata_tokens or self.backend.mentions([token]) for token in tokenize(word))
 
     def speaker_sides(self, speaker: str) -> set[str]:
         """The sides the index attributes to sentences of `speaker`."""
@@ -292,8 +293,7 @@ class QuestionReader:
             words = [w for w in words if w not in side_words and w not in FRAME_WORDS]
         asked.variants = _variants(frozenset(words), asked.names.values())
         asked.content_words = frozenset(w for variant in asked.variants for w in variant)
-        vocabulary = self.index.bm25.model.vocab_dict
-        known = [w for w in words if w in vocabulary or w in self.metadata_tokens]
+        known = [w for w in words if w in self.metadata_tokens or self.backend.mentions([w])]
         if words and not known and not asked.names:  # none of the topic's own words occurs in any document
             asked.absent_topic = _written(asked.query, set(words))
 

@@ -42,7 +42,7 @@ def mentioned_dates(text: str) -> list[dt.date]:
 # year (the year before when that would fall after the document's date). Month names count only capitalized there
 # ("may" is a verb), and a month alone only after a word that makes it a time ("in July", "early March").
 _CAP_MONTHS = "|".join(
-    m.capitalize() for m in _MONTHS.split("|") if m != "may"
+    m.capitalize() for m in MONTHS.split("|") if m != "may"
 )  # "May" alone is left out: "May 2020" and "15 May" still count (below)
 _DAYS = r"\d{1,2}(?:\s*(?:-|–|—|to)\s*\d{1,2})?"
 _SPOKEN_DATE = re.compile(
@@ -67,7 +67,7 @@ class DateMention:
 
 
 def _month_of(word: str) -> int:
-    return [m.lower()[:3] for m in _MONTHS.split("|")].index(word.lower()[:3]) % 12 + 1
+    return [m.lower()[:3] for m in MONTHS.split("|")].index(word.lower()[:3]) % 12 + 1
 
 
 def _year_for(month: int, day: int, published: dt.date | None) -> int | None:
