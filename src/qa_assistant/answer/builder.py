@@ -206,7 +206,7 @@ class AnswerBuilder:
         missing = []
         if asked.understood is not None and asked.understood.unknown_names:
             missing.append(", ".join(f"“{name}”" for name in asked.understood.unknown_names))
-        if asked.understood is not None and asked.absent_topic:
+        if asked.understood is not None and asked.absent_topic and not missing:
             missing.append(asked.absent_topic)
         if not missing:
             return False
