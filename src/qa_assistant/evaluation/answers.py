@@ -27,6 +27,13 @@ class AskOutcome:
     quotes: int
     verbatim: int  # quotes equal to the document text at their offsets (and to the source file, when known)
     abstained_at: dict[float, bool] = field(default_factory=dict)  # real `ask` outcome at each given threshold
+    holds_topic: bool = False  # still answers at the highest threshold: a sentence holds the asked topic
+
+    @property
+    def answers_up_to(self) -> float:
+        """The highest threshold at which the answer still answers: its best similarity, or 1.0 when a sentence
+        holding the asked topic (under one of its names) is quoted whatever its similarity."""
+        return 1.0 if self.holds_topic else self.best_similarity
 
 
 def quote_is_verbatim(quote, doc, source: str | None) -> bool:
@@ -77,8 +84,9 @@ def ask_outcomes(
     then once more at each of `thresholds` for the real abstention decision.
 
     Retrieval does not depend on the threshold, which only drops quotes, so an answer abstains at t exactly
-    when `Answer.best_similarity` (over every retrieved hit, quoted or not) is below t; that is how threshold
-    sweeps are computed. The real asks at `thresholds` check it.
+    when `Answer.best_similarity` (over every retrieved hit, quoted or not) is below t, unless a sentence holding
+    the asked topic is quoted whatever its similarity (asked once more at the highest threshold):
+    `AskOutcome.answers_up_to` is what threshold sweeps use. The real asks at `thresholds` check it.
     """
     documents = {d.id: d for d in assistant.documents}
     files: dict[str, str | None] = {}
@@ -94,6 +102,9 @@ def ask_outcomes(
             best_similarity=answer.best_similarity if answer.best_similarity is not None else float("-inf"),
             quotes=len(answer.quotes),
             verbatim=verbatim,
+            # a question about a topic keeps the sentences holding it below any threshold: asked at the highest
+            holds_topic=bool(answer.topic and answer.quotes)
+            and not ask(assistant, q, config, 1.0, k, candidates).abstained,
         )
         outcomes[q.id] = outcome
     for t in thresholds:

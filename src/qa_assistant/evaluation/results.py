@@ -134,11 +134,12 @@ def fill_ranking_metrics(
 
 
 def fill_verbatim_rate(mode: ModeResult, outcomes: dict[str, AskOutcome]) -> dict[str, float]:
-    """The verbatim rate of the quotes of `outcomes` into `mode`; returns each question's best similarity."""
+    """The verbatim rate of the quotes of `outcomes` into `mode`; returns the threshold up to which each question
+    is answered (`AskOutcome.answers_up_to`)."""
     mode.metrics[VERBATIM] = M.verbatim_rate(
         sum(o.verbatim for o in outcomes.values()), sum(o.quotes for o in outcomes.values())
     )
-    return {qid: o.best_similarity for qid, o in outcomes.items()}
+    return {qid: o.answers_up_to for qid, o in outcomes.items()}
 
 
 def abstention_result(

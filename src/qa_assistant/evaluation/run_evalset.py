@@ -97,9 +97,9 @@ def score_answers(
         corpus_dir=corpus if corpus.is_dir() else None,
     )
     quality = answer_quality(assistant, questions, mode.config, threshold, ask_k, candidates)  # the real asks
-    best = {qid: o.best_similarity for qid, o in outcomes.items()}
+    best = {qid: o.answers_up_to for qid, o in outcomes.items()}
     decisions = {qid: q.abstained for qid, q in quality.items()}
-    mismatches = sum(decisions[qid] != (o.best_similarity < threshold) for qid, o in outcomes.items())
+    mismatches = sum(decisions[qid] != (o.answers_up_to < threshold) for qid, o in outcomes.items())
     point = M.abstention_point(decisions, {q.id: q.answerable for q in questions}, threshold)
     mode.metrics[ABSTENTION] = point.accuracy
     mode.metrics[ABSTENTION_BALANCED] = point.balanced_accuracy
