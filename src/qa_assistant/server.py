@@ -28,6 +28,7 @@ import hmac
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,15 +126,30 @@ def create_api(
     """The FastAPI application; at most `workers` questions are computed at once, the rest wait their turn.
     `token`: the write token (None: writes refused; `token_from` reads QA_ASSISTANT_TOKEN); `limits`: uploads."""
     limits = limits or UploadLimits()
-    app = FastAPIOffline(
+    app = _docs_app()
+    slots = anyio.CapacityLimiter(max(1, workers))
+    started = time.time()
+    _add_body_limit(app, token, limits)
+    writer = _token_check(token)
+    _add_error_handlers(app)
+    _add_ask_routes(app, assistant, index_dir, slots, started)
+    _add_document_routes(app, assistant, writer, limits)
+    return app
+
+
+def _docs_app() -> FastAPI:
+    """The application with its OpenAPI page, whose files are served from here (nothing fetched)."""
+    return FastAPIOffline(
         title="qa-assistant",
         version="1",
         description="Quoted, attributed answers from a document collection; add and remove its documents.",
         redoc_url=None,
         static_url="/docs-static",
     )
-    slots = anyio.CapacityLimiter(max(1, workers))
-    started = time.time()
+
+
+def _add_body_limit(app: FastAPI, token: str | None, limits: UploadLimits) -> None:
+    """Refuse writes without the token and bodies above their limit, before a byte of the body is read."""
     upload_bytes = limits.max_files * limits.max_file_bytes + MAX_BODY_BYTES  # the files and the form's fields
 
     @app.middleware("http")
@@ -158,12 +174,22 @@ def create_api(
             return JSONResponse({"error": message}, status_code=413)
         return await call_next(request)
 
+
+def _token_check(token: str | None) -> Callable[..., None]:
+    """The write routes' dependency that checks the bearer token."""
+
     def writer(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         """(Checked by the middleware first; declared here so the OpenAPI page shows the token.)"""
         header = f"{credentials.scheme} {credentials.credentials}" if credentials is not None else None
         refused = check_token(token, header)
         if refused is not None:
             raise HTTPException(status_code=refused[0], detail=refused[1])
+
+    return writer
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Errors as JSON `{"error": "..."}` with a 4xx status."""
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError):
@@ -176,6 +202,12 @@ def create_api(
     @app.exception_handler(QAError)
     async def user_error(_request: Request, exc: QAError):
         return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+def _add_ask_routes(
+    app: FastAPI, assistant: Assistant, index_dir: str | Path | None, slots: anyio.CapacityLimiter, started: float
+) -> None:
+    """GET /health and POST /ask."""
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -220,6 +252,10 @@ def create_api(
         text = await anyio.to_thread.run_sync(answer, request, limiter=slots)
         return Response(text, media_type="application/json")
 
+
+def _add_document_routes(app: FastAPI, assistant: Assistant, writer: Callable[..., None], limits: UploadLimits) -> None:
+    """GET, POST and DELETE /documents and GET /jobs/{job_id}."""
+
     @app.get("/documents", response_model=list[DocumentInfo])
     def documents() -> list[DocumentInfo]:
         """Every document of the index in use (the one questions are answered from)."""
@@ -263,8 +299,6 @@ def create_api(
             return assistant.job(job_id)
         except QAError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from None
-
-    return app
 
 
 def _accepted(job: Job, http: Request) -> Response:

@@ -292,145 +292,182 @@ class ChatUI:
 
     def build(self) -> gr.Blocks:
         with gr.Blocks(title="Quoted answers", analytics_enabled=False, fill_width=True) as demo:
-            turns = gr.State([])
-            header = gr.HTML(self.header_html(), apply_default_css=False, js_on_load=None, elem_id="qa-header")
+            parts: dict[str, Any] = {"turns": gr.State([])}
+            parts["header"] = gr.HTML(self.header_html(), apply_default_css=False, js_on_load=None, elem_id="qa-header")
             with gr.Row(equal_height=False, elem_id="qa-main"):
                 with gr.Column(scale=2, min_width=250, elem_id="qa-filters"):
-                    gr.HTML(
-                        '<div class="qa-panel-h"><h2>Filters</h2><p>Apply to the next question and are shown '
-                        "above each answer.</p></div>",
-                        apply_default_css=False,
-                        js_on_load=None,
-                    )
-                    sides = gr.CheckboxGroup(
-                        self.sides, label="Sides", info="None ticked: all sides", elem_id="qa-sides"
-                    )
-                    publishers = gr.Dropdown(
-                        self.publishers,
-                        multiselect=True,
-                        label="Publishers",
-                        info="Empty: all publishers",
-                        elem_id="qa-publishers",
-                    )
-                    with gr.Row():
-                        since = gr.Textbox(
-                            label="From", placeholder="YYYY-MM-DD", max_lines=1, min_width=100, elem_id="qa-since"
-                        )
-                        until = gr.Textbox(
-                            label="To", placeholder="YYYY-MM-DD", max_lines=1, min_width=100, elem_id="qa-until"
-                        )
-                    mode = gr.Dropdown(
-                        MODES,
-                        value="hybrid",
-                        label="Retrieval",
-                        elem_id="qa-mode",
-                        info="How candidate sentences are found",
-                    )
-                    k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of quotes", elem_id="qa-k")
-                    infer = gr.Checkbox(
-                        value=True,
-                        label="Read dates, sides and speakers from the question",
-                        info="“in July 2023”, “What did Azerbaijan say …”; the filters above win",
-                        elem_id="qa-infer",
-                    )
-                    unknown_names = gr.Checkbox(
-                        value=False,
-                        label="Answer even when a name is in no document",
-                        info="Otherwise the answer says “No document mentions …”; with this, it quotes what "
-                        "matches the rest of the question and says so",
-                        elem_id="qa-unknown-names",
-                    )
-                    reset = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
-                    manage = self.collection_panel()
+                    parts.update(self.filters_panel())
+                    parts["manage"] = self.collection_panel()
                 with gr.Column(scale=6, min_width=420, elem_id="qa-chat"):
-                    with gr.Column(visible=False, elem_id="qa-timeline-panel") as timeline_panel:
-                        timeline_table = gr.HTML(
-                            "", apply_default_css=False, js_on_load=TIMELINE_JS, elem_id="qa-timeline"
-                        )
-                        chart = gr.Plot(show_label=False, container=False, elem_id="qa-timeline-chart")
-                        period = gr.HTML("", apply_default_css=False, js_on_load=PERIOD_JS, elem_id="qa-period")
-                        timeline_csv = gr.DownloadButton(
-                            "Timeline CSV", size="sm", scale=0, min_width=120, elem_id="qa-export-timeline"
-                        )
-                    order = gr.Radio(
-                        timeline_view.ORDERS,
-                        value="relevance",
-                        label="Order of quotes",
-                        elem_id="qa-order",
-                        container=False,
-                    )
-                    transcript = gr.HTML(
-                        self.transcript([]),
-                        apply_default_css=False,
-                        js_on_load=TRANSCRIPT_JS,
-                        elem_id="qa-transcript",
-                    )
-                    with gr.Row(elem_id="qa-ask-row", equal_height=True):
-                        question = gr.Textbox(
-                            show_label=False,
-                            placeholder="Ask a question about the documents…",
-                            lines=1,
-                            max_lines=4,
-                            scale=6,
-                            autofocus=True,
-                            elem_id="qa-question",
-                            container=False,
-                        )
-                        ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="qa-ask")
-                    with gr.Row(elem_id="qa-export", equal_height=True):
-                        caption = gr.HTML(
-                            _EXPORT_IDLE,
-                            apply_default_css=False,
-                            js_on_load=None,
-                            scale=3,
-                            min_width=120,
-                            elem_id="qa-export-caption",
-                        )
-                        md = gr.DownloadButton(
-                            "Markdown", size="sm", interactive=False, scale=0, min_width=100, elem_id="qa-export-md"
-                        )
-                        csv = gr.DownloadButton(
-                            "CSV", size="sm", interactive=False, scale=0, min_width=80, elem_id="qa-export-csv"
-                        )
-                        js = gr.DownloadButton(
-                            "JSON", size="sm", interactive=False, scale=0, min_width=80, elem_id="qa-export-json"
-                        )
-                        clear = gr.Button(
-                            "New conversation",
-                            size="sm",
-                            variant="secondary",
-                            scale=0,
-                            min_width=130,
-                            elem_id="qa-clear",
-                        )
+                    parts.update(self.timeline_panel())
+                    parts.update(self.answer_area())
+                    parts.update(self.question_box())
+                    parts.update(self.export_row())
                 with gr.Column(scale=4, min_width=340, elem_id="qa-doc-col"):
-                    document = gr.HTML(
-                        document_panel.document_placeholder(),
-                        apply_default_css=False,
-                        js_on_load=DOCUMENT_JS,
-                        elem_id="qa-document",
-                    )
-
-            filters = [sides, publishers, since, until, mode, k, infer, unknown_names]
-            panel = [timeline_panel, timeline_table, chart, period, timeline_csv]
-            outputs = [transcript, turns, question, md, csv, js, caption, *panel]
-            ask.click(self.ask, [question, turns, *filters, order], outputs, show_progress="minimal")
-            question.submit(self.ask, [question, turns, *filters, order], outputs, show_progress="minimal")
-            transcript.ask_example(self.ask_example, [turns, *filters, order], outputs, show_progress="minimal")
-            transcript.show_doc(self.show_document, None, document, show_progress="hidden")
-            timeline_table.open_period(self.open_period, [turns], period, show_progress="minimal")
-            period.show_doc(self.show_document, None, document, show_progress="hidden")
-            period.close_period(lambda: "", None, period, show_progress="hidden")
-            order.change(self.transcript, [turns, order], transcript, show_progress="hidden")
-            clear.click(self.clear, None, [transcript, turns, document, md, csv, js, caption, *panel])
-            reset.click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True, False), None, filters)
-            changed = [manage["status"], header, manage["list"], manage["pick"], manage["files"], sides, publishers]
-            metadata = [manage[name] for name in ("side", "publisher", "date", "speaker", "token")]
-            manage["add"].click(self.add_documents, [manage["files"], *metadata], changed, show_progress="hidden")
-            manage["remove"].click(
-                self.remove_document, [manage["pick"], manage["token"]], changed, show_progress="hidden"
-            )
+                    parts["document"] = self.document_column()
+            self.wire_events(parts)
         return demo
+
+    def filters_panel(self) -> dict[str, Any]:
+        """The filters applied to the next question and the button that resets them; its components by name."""
+        gr.HTML(
+            '<div class="qa-panel-h"><h2>Filters</h2><p>Apply to the next question and are shown '
+            "above each answer.</p></div>",
+            apply_default_css=False,
+            js_on_load=None,
+        )
+        parts: dict[str, Any] = {}
+        parts["sides"] = gr.CheckboxGroup(self.sides, label="Sides", info="None ticked: all sides", elem_id="qa-sides")
+        parts["publishers"] = gr.Dropdown(
+            self.publishers,
+            multiselect=True,
+            label="Publishers",
+            info="Empty: all publishers",
+            elem_id="qa-publishers",
+        )
+        with gr.Row():
+            parts["since"] = gr.Textbox(
+                label="From", placeholder="YYYY-MM-DD", max_lines=1, min_width=100, elem_id="qa-since"
+            )
+            parts["until"] = gr.Textbox(
+                label="To", placeholder="YYYY-MM-DD", max_lines=1, min_width=100, elem_id="qa-until"
+            )
+        parts["mode"] = gr.Dropdown(
+            MODES,
+            value="hybrid",
+            label="Retrieval",
+            elem_id="qa-mode",
+            info="How candidate sentences are found",
+        )
+        parts["k"] = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of quotes", elem_id="qa-k")
+        parts["infer"] = gr.Checkbox(
+            value=True,
+            label="Read dates, sides and speakers from the question",
+            info="“in July 2023”, “What did Azerbaijan say …”; the filters above win",
+            elem_id="qa-infer",
+        )
+        parts["unknown_names"] = gr.Checkbox(
+            value=False,
+            label="Answer even when a name is in no document",
+            info="Otherwise the answer says “No document mentions …”; with this, it quotes what "
+            "matches the rest of the question and says so",
+            elem_id="qa-unknown-names",
+        )
+        parts["reset"] = gr.Button("Reset filters", size="sm", variant="secondary", elem_id="qa-reset")
+        return parts
+
+    def timeline_panel(self) -> dict[str, Any]:
+        """The latest answer's timeline: table, chart, a period's quotes and its CSV; its components by name."""
+        parts: dict[str, Any] = {}
+        with gr.Column(visible=False, elem_id="qa-timeline-panel") as parts["timeline_panel"]:
+            parts["timeline_table"] = gr.HTML(
+                "", apply_default_css=False, js_on_load=TIMELINE_JS, elem_id="qa-timeline"
+            )
+            parts["chart"] = gr.Plot(show_label=False, container=False, elem_id="qa-timeline-chart")
+            parts["period"] = gr.HTML("", apply_default_css=False, js_on_load=PERIOD_JS, elem_id="qa-period")
+            parts["timeline_csv"] = gr.DownloadButton(
+                "Timeline CSV", size="sm", scale=0, min_width=120, elem_id="qa-export-timeline"
+            )
+        return parts
+
+    def answer_area(self) -> dict[str, Any]:
+        """The order of the quotes and the conversation with its quotes; its components by name."""
+        order = gr.Radio(
+            timeline_view.ORDERS,
+            value="relevance",
+            label="Order of quotes",
+            elem_id="qa-order",
+            container=False,
+        )
+        transcript = gr.HTML(
+            self.transcript([]),
+            apply_default_css=False,
+            js_on_load=TRANSCRIPT_JS,
+            elem_id="qa-transcript",
+        )
+        return {"order": order, "transcript": transcript}
+
+    def question_box(self) -> dict[str, Any]:
+        """The question's text box and the Ask button; its components by name."""
+        with gr.Row(elem_id="qa-ask-row", equal_height=True):
+            question = gr.Textbox(
+                show_label=False,
+                placeholder="Ask a question about the documents…",
+                lines=1,
+                max_lines=4,
+                scale=6,
+                autofocus=True,
+                elem_id="qa-question",
+                container=False,
+            )
+            ask = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="qa-ask")
+        return {"question": question, "ask": ask}
+
+    def export_row(self) -> dict[str, Any]:
+        """The export caption and buttons, and the "New conversation" button; its components by name."""
+        parts: dict[str, Any] = {}
+        with gr.Row(elem_id="qa-export", equal_height=True):
+            parts["caption"] = gr.HTML(
+                _EXPORT_IDLE,
+                apply_default_css=False,
+                js_on_load=None,
+                scale=3,
+                min_width=120,
+                elem_id="qa-export-caption",
+            )
+            parts["md"] = gr.DownloadButton(
+                "Markdown", size="sm", interactive=False, scale=0, min_width=100, elem_id="qa-export-md"
+            )
+            parts["csv"] = gr.DownloadButton(
+                "CSV", size="sm", interactive=False, scale=0, min_width=80, elem_id="qa-export-csv"
+            )
+            parts["js"] = gr.DownloadButton(
+                "JSON", size="sm", interactive=False, scale=0, min_width=80, elem_id="qa-export-json"
+            )
+            parts["clear"] = gr.Button(
+                "New conversation",
+                size="sm",
+                variant="secondary",
+                scale=0,
+                min_width=130,
+                elem_id="qa-clear",
+            )
+        return parts
+
+    def document_column(self) -> gr.HTML:
+        """The document viewer."""
+        return gr.HTML(
+            document_panel.document_placeholder(),
+            apply_default_css=False,
+            js_on_load=DOCUMENT_JS,
+            elem_id="qa-document",
+        )
+
+    def wire_events(self, parts: dict[str, Any]) -> None:
+        """Connect the components' events to the handlers."""
+        p = parts
+        turns, transcript, period, manage = p["turns"], p["transcript"], p["period"], p["manage"]
+        names = ("sides", "publishers", "since", "until", "mode", "k", "infer", "unknown_names")
+        filters = [p[name] for name in names]
+        panel = [p[name] for name in ("timeline_panel", "timeline_table", "chart", "period", "timeline_csv")]
+        exports = [p["md"], p["csv"], p["js"], p["caption"]]
+        outputs = [transcript, turns, p["question"], *exports, *panel]
+        asked = [p["question"], turns, *filters, p["order"]]
+        p["ask"].click(self.ask, asked, outputs, show_progress="minimal")
+        p["question"].submit(self.ask, asked, outputs, show_progress="minimal")
+        transcript.ask_example(self.ask_example, [turns, *filters, p["order"]], outputs, show_progress="minimal")
+        transcript.show_doc(self.show_document, None, p["document"], show_progress="hidden")
+        p["timeline_table"].open_period(self.open_period, [turns], period, show_progress="minimal")
+        period.show_doc(self.show_document, None, p["document"], show_progress="hidden")
+        period.close_period(lambda: "", None, period, show_progress="hidden")
+        p["order"].change(self.transcript, [turns, p["order"]], transcript, show_progress="hidden")
+        p["clear"].click(self.clear, None, [transcript, turns, p["document"], *exports, *panel])
+        p["reset"].click(lambda: ([], [], "", "", "hybrid", DEFAULT_K, True, False), None, filters)
+        changed = [manage["status"], p["header"], manage["list"], manage["pick"], manage["files"]]
+        changed += [p["sides"], p["publishers"]]
+        metadata = [manage[name] for name in ("side", "publisher", "date", "speaker", "token")]
+        manage["add"].click(self.add_documents, [manage["files"], *metadata], changed, show_progress="hidden")
+        manage["remove"].click(self.remove_document, [manage["pick"], manage["token"]], changed, show_progress="hidden")
 
     def collection_panel(self) -> dict[str, Any]:
         """The "Add documents" panel (see collection.py); its components by name."""

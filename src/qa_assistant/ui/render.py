@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from qa_assistant.models import DEFAULT_FUSION, Answer, Document, Quote, speaker_via_publisher
+from qa_assistant.models import DEFAULT_FUSION, Answer, Document, Quote, SideGroup, speaker_via_publisher
 
 # Colours given to sides in the order they are listed (sorted side names of the index).
 SIDE_PALETTE = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
@@ -269,7 +269,6 @@ def answer_html(
     """An answer: the filters it used, then its quotes (under a heading per side when grouped) or the abstention."""
     parts = [_chips(filters_summary(answer), k)]
     parts.extend(f'<p class="qa-note">{esc(note)}</p>' for note in answer.notes)
-    mode = answer.settings.mode
     unknown = answer.understood is not None and bool(answer.understood.unknown_names)
     if answer.abstained and not answer.grouped_by_side:
         explanation = (
@@ -288,42 +287,61 @@ def answer_html(
                 f'<p class="qa-reason">{esc(answer.abstain_reason or "")}</p></div>'
             )
         for group, quotes in answer.numbered_groups():
-            if group is not None:
-                colour = _colour(group.side, colours)
-                count = len(group.quotes)
-                label = f"{count} quote{'s' if count != 1 else ''}" if count else "no statement"
-                parts.append(
-                    f'<section class="qa-group" data-side="{esc(group.side)}" style="--side-colour:{colour}">'
-                    f'<h3 class="qa-side-h"><span class="qa-dot"></span>{esc(group.side)}'
-                    f'<span class="qa-count">{esc(label)}</span></h3>'
-                )
-                if not group.quotes:
-                    note = group.note or f"No relevant statement from {group.side} was found in the indexed documents."
-                    parts.append(f'<p class="qa-note">{esc(note)}</p>')
-            else:
-                parts.append('<section class="qa-group">')
-            for number, quote in quotes:
-                parts.append(
-                    quote_html(
-                        quote,
-                        number,
-                        colours=colours,
-                        min_similarity=answer.min_similarity,
-                        mode=mode,
-                        fusion=answer.settings.fusion,
-                        compared_with="topic" if answer.topic else "question",
-                        quote_id=f"t{turn}-q{number}",
-                    )
-                )
-            parts.append("</section>")
+            parts.extend(_group_html(answer, group, quotes, colours, turn))
+    parts.append(_answer_foot(answer))
+    return "".join(parts)
+
+
+def _group_html(
+    answer: Answer,
+    group: SideGroup | None,
+    quotes: list[tuple[int, Quote]],
+    colours: Mapping[str, str] | None,
+    turn: int,
+) -> list[str]:
+    """One group of an answer's quotes: under its side's heading (with a note when the side has none), or bare."""
+    mode = answer.settings.mode
+    parts = []
+    if group is not None:
+        colour = _colour(group.side, colours)
+        count = len(group.quotes)
+        label = f"{count} quote{'s' if count != 1 else ''}" if count else "no statement"
+        parts.append(
+            f'<section class="qa-group" data-side="{esc(group.side)}" style="--side-colour:{colour}">'
+            f'<h3 class="qa-side-h"><span class="qa-dot"></span>{esc(group.side)}'
+            f'<span class="qa-count">{esc(label)}</span></h3>'
+        )
+        if not group.quotes:
+            note = group.note or f"No relevant statement from {group.side} was found in the indexed documents."
+            parts.append(f'<p class="qa-note">{esc(note)}</p>')
+    else:
+        parts.append('<section class="qa-group">')
+    for number, quote in quotes:
+        parts.append(
+            quote_html(
+                quote,
+                number,
+                colours=colours,
+                min_similarity=answer.min_similarity,
+                mode=mode,
+                fusion=answer.settings.fusion,
+                compared_with="topic" if answer.topic else "question",
+                quote_id=f"t{turn}-q{number}",
+            )
+        )
+    parts.append("</section>")
+    return parts
+
+
+def _answer_foot(answer: Answer) -> str:
+    """The line under an answer: how many quotes from how many documents, and the time taken."""
     docs = len({q.doc_id for q in answer.quotes})
     n = len(answer.quotes)
     summary = f"{n} quote{'s' if n != 1 else ''} from {docs} document{'s' if docs != 1 else ''}" if n else "no quotes"
-    parts.append(
+    return (
         f'<div class="qa-foot">{esc(summary)} · verbatim source sentences, no generated text · '
         f"{answer.timings.total_ms:.0f} ms</div>"
     )
-    return "".join(parts)
 
 
 @dataclass
