@@ -527,8 +527,8 @@ def add_ask_command(commands: Commands) -> None:
     ask.set_defaults(run=cmd_ask)
 
 
-def add_eval_command(commands: Commands) -> None:
-    ev = commands.add_parser("eval", help="evaluate retrieval modes on an eval set or a BEIR dataset")
+def _add_eval_input_options(ev: argparse.ArgumentParser) -> None:
+    """What to evaluate: an eval set on an index, or a BEIR dataset folder and its indexes."""
     ev.add_argument("set", nargs="?", help="eval set (JSONL; see eval/README.md)")
     ev.add_argument(
         "--index",
@@ -557,6 +557,10 @@ def add_eval_command(commands: Commands) -> None:
         choices=["torch", "onnx", "onnx-int8"],
         help="BEIR: encoder of the indexes (default torch); eval set: the encoder of the index built when none exists (an existing index must match)",
     )
+
+
+def _add_eval_mode_options(ev: argparse.ArgumentParser) -> None:
+    """Which retrieval modes to compare: named modes, or the grid of fusion constants and context weights."""
     ev.add_argument(
         "--modes",
         default=None,
@@ -571,6 +575,10 @@ def add_eval_command(commands: Commands) -> None:
         default=None,
         help=f"BM25 context weights to compare with the default, for bm25 and the default mode (default: {_listed(DEFAULT_CONTEXTS)}; '' for none)",
     )
+
+
+def _add_eval_retrieval_options(ev: argparse.ArgumentParser) -> None:
+    """How deep each query retrieves, and how BEIR documents are scored from their units."""
     ev.add_argument(
         "--granularity",
         default="sentence,document",
@@ -596,6 +604,10 @@ def add_eval_command(commands: Commands) -> None:
     ev.add_argument(
         "--sample", type=int, default=None, help="BEIR: evaluate a random sample of this many queries (seed 0)"
     )
+
+
+def _add_eval_answer_options(ev: argparse.ArgumentParser) -> None:
+    """How the answers are asked and scored for abstention."""
     ev.add_argument(
         "--ask-modes",
         default=None,
@@ -605,11 +617,24 @@ def add_eval_command(commands: Commands) -> None:
         "--min-similarity", type=float, default=None, help="abstention threshold to score (default: the one in use)"
     )
     ev.add_argument("--ask-k", type=int, default=10, help="quotes per answer when scoring the answers (default 10)")
+
+
+def _add_eval_output_options(ev: argparse.ArgumentParser) -> None:
+    """Where the report goes and what is printed."""
     ev.add_argument("--report", default=None, help="report folder (default: eval/results/DATASET)")
     ev.add_argument("--no-report", action="store_true", help="do not write a report folder")
     ev.add_argument("--runs", action="store_true", help="also write TREC run files and qrels into the report's runs/")
     ev.add_argument("--json", action="store_true", help="print the results as one JSON object")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def add_eval_command(commands: Commands) -> None:
+    ev = commands.add_parser("eval", help="evaluate retrieval modes on an eval set or a BEIR dataset")
+    _add_eval_input_options(ev)
+    _add_eval_mode_options(ev)
+    _add_eval_retrieval_options(ev)
+    _add_eval_answer_options(ev)
+    _add_eval_output_options(ev)
     ev.set_defaults(run=cmd_eval)
 
 

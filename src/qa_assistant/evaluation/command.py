@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_assistant.errors import QAError
 from qa_assistant.evaluation.runner import RetrievalConfig, config_grid
 from qa_assistant.models import DEFAULT_ALPHAS, DEFAULT_CONTEXTS, DEFAULT_RRF_KS
+
+if TYPE_CHECKING:
+    from qa_assistant.evaluation.results import EvalResult, Say
 
 DEFAULT_CORPUS = "corpus"
 RESULTS_DIR = Path("eval/results")
@@ -45,57 +49,59 @@ def _choices(text: str, allowed: tuple[str, ...], option: str) -> tuple[str, ...
     return values
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    from qa_assistant.evaluation.beir import GRANULARITIES
-    from qa_assistant.evaluation.report import format_table, write_report
-    from qa_assistant.evaluation.run_beir import evaluate_beir
+def _evaluate_set(args: argparse.Namespace, configs: list[RetrievalConfig], progress: bool, say: Say) -> EvalResult:
+    """Evaluate an eval set against the index (built from the corpus when there is none yet)."""
     from qa_assistant.evaluation.run_evalset import evaluate_evalset
+
+    corpus = args.corpus
+    if corpus is None and not (Path(args.index) / "manifest.json").exists() and Path(DEFAULT_CORPUS).is_dir():
+        corpus = DEFAULT_CORPUS
+    return evaluate_evalset(
+        args.set,
+        args.index,
+        corpus_dir=corpus,
+        configs=configs,
+        depth=args.depth or 100,
+        candidates=args.candidates or 100,
+        min_similarity=args.min_similarity,
+        ask_k=args.ask_k,
+        progress=progress,
+        say=say,
+        encoder=args.encoder,
+    )
+
+
+def _evaluate_beir_folder(
+    args: argparse.Namespace, configs: list[RetrievalConfig], progress: bool, say: Say
+) -> EvalResult:
+    """Evaluate a BEIR dataset folder at the chosen granularities and aggregations."""
+    from qa_assistant.evaluation.beir import GRANULARITIES
+    from qa_assistant.evaluation.run_beir import evaluate_beir
     from qa_assistant.evaluation.runner import AGGREGATIONS
 
-    if bool(args.set) == bool(args.beir):
-        raise QAError(
-            "give an eval set (qa-assistant eval eval/seed.jsonl) or a BEIR folder (qa-assistant eval --beir DIR), not both"
-        )
-    progress = not args.quiet
-    say = (lambda _m: None) if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr))
-    configs = configs_from_args(args)
-    if args.depth is not None and args.depth < 1 or args.candidates is not None and args.candidates < 1:
-        raise QAError("--depth and --candidates must be at least 1")
-    if args.set:
-        corpus = args.corpus
-        if corpus is None and not (Path(args.index) / "manifest.json").exists() and Path(DEFAULT_CORPUS).is_dir():
-            corpus = DEFAULT_CORPUS
-        result = evaluate_evalset(
-            args.set,
-            args.index,
-            corpus_dir=corpus,
-            configs=configs,
-            depth=args.depth or 100,
-            candidates=args.candidates or 100,
-            min_similarity=args.min_similarity,
-            ask_k=args.ask_k,
-            progress=progress,
-            say=say,
-            encoder=args.encoder,
-        )
-    else:
-        result = evaluate_beir(
-            args.beir,
-            split=args.split,
-            configs=configs,
-            granularities=_choices(args.granularity, GRANULARITIES, "--granularity"),
-            aggregations=_choices(args.aggregation, AGGREGATIONS, "--aggregation"),
-            maxsum_weight=args.maxsum_weight,
-            depth=args.depth or 1000,
-            candidates=args.candidates or 1000,
-            cache_dir=args.cache,
-            model=args.model,
-            encoder=args.encoder or "torch",
-            sample=args.sample,
-            progress=progress,
-            say=say,
-            ask_modes=[m.strip() for m in args.ask_modes.split(",") if m.strip()] if args.ask_modes else None,
-        )
+    return evaluate_beir(
+        args.beir,
+        split=args.split,
+        configs=configs,
+        granularities=_choices(args.granularity, GRANULARITIES, "--granularity"),
+        aggregations=_choices(args.aggregation, AGGREGATIONS, "--aggregation"),
+        maxsum_weight=args.maxsum_weight,
+        depth=args.depth or 1000,
+        candidates=args.candidates or 1000,
+        cache_dir=args.cache,
+        model=args.model,
+        encoder=args.encoder or "torch",
+        sample=args.sample,
+        progress=progress,
+        say=say,
+        ask_modes=[m.strip() for m in args.ask_modes.split(",") if m.strip()] if args.ask_modes else None,
+    )
+
+
+def _write_and_print(args: argparse.Namespace, result: EvalResult) -> None:
+    """Write the report folder (unless --no-report), then print the JSON or the table."""
+    from qa_assistant.evaluation.report import format_table, write_report
+
     report_dir = None
     if not args.no_report:
         report_dir = write_report(
@@ -109,4 +115,21 @@ def run_eval(args: argparse.Namespace) -> int:
             print(
                 f"\nreport: {report_dir / 'report.md'} (per-query drill-down, plots{', TREC runs' if args.runs else ''})"
             )
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    if bool(args.set) == bool(args.beir):
+        raise QAError(
+            "give an eval set (qa-assistant eval eval/seed.jsonl) or a BEIR folder (qa-assistant eval --beir DIR), not both"
+        )
+    progress = not args.quiet
+    say = (lambda _m: None) if args.quiet else (lambda msg: print(f"… {msg}", file=sys.stderr))
+    configs = configs_from_args(args)
+    if args.depth is not None and args.depth < 1 or args.candidates is not None and args.candidates < 1:
+        raise QAError("--depth and --candidates must be at least 1")
+    if args.set:
+        result = _evaluate_set(args, configs, progress, say)
+    else:
+        result = _evaluate_beir_folder(args, configs, progress, say)
+    _write_and_print(args, result)
     return 0

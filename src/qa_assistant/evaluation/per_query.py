@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from qa_assistant.evaluation.results import EvalResult, key_modes, threshold_text
+from qa_assistant.evaluation.results import AbstentionResult, EvalResult, key_modes, threshold_text
 
 # ---------------------------------------------------------------- drill-down
 
@@ -18,18 +18,9 @@ def _rank_text(rank: int | None, depth: int) -> str:
     return str(rank) if rank is not None else f">{depth}"
 
 
-def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
-    modes = key_modes(result)
-    depth = result.info.get("documents_per_query") or result.info.get("depth", 100)
-    unit = "document" if result.kind == "beir" else "passage"
-    lines = [f"# {result.dataset}: per-query drill-down", ""]
-    lines.append(
-        f"Rank of the first relevant {unit} per mode (`>{depth}`: not retrieved within {depth}). "
-        f"Modes shown: {', '.join(f'`{m}`' for m in modes)}. All modes are in `per_query.csv`."
-    )
-    lines.append("")
-    lines.append("## Questions each mode misses (no relevant item in the top 10)")
-    lines.append("")
+def _misses_section(result: EvalResult, modes: list[str], depth: int, max_rows: int | None) -> list[str]:
+    """Per mode, the questions with no relevant item in the top 10."""
+    lines = ["## Questions each mode misses (no relevant item in the top 10)", ""]
     limit = max_rows or 10**9
     for name in modes:
         mode = result.modes[name]
@@ -45,8 +36,12 @@ def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
         if len(missed) > limit:
             lines.append(f"- … {len(missed) - limit} more in per_query.csv")
         lines.append("")
-    lines.append("## First relevant rank per question")
-    lines.append("")
+    return lines
+
+
+def _first_rank_section(result: EvalResult, modes: list[str], depth: int, max_rows: int | None) -> list[str]:
+    """The rank of the first relevant item per question and mode (with max_rows: only where modes disagree)."""
+    lines = ["## First relevant rank per question", ""]
     judged = list(result.qrels)
     if max_rows and len(judged) > max_rows:
 
@@ -70,26 +65,46 @@ def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
         kind = f" ({result.labels[q]})" if result.labels.get(q) else ""
         lines.append(f"| `{q}`{kind} | {text} | " + " | ".join(cells) + " |")
     lines.append("")
+    return lines
+
+
+def _abstention_section(result: EvalResult, a: AbstentionResult) -> list[str]:
+    """Per question, the best quote similarity of the best mode and whether it abstains at each threshold."""
+    name = result.best_mode
+    t_cal = a.calibrated[name].threshold
+    lines = [f"## Abstention per question (`{name}`)", ""]
+    lines.append(
+        f"Best quote similarity of `ask` (k={result.info.get('ask_k')}); abstains when below the threshold. "
+        f"Threshold in use {threshold_text(a.threshold_in_use)}, calibrated {threshold_text(t_cal)}."
+    )
+    lines.append("")
+    lines.append("| id | answerable | best similarity | abstains at in-use | abstains at calibrated | question |")
+    lines.append("|---|---|---:|---|---|---|")
+    for q, best in sorted(a.best_similarity[name].items(), key=lambda item: item[1]):
+        in_use = _abstention_cell(best < a.threshold_in_use, a.answerable[q])
+        calibrated = _abstention_cell(best < t_cal, a.answerable[q])
+        answerable = "yes" if a.answerable[q] else "no"
+        lines.append(f"| `{q}` | {answerable} | {best:.3f} | {in_use} | {calibrated} | {result.queries[q]} |")
+    lines.append("")
+    lines.append("✗ marks a wrong outcome.")
+    return lines
+
+
+def per_query_markdown(result: EvalResult, max_rows: int | None = None) -> str:
+    modes = key_modes(result)
+    depth = result.info.get("documents_per_query") or result.info.get("depth", 100)
+    unit = "document" if result.kind == "beir" else "passage"
+    lines = [f"# {result.dataset}: per-query drill-down", ""]
+    lines.append(
+        f"Rank of the first relevant {unit} per mode (`>{depth}`: not retrieved within {depth}). "
+        f"Modes shown: {', '.join(f'`{m}`' for m in modes)}. All modes are in `per_query.csv`."
+    )
+    lines.append("")
+    lines += _misses_section(result, modes, depth, max_rows)
+    lines += _first_rank_section(result, modes, depth, max_rows)
     a = result.abstention
     if a is not None and result.kind == "evalset":
-        name = result.best_mode
-        t_cal = a.calibrated[name].threshold
-        lines.append(f"## Abstention per question (`{name}`)")
-        lines.append("")
-        lines.append(
-            f"Best quote similarity of `ask` (k={result.info.get('ask_k')}); abstains when below the threshold. "
-            f"Threshold in use {threshold_text(a.threshold_in_use)}, calibrated {threshold_text(t_cal)}."
-        )
-        lines.append("")
-        lines.append("| id | answerable | best similarity | abstains at in-use | abstains at calibrated | question |")
-        lines.append("|---|---|---:|---|---|---|")
-        for q, best in sorted(a.best_similarity[name].items(), key=lambda item: item[1]):
-            in_use = _abstention_cell(best < a.threshold_in_use, a.answerable[q])
-            calibrated = _abstention_cell(best < t_cal, a.answerable[q])
-            answerable = "yes" if a.answerable[q] else "no"
-            lines.append(f"| `{q}` | {answerable} | {best:.3f} | {in_use} | {calibrated} | {result.queries[q]} |")
-        lines.append("")
-        lines.append("✗ marks a wrong outcome.")
+        lines += _abstention_section(result, a)
     return "\n".join(lines) + "\n"
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from qa_assistant.evaluation.metrics import CURVE_KS
 from qa_assistant.evaluation.results import (
     PRIMARY_METRIC,
+    AbstentionResult,
     EvalResult,
     ModeResult,
     key_modes,
@@ -123,17 +125,8 @@ def plot_recall(result: EvalResult, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_abstention(result: EvalResult, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    a = result.abstention
-    assert a is not None
-    shown = [m for m in (result.default_mode, result.best_mode) if m in a.best_similarity]
-    shown = list(dict.fromkeys(shown)) or list(a.best_similarity)[:1]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+def _plot_accuracy_by_threshold(left: Any, result: EvalResult, a: AbstentionResult, shown: list[str]) -> None:
+    """Left panel: accuracy (eval sets) or share answered (BEIR) against the threshold, with the thresholds marked."""
     thresholds = [i / 100 for i in range(0, 81)]
     from qa_assistant.evaluation.metrics import abstention_at
 
@@ -162,7 +155,10 @@ def plot_abstention(result: EvalResult, path: Path) -> None:
         "abstention accuracy vs threshold" if result.kind == "evalset" else "answerable queries answered vs threshold",
         fontsize=10,
     )
-    name = shown[0]
+
+
+def _plot_best_similarities(right: Any, result: EvalResult, a: AbstentionResult, name: str) -> None:
+    """Right panel: the best quote similarity per question of one mode, with the thresholds marked."""
     values = a.best_similarity[name]
     if result.kind == "evalset":
         groups = [
@@ -184,6 +180,21 @@ def plot_abstention(result: EvalResult, path: Path) -> None:
     right.set_xlabel(f"best quote similarity ({name})")
     right.grid(alpha=0.3)
     right.set_title("best quote similarity per question", fontsize=10)
+
+
+def plot_abstention(result: EvalResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = result.abstention
+    assert a is not None
+    shown = [m for m in (result.default_mode, result.best_mode) if m in a.best_similarity]
+    shown = list(dict.fromkeys(shown)) or list(a.best_similarity)[:1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    _plot_accuracy_by_threshold(left, result, a, shown)
+    _plot_best_similarities(right, result, a, shown[0])
     fig.suptitle(f"{result.dataset}: abstention", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

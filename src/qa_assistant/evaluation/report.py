@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from qa_assistant.evaluation.results import (
     SHORT_QUOTES,
     SIDE_COVERAGE,
     VERBATIM,
+    AbstentionResult,
     EvalResult,
     mode_marks,
     threshold_text,
@@ -179,44 +181,43 @@ def _encoder_note(info: dict) -> str:
     return f" (encoder `{encoder}`)" if encoder and encoder != "torch" else ""
 
 
-def report_markdown(result: EvalResult) -> str:
-    info = result.info
-    lines = [f"# Retrieval evaluation: {result.dataset}", ""]
-    if result.kind == "evalset":
-        lines.append(
-            f"{info['questions']} questions ({info['answerable']} answerable with {info['relevant_passages']} relevant passages, "
-            f"{info['unanswerable']} unanswerable, {info['with_expected_sides']} with expected sides) over "
-            f"{info['documents']} documents / {info['sentences']} sentences; model `{info['model']}`"
-            f"{_encoder_note(info)}."
-        )
-        lines.append("")
-        lines.append(
-            f"Relevance: {info['relevance_rule']}. Ranking metrics by ranx over the answerable questions; "
-            f"runs cut at {info['depth']} sentences, {info['candidates']} candidates per retriever. "
-            f"Side coverage@10: share of a question's expected sides among the sides of its top 10 sentences. "
-            f"Abstention and verbatim rate: `Assistant.ask` with k={info['ask_k']}."
-        )
-    else:
-        sampled = (
-            f" (a random sample of {info['queries']} of {info['queries_in_split']}, seed 0)"
-            if info.get("sampled")
-            else ""
-        )
-        lines.append(
-            f"{info['queries']} queries{sampled} of split `{info['split']}`, {info['judgments']} judgments, "
-            f"{info['documents']} documents; units indexed: "
-            + ", ".join(f"{n} at {g} level" for g, n in info["units"].items())
-            + f"; model `{info['model']}`{_encoder_note(info)}."
-        )
-        lines.append("")
-        lines.append(
-            f"Title: {info['title']}. Each query retrieves {info['depth']} units ({info['candidates']} candidates per retriever) "
-            f"through the product's `Retriever`; documents are ranked by aggregation of their sentences' scores, "
-            f"top {info['documents_per_query']} kept. Aggregations: "
-            + "; ".join(f"`{k}`: {v}" for k, v in info["aggregation"].items())
-            + "."
-        )
-    lines += [
+def _evalset_intro(info: dict[str, Any]) -> list[str]:
+    """The opening paragraphs of an eval-set report: what was asked over what, and how it was scored."""
+    return [
+        f"{info['questions']} questions ({info['answerable']} answerable with {info['relevant_passages']} relevant passages, "
+        f"{info['unanswerable']} unanswerable, {info['with_expected_sides']} with expected sides) over "
+        f"{info['documents']} documents / {info['sentences']} sentences; model `{info['model']}`"
+        f"{_encoder_note(info)}.",
+        "",
+        f"Relevance: {info['relevance_rule']}. Ranking metrics by ranx over the answerable questions; "
+        f"runs cut at {info['depth']} sentences, {info['candidates']} candidates per retriever. "
+        f"Side coverage@10: share of a question's expected sides among the sides of its top 10 sentences. "
+        f"Abstention and verbatim rate: `Assistant.ask` with k={info['ask_k']}.",
+    ]
+
+
+def _beir_intro(info: dict[str, Any]) -> list[str]:
+    """The opening paragraphs of a BEIR report: the queries, the units indexed and the document ranking."""
+    sampled = (
+        f" (a random sample of {info['queries']} of {info['queries_in_split']}, seed 0)" if info.get("sampled") else ""
+    )
+    return [
+        f"{info['queries']} queries{sampled} of split `{info['split']}`, {info['judgments']} judgments, "
+        f"{info['documents']} documents; units indexed: "
+        + ", ".join(f"{n} at {g} level" for g, n in info["units"].items())
+        + f"; model `{info['model']}`{_encoder_note(info)}.",
+        "",
+        f"Title: {info['title']}. Each query retrieves {info['depth']} units ({info['candidates']} candidates per retriever) "
+        f"through the product's `Retriever`; documents are ranked by aggregation of their sentences' scores, "
+        f"top {info['documents_per_query']} kept. Aggregations: "
+        + "; ".join(f"`{k}`: {v}" for k, v in info["aggregation"].items())
+        + ".",
+    ]
+
+
+def _comparison_section(result: EvalResult) -> list[str]:
+    """The comparison table of all modes, its legend and the two ranking plots."""
+    return [
         "",
         "## Comparison",
         "",
@@ -225,57 +226,86 @@ def report_markdown(result: EvalResult) -> str:
         legend(result).replace("\n", "  \n"),
         f"  \nΔ and p: mean per-query difference of {HEADERS[PRIMARY_METRIC]} from the current default, two-sided paired t-test.",
         "",
+        "![nDCG@10 per mode](ndcg_at_10.png)",
+        "",
+        "![recall at k](recall_at_k.png)",
+        "",
     ]
-    lines += ["![nDCG@10 per mode](ndcg_at_10.png)", "", "![recall at k](recall_at_k.png)", ""]
-    a = result.abstention
-    if a is not None:
-        lines += ["## Abstention", ""]
-        if result.kind == "evalset":
+
+
+def _calibrated_thresholds_table(result: EvalResult, a: AbstentionResult) -> list[str]:
+    """How the threshold is calibrated, and per mode the calibrated threshold with its scores."""
+    lines = [
+        "An answer abstains when no retrieved quote has cosine similarity ≥ threshold with the question. "
+        "Calibrated threshold per mode: best accuracy (share of questions handled right), then best balanced "
+        "accuracy (mean of the answer rate on answerable and the abstention rate on unanswerable questions), "
+        "then the middle of the widest gap; scored with real `ask` calls at that threshold."
+    ]
+    lines += [
+        "",
+        "| mode | calibrated threshold | accuracy | balanced accuracy | answerable answered | unanswerable abstained |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, p in a.calibrated.items():
+        lines.append(
+            f"| `{name}{mode_marks(result, name)}` | {threshold_text(p.threshold)} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _evalset_threshold_sweeps(result: EvalResult, a: AbstentionResult) -> list[str]:
+    """Per threshold, the abstention scores of the default and the best mode."""
+    lines: list[str] = []
+    shown = list(dict.fromkeys(m for m in (result.default_mode, result.best_mode) if m in a.sweeps))
+    for name in shown:
+        lines += [f"Per threshold, `{name}`:", ""]
+        lines += [
+            "| threshold | accuracy | balanced | answerable answered | unanswerable abstained |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for p in a.sweeps[name]:
             lines.append(
-                "An answer abstains when no retrieved quote has cosine similarity ≥ threshold with the question. "
-                "Calibrated threshold per mode: best accuracy (share of questions handled right), then best balanced "
-                "accuracy (mean of the answer rate on answerable and the abstention rate on unanswerable questions), "
-                "then the middle of the widest gap; scored with real `ask` calls at that threshold."
+                f"| {p.threshold:.2f} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
             )
-            lines += [
-                "",
-                "| mode | calibrated threshold | accuracy | balanced accuracy | answerable answered | unanswerable abstained |",
-                "|---|---:|---:|---:|---:|---:|",
-            ]
-            for name, p in a.calibrated.items():
-                lines.append(
-                    f"| `{name}{mode_marks(result, name)}` | {threshold_text(p.threshold)} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
-                )
-            lines.append("")
-        if result.kind == "evalset":
-            shown = list(dict.fromkeys(m for m in (result.default_mode, result.best_mode) if m in a.sweeps))
-            for name in shown:
-                lines += [f"Per threshold, `{name}`:", ""]
-                lines += [
-                    "| threshold | accuracy | balanced | answerable answered | unanswerable abstained |",
-                    "|---:|---:|---:|---:|---:|",
-                ]
-                for p in a.sweeps[name]:
-                    lines.append(
-                        f"| {p.threshold:.2f} | {_fmt(p.accuracy)} | {_fmt(p.balanced_accuracy)} | {_fmt(p.answered)} | {_fmt(p.abstained)} |"
-                    )
-                lines.append("")
-        else:
-            names = list(a.sweeps)
-            lines.append(
-                "Every query here is answerable: the share that `Assistant.ask` (k = 6) answers at each threshold."
-            )
-            lines += [
-                "",
-                "| threshold | " + " | ".join(f"`{n}{mode_marks(result, n)}`" for n in names) + " |",
-                "|---:|" + "---:|" * len(names),
-            ]
-            for i, p in enumerate(a.sweeps[names[0]]):
-                lines.append(
-                    f"| {p.threshold:.2f} | " + " | ".join(_fmt(a.sweeps[n][i].answered) for n in names) + " |"
-                )
-            lines.append("")
-        lines += ["![abstention](abstention.png)", ""]
+        lines.append("")
+    return lines
+
+
+def _beir_answered_sweep(result: EvalResult, a: AbstentionResult) -> list[str]:
+    """Per threshold, the share of (all answerable) queries each mode answers."""
+    names = list(a.sweeps)
+    lines = ["Every query here is answerable: the share that `Assistant.ask` (k = 6) answers at each threshold."]
+    lines += [
+        "",
+        "| threshold | " + " | ".join(f"`{n}{mode_marks(result, n)}`" for n in names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    for i, p in enumerate(a.sweeps[names[0]]):
+        lines.append(f"| {p.threshold:.2f} | " + " | ".join(_fmt(a.sweeps[n][i].answered) for n in names) + " |")
+    lines.append("")
+    return lines
+
+
+def _abstention_section(result: EvalResult, a: AbstentionResult) -> list[str]:
+    """The abstention section: calibration and threshold sweeps, then the abstention plot."""
+    lines = ["## Abstention", ""]
+    if result.kind == "evalset":
+        lines += _calibrated_thresholds_table(result, a)
+        lines += _evalset_threshold_sweeps(result, a)
+    else:
+        lines += _beir_answered_sweep(result, a)
+    lines += ["![abstention](abstention.png)", ""]
+    return lines
+
+
+def report_markdown(result: EvalResult) -> str:
+    info = result.info
+    lines = [f"# Retrieval evaluation: {result.dataset}", ""]
+    lines += _evalset_intro(info) if result.kind == "evalset" else _beir_intro(info)
+    lines += _comparison_section(result)
+    if result.abstention is not None:
+        lines += _abstention_section(result, result.abstention)
     lines += [
         "Per-query drill-down: [per_query.md](per_query.md) (all modes: `per_query.csv`); machine-readable: `results.json`.",
         "",

@@ -182,6 +182,55 @@ def score_configurations(
     return modes
 
 
+def index_and_run(
+    dataset: BeirDataset,
+    granularity: str,
+    configs: list[RetrievalConfig],
+    info: dict,
+    model: str,
+    encoder: str,
+    cache_dir: str | Path,
+    depth: int,
+    candidates: int,
+    progress: bool,
+    say: Say,
+) -> tuple[SentenceIndex, dict[str, dict[str, Ranking]]]:
+    """Index the dataset at one granularity (cached) and retrieve every configuration's run for every query;
+    records the units indexed and the search time in `info`."""
+    index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say, encoder=encoder)
+    info["units"][granularity] = len(index.sentences)
+    t0 = time.perf_counter()
+    runs = search_runs(
+        Retriever(index, Embedder(model, encoder)),
+        dataset.queries,
+        configs,
+        min(depth, len(index.sentences)),
+        candidates,
+        progress,
+        f"{granularity}-level retrieval",
+    )
+    info[f"{granularity}_search_seconds"] = round(time.perf_counter() - t0, 1)
+    return index, runs
+
+
+def beir_result(
+    dataset: BeirDataset, info: dict, modes: dict[str, ModeResult], best_similarity: dict[str, dict[str, float]]
+) -> EvalResult:
+    """The `EvalResult` of a BEIR run; every query is answerable."""
+    truth = {q: True for q in dataset.queries}
+    return EvalResult(
+        dataset=dataset.name,
+        kind="beir",
+        modes=modes,
+        default_mode=product_default().name,
+        queries=dict(dataset.queries),
+        qrels=dataset.qrels,
+        columns=[*M.RANKING_METRICS, VERBATIM],
+        info=info,
+        abstention=abstention_result(DEFAULT_MIN_SIMILARITY, truth, best_similarity, {}) if best_similarity else None,
+    )
+
+
 def evaluate_beir(
     root: str | Path,
     split: str = "test",
@@ -219,21 +268,11 @@ def evaluate_beir(
     modes: dict[str, ModeResult] = {}
     best_similarity: dict[str, dict[str, float]] = {}
     for granularity in granularities:
-        # index
-        index = beir_index(dataset, granularity, model, cache_dir, progress=progress, on_stage=say, encoder=encoder)
-        info["units"][granularity] = len(index.sentences)
-        # run, score
-        t0 = time.perf_counter()
-        runs = search_runs(
-            Retriever(index, Embedder(model, encoder)),
-            dataset.queries,
-            configs,
-            min(depth, len(index.sentences)),
-            candidates,
-            progress,
-            f"{granularity}-level retrieval",
+        # index, run
+        index, runs = index_and_run(
+            dataset, granularity, configs, info, model, encoder, cache_dir, depth, candidates, progress, say
         )
-        info[f"{granularity}_search_seconds"] = round(time.perf_counter() - t0, 1)
+        # score
         modes.update(
             score_configurations(
                 configs, runs, index, dataset.qrels, granularity, aggregations, maxsum_weight, top, say
@@ -242,16 +281,5 @@ def evaluate_beir(
         if granularity == "sentence" and ask_check:
             best_similarity.update(check_answers(index, dataset, modes, ask_modes, say))
     # report
-    truth = {q: True for q in dataset.queries}
     info["seconds"] = round(time.perf_counter() - started, 1)
-    return EvalResult(
-        dataset=dataset.name,
-        kind="beir",
-        modes=modes,
-        default_mode=product_default().name,
-        queries=dict(dataset.queries),
-        qrels=dataset.qrels,
-        columns=[*M.RANKING_METRICS, VERBATIM],
-        info=info,
-        abstention=abstention_result(DEFAULT_MIN_SIMILARITY, truth, best_similarity, {}) if best_similarity else None,
-    )
+    return beir_result(dataset, info, modes, best_similarity)
