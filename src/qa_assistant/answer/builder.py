@@ -172,21 +172,7 @@ class AnswerBuilder:
             self.keep_topic_matches(answer)
         self.mark_period(answer, asked)
         if timeline:
-            started = time.perf_counter()
-            answered = best >= min_similarity
-            sides = None if many else asked.sides  # about every side: rows per speaker, not ~190 side masks
-            answer.timeline = self.timelines.make(
-                query_vector,
-                quote_floor(min_similarity),
-                lambda similarity, on_topic: may_quote(similarity, on_topic, min_similarity, answered),
-                asked.filters,
-                sides,
-                topic_words_of(asked.topic, asked.query) if sides else None,
-                silent,
-                shown,
-            )
-            self.note_unquoted_sides(answer)
-            timings.timeline_ms += (time.perf_counter() - started) * 1000
+            self.add_timeline(answer, asked, query_vector, min_similarity, best, many, silent, shown, timings)
         if not answer.quotes:
             answer.abstained = True
             answer.abstain_reason = (
@@ -196,6 +182,36 @@ class AnswerBuilder:
                 else "No passage in the indexed documents matches the question and filters."
             )
         return answer, answer.abstained
+
+    def add_timeline(
+        self,
+        answer: Answer,
+        asked: AskedQuestion,
+        query_vector: np.ndarray,
+        min_similarity: float,
+        best: float,
+        many: bool,
+        silent: dict[str, str],
+        shown: set[int],
+        timings: Timings,
+    ) -> None:
+        """`answer.timeline`: the statements within `asked`'s filters that the answer may quote, per side (per
+        speaker when about every side, `many`) per period; then notes on the sides it counts but does not quote."""
+        started = time.perf_counter()
+        answered = best >= min_similarity
+        sides = None if many else asked.sides  # about every side: rows per speaker, not ~190 side masks
+        answer.timeline = self.timelines.make(
+            query_vector,
+            quote_floor(min_similarity),
+            lambda similarity, on_topic: may_quote(similarity, on_topic, min_similarity, answered),
+            asked.filters,
+            sides,
+            topic_words_of(asked.topic, asked.query) if sides else None,
+            silent,
+            shown,
+        )
+        self.note_unquoted_sides(answer)
+        timings.timeline_ms += (time.perf_counter() - started) * 1000
 
     # -- what the collection does not cover -----------------------------------------------------------------------
 

@@ -159,6 +159,19 @@ class Retriever:
             fused = fusion.adaptive(sparse, dense, weights)
         else:
             fused = fusion.weighted(sparse, dense, settings.alpha)
+        hits = self.hits(fused, sparse, dense, k, weights)
+        timings.fuse_ms += (time.perf_counter() - t0) * 1000
+        return hits
+
+    def hits(
+        self,
+        fused: dict[int, float],
+        sparse: tuple[np.ndarray, np.ndarray],
+        dense: tuple[np.ndarray, np.ndarray],
+        k: int,
+        weights: FusionWeights | None,
+    ) -> list[Hit]:
+        """The `k` best of `fused` as hits, each with its BM25 and dense rank and score (`sparse`, `dense`)."""
         sparse_at = {
             doc: (rank, score) for rank, (doc, score) in enumerate(zip(sparse[0].tolist(), sparse[1].tolist()), 1)
         }
@@ -184,5 +197,4 @@ class Retriever:
                     fusion_weights=weights,
                 )
             )
-        timings.fuse_ms += (time.perf_counter() - t0) * 1000
         return hits

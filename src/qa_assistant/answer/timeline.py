@@ -53,6 +53,29 @@ def granularity_of(first: dt.date, last: dt.date) -> Granularity:
     return "year"
 
 
+def granularity_of_counted(ordinals: np.ndarray) -> Granularity:
+    """The granularity of the span of the dated statements among `ordinals` (-1: no date); years with none."""
+    counted_dates = ordinals[ordinals >= 0]
+    if len(counted_dates):
+        first, last = int(counted_dates.min()), int(counted_dates.max())
+        return granularity_of(dt.date.fromordinal(first), dt.date.fromordinal(last))
+    return "year"
+
+
+def keep_busiest_rows(timeline: Timeline) -> None:
+    """Keep the MAX_ROWS rows of `timeline` with most statements; the rest are counted apart, with a note."""
+    timeline.rows.sort(key=lambda row: -row.count)
+    left = timeline.rows[MAX_ROWS:]
+    timeline.rows = timeline.rows[:MAX_ROWS]
+    timeline.rows_left_out = len(left)
+    timeline.statements_left_out = sum(row.count for row in left)
+    if left:
+        timeline.notes.append(
+            f"{len(left)} more speakers with {timeline.statements_left_out} statements between them are "
+            f"left out (the {MAX_ROWS} with most statements are shown)."
+        )
+
+
 UNDATED = np.iinfo(np.int64).max  # the period code of a document with no date (after every period)
 
 
@@ -170,34 +193,12 @@ class TimelineMaker:
         ids, merit = self.relevant(query_vector, floor, rule, scope, topic_words, also)
         ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
-        names: list[str]
         if sides:
-            names = list(sides)
-            at, row_of = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
-            for number, side in enumerate(sides):
-                if side in silent:
-                    continue
-                side_mask = self.mask_of(filters.model_copy(update={"sides": [side]}))
-                members = np.flatnonzero(side_mask[ids]) if side_mask is not None else np.arange(len(ids))
-                at.append(members)
-                row_of.append(np.full(len(members), number, dtype=np.int64))
-            position, row_code = np.concatenate(at), np.concatenate(row_of)
+            names, position, row_code = self.side_rows(ids, filters, sides, silent)
         else:
-            speaker_codes, every_name = self.speakers(ids)
-            present, row_code = np.unique(speaker_codes, return_inverse=True)  # rows of the speakers found only
-            found = [every_name[code] for code in present.tolist()]
-            # a speaker named as a publisher too: one row
-            row_of_name = {name: at for at, name in enumerate(dict.fromkeys(found))}
-            names = list(row_of_name)
-            row_code = np.array([row_of_name[name] for name in found], dtype=np.int64)[row_code]
-            position = np.arange(len(ids))
+            names, position, row_code = self.speaker_rows(ids)
         dates = self.doc_dates()[self.index.sentences.doc_index[ids]]
-        counted_dates = dates[position][dates[position] >= 0]
-        if len(counted_dates):
-            first, last = int(counted_dates.min()), int(counted_dates.max())
-            granularity = granularity_of(dt.date.fromordinal(first), dt.date.fromordinal(last))
-        else:
-            granularity = "year"
+        granularity = granularity_of_counted(dates[position])
         periods = period_codes(dates, granularity)
         clusters = self.index.sentences.cluster
         cluster_of = clusters[ids] if clusters is not None else ids
@@ -223,17 +224,45 @@ class TimelineMaker:
         timeline.rows = [row for row in rows if row.cells or sides]
         undated.rows = [cell for cell in undated.rows if cell.count]
         if not sides:  # the rows with most statements; the rest counted apart
-            timeline.rows.sort(key=lambda row: -row.count)
-            left = timeline.rows[MAX_ROWS:]
-            timeline.rows = timeline.rows[:MAX_ROWS]
-            timeline.rows_left_out = len(left)
-            timeline.statements_left_out = sum(row.count for row in left)
-            if left:
-                timeline.notes.append(
-                    f"{len(left)} more speakers with {timeline.statements_left_out} statements between them are "
-                    f"left out (the {MAX_ROWS} with most statements are shown)."
-                )
+            keep_busiest_rows(timeline)
         timeline.undated = undated
+        self.add_notes(timeline, filters, sides, silent)
+        return timeline
+
+    def side_rows(
+        self, ids: np.ndarray, filters: Filters, sides: list[str], silent: dict[str, str]
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """One row per side of `sides`: the names, and (position in `ids`, row) pairs — a sentence belongs to each
+        side whose filter it passes; a side in `silent` gets none."""
+        names = list(sides)
+        at, row_of = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        for number, side in enumerate(sides):
+            if side in silent:
+                continue
+            side_mask = self.mask_of(filters.model_copy(update={"sides": [side]}))
+            members = np.flatnonzero(side_mask[ids]) if side_mask is not None else np.arange(len(ids))
+            at.append(members)
+            row_of.append(np.full(len(members), number, dtype=np.int64))
+        position, row_code = np.concatenate(at), np.concatenate(row_of)
+        return names, position, row_code
+
+    def speaker_rows(self, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """One row per speaker found among `ids`: the names, and (position in `ids`, row) pairs — each sentence
+        belongs to its speaker's row."""
+        speaker_codes, every_name = self.speakers(ids)
+        present, row_code = np.unique(speaker_codes, return_inverse=True)  # rows of the speakers found only
+        found = [every_name[code] for code in present.tolist()]
+        # a speaker named as a publisher too: one row
+        row_of_name = {name: at for at, name in enumerate(dict.fromkeys(found))}
+        names = list(row_of_name)
+        row_code = np.array([row_of_name[name] for name in found], dtype=np.int64)[row_code]
+        position = np.arange(len(ids))
+        return names, position, row_code
+
+    def add_notes(self, timeline: Timeline, filters: Filters, sides: list[str] | None, silent: dict[str, str]) -> None:
+        """The notes under `timeline`: statements counted apart for lack of a date, documents no date filter
+        counts, and why each side in `silent` has no statements."""
+        undated = timeline.undated
         if undated.count:
             timeline.notes.append(
                 f"{undated.count} relevant statement{'s are' if undated.count != 1 else ' is'} in documents with "
@@ -242,7 +271,6 @@ class TimelineMaker:
         if (filters.since or filters.until) and (self.doc_dates() < 0).any():
             timeline.notes.append("Documents with no date are outside every date filter: none is counted.")
         timeline.notes.extend(silent[side] for side in sides or [] if side in silent)
-        return timeline
 
     @staticmethod
     def cells(

@@ -243,16 +243,13 @@ def build_and_save(
     say = on_stage or (lambda _msg: None)
     hashes = corpus_file_hashes(corpus_dir)  # read once: every file is hashed, which takes seconds at a million
     if not force:
-        current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage, hashes)
-        if current is not None and current.manifest.backend == backend:
+        current = unchanged_index(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage, hashes, backend)
+        if current is not None:
             say(f"the index in {index_dir} is up to date with {corpus_dir}: nothing to do")
             current.build_report = BuildReport(up_to_date=True)
             sync_backend(current, say)  # (a collection emptied or changed meanwhile is filled again)
             return current
-    earlier = None
-    if not force and (index_dir / "manifest.json").exists():
-        say(f"reading the index in {index_dir} to keep what did not change")
-        earlier = EarlierBuild.open(index_dir, model, encoder, faiss_kind, vector_storage)
+    earlier = earlier_build(index_dir, model, encoder, faiss_kind, vector_storage, say) if not force else None
     say(f"reading the corpus in {corpus_dir}")
     corpus = load_corpus(corpus_dir, reuse=earlier.documents if earlier is not None else None, hashes=hashes)
     changes = corpus_changes(recorded_corpus_files(index_dir), corpus.file_hashes)
@@ -277,6 +274,34 @@ def build_and_save(
     say(f"writing the index to {index_dir}")
     save_index(index, index_dir)
     return index
+
+
+def unchanged_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    model: str,
+    encoder: str,
+    faiss_kind: str,
+    vector_storage: str,
+    hashes: dict[str, str],
+    backend: BackendInfo,
+) -> SentenceIndex | None:
+    """The index in `index_dir` when it is up to date with `corpus_dir` (see `up_to_date`) and searched through
+    `backend`; else None."""
+    current = up_to_date(corpus_dir, index_dir, model, encoder, faiss_kind, vector_storage, hashes)
+    if current is not None and current.manifest.backend == backend:
+        return current
+    return None
+
+
+def earlier_build(
+    index_dir: Path, model: str, encoder: str, faiss_kind: str, vector_storage: str, say: Callable[[str], None]
+) -> EarlierBuild | None:
+    """The index in `index_dir`, opened to keep what did not change; None when there is none."""
+    if not (index_dir / "manifest.json").exists():
+        return None
+    say(f"reading the index in {index_dir} to keep what did not change")
+    return EarlierBuild.open(index_dir, model, encoder, faiss_kind, vector_storage)
 
 
 def sync_backend(index: SentenceIndex, say: Callable[[str], None]) -> None:

@@ -109,73 +109,17 @@ def _model_key(name: str, path: Path) -> str:
 
 def _export_onnx(name: str, target: Path, quantized: bool) -> None:
     """Export model `name` to `target` (model.onnx, tokenizer.json, encoder.json), written atomically."""
-    import torch
-
     model = load_encoder(name)
     modules = list(model)
-    pooling = modules[1] if len(modules) > 1 else None
-    if (
-        len(modules) not in (2, 3)
-        or getattr(pooling, "pooling_mode_mean_tokens", getattr(pooling, "pooling_mode", None)) not in (True, "mean")
-        or not hasattr(modules[0], "auto_model")
-    ):
-        raise QAError(
-            f"the ONNX encoders run mean-pooled transformer models only; '{name}' is not one: use --encoder torch"
-        )
-    source = Path(resolve_model(name))
-    if not (source / "tokenizer.json").is_file():
-        raise QAError(f"model '{name}' has no tokenizer.json; the ONNX encoders need one: use --encoder torch")
+    source = _exportable_source(name, modules)
     bert = modules[0].auto_model.eval()
-
-    class Pooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert  # a submodule, so its weights are exported as parameters
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
-
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        sample = torch.ones((2, 8), dtype=torch.int64)
-        axes = {key: {0: "batch", 1: "tokens"} for key in _ONNX_INPUTS}
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches of the attention mask
-            torch.onnx.export(
-                Pooled().eval(),
-                (sample, sample, torch.zeros_like(sample)),
-                str(tmp / "model-fp32.onnx"),
-                dynamo=False,
-                input_names=list(_ONNX_INPUTS),
-                output_names=["embedding"],
-                dynamic_axes={**axes, "embedding": {0: "batch"}},
-                opset_version=17,
-            )
+        _export_pooled(bert, tmp / "model-fp32.onnx")
         variant = "fp32"
         if quantized:
-            import logging
-
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            variant = f"int8-{quantization_variant()}"
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # the quantizer warns through the root logger ("consider pre-processing")
-            try:
-                quantize_dynamic(
-                    str(tmp / "model-fp32.onnx"),
-                    str(tmp / "model.onnx"),
-                    weight_type=QuantType.QInt8,
-                    op_types_to_quantize=["MatMul"],  # embeddings and layer norms stay float: cosine 0.96 → 0.994
-                    per_channel=True,
-                    reduce_range=variant == "int8-reduced",
-                )
-            finally:
-                root.setLevel(level)
+            variant = _quantize(tmp / "model-fp32.onnx", tmp / "model.onnx")
             (tmp / "model-fp32.onnx").unlink()
         else:
             (tmp / "model-fp32.onnx").rename(tmp / "model.onnx")
@@ -196,6 +140,79 @@ def _export_onnx(name: str, target: Path, quantized: bool) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _exportable_source(name: str, modules: list[Any]) -> Path:
+    """The folder of model `name` (its `modules`), once it is known to be a mean-pooled transformer with a
+    tokenizer.json, which the ONNX encoders need."""
+    pooling = modules[1] if len(modules) > 1 else None
+    if (
+        len(modules) not in (2, 3)
+        or getattr(pooling, "pooling_mode_mean_tokens", getattr(pooling, "pooling_mode", None)) not in (True, "mean")
+        or not hasattr(modules[0], "auto_model")
+    ):
+        raise QAError(
+            f"the ONNX encoders run mean-pooled transformer models only; '{name}' is not one: use --encoder torch"
+        )
+    source = Path(resolve_model(name))
+    if not (source / "tokenizer.json").is_file():
+        raise QAError(f"model '{name}' has no tokenizer.json; the ONNX encoders need one: use --encoder torch")
+    return source
+
+
+def _export_pooled(bert: Any, path: Path) -> None:
+    """Write `bert` with mean pooling and L2 normalization after it to `path` as an ONNX model (float32)."""
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert  # a submodule, so its weights are exported as parameters
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    sample = torch.ones((2, 8), dtype=torch.int64)
+    axes = {key: {0: "batch", 1: "tokens"} for key in _ONNX_INPUTS}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches of the attention mask
+        torch.onnx.export(
+            Pooled().eval(),
+            (sample, sample, torch.zeros_like(sample)),
+            str(path),
+            dynamo=False,
+            input_names=list(_ONNX_INPUTS),
+            output_names=["embedding"],
+            dynamic_axes={**axes, "embedding": {0: "batch"}},
+            opset_version=17,
+        )
+
+
+def _quantize(fp32: Path, target: Path) -> str:
+    """Write the int8 quantization of ONNX model `fp32` to `target`; the variant it is ("int8-…")."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    variant = f"int8-{quantization_variant()}"
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer warns through the root logger ("consider pre-processing")
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(target),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],  # embeddings and layer norms stay float: cosine 0.96 → 0.994
+            per_channel=True,
+            reduce_range=variant == "int8-reduced",
+        )
+    finally:
+        root.setLevel(level)
+    return variant
 
 
 def onnx_model_dir(name: str, quantized: bool) -> Path:

@@ -116,6 +116,35 @@ def load_index(
     raise AssertionError("unreachable")
 
 
+def _usable_manifest(
+    root: Path, index_dir: Path, corpus_dir: str | Path | None, model: str | None, check: bool, encoder: str | None
+) -> Manifest:
+    """The manifest of the index through `root`, once it is known to answer questions encoded with `encoder` and
+    (with `check`) to be fresh for `corpus_dir` and `model`."""
+    manifest = read_manifest(index_dir, root)
+    if encoder is not None and encoder != manifest.encoder:
+        raise QAError(
+            f"index at {index_dir} was built with encoder '{manifest.encoder}': questions are encoded the same way; "
+            f"leave out --encoder, or rebuild with: "
+            f"{rebuild_command(index_dir, manifest.corpus_dir, '--encoder', encoder)}"
+        )
+    if check:
+        check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)
+    return manifest
+
+
+def _read_labels(root: Path, index_dir: Path, manifest: Manifest, source: str | Path) -> SentenceLabels | None:
+    """The sentence labels of the index through `root`; None for an index of an earlier version, which has none
+    (they are made from the attributions)."""
+    if not (root / "labels.npz").exists():
+        return None
+    with reading(index_dir, "labels.npz", source):
+        labels = SentenceLabels.load(root / "labels.npz")
+    if len(labels) != manifest.sentences:
+        raise corrupt(index_dir, "labels.npz", f"{len(labels)} rows, expected {manifest.sentences}", source)
+    return labels
+
+
 def _load_index(
     root: Path,
     index_dir: Path,
@@ -126,15 +155,7 @@ def _load_index(
     encoder: str | None,
 ) -> SentenceIndex:
     """Read the index through `root` (a handle on `index_dir`); messages name `index_dir`."""
-    manifest = read_manifest(index_dir, root)
-    if encoder is not None and encoder != manifest.encoder:
-        raise QAError(
-            f"index at {index_dir} was built with encoder '{manifest.encoder}': questions are encoded the same way; "
-            f"leave out --encoder, or rebuild with: "
-            f"{rebuild_command(index_dir, manifest.corpus_dir, '--encoder', encoder)}"
-        )
-    if check:
-        check_fresh(manifest, index_dir, Path(corpus_dir) if corpus_dir else None, model)
+    manifest = _usable_manifest(root, index_dir, corpus_dir, model, check, encoder)
     source = corpus_dir or manifest.corpus_dir
     verify_files(index_dir, manifest.files, source, checksums=verify, root=root)
     with (
@@ -150,12 +171,7 @@ def _load_index(
     with reading(index_dir, "attributions.jsonl", source):
         attributions = AttributionFile.read(root / "attributions.jsonl")
         attributions.check()
-    labels = None
-    if (root / "labels.npz").exists():  # (indexes of an earlier version have none: made from the attributions)
-        with reading(index_dir, "labels.npz", source):
-            labels = SentenceLabels.load(root / "labels.npz")
-        if len(labels) != manifest.sentences:
-            raise corrupt(index_dir, "labels.npz", f"{len(labels)} rows, expected {manifest.sentences}", source)
+    labels = _read_labels(root, index_dir, manifest, source)
     with reading(index_dir, "sides.json", source):
         sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))
     with reading(index_dir, "skipped.json", source):

@@ -300,17 +300,29 @@ def find_cue(sentence: str, publisher: str | None = None) -> SentenceCue | None:
                 )
             )
     if not cues:
-        match = _CONTINUATION.match(text)
-        if match:
-            return SentenceCue(
-                name=None,
-                pronoun=True,
-                source="continuation",
-                cue_start=match.start(),
-                cue_end=match.end(),
-                confidence=0.8,
-            )
-        return None
+        return _continuation_cue(text)
+    return _first_speaker(cues)
+
+
+def _continuation_cue(text: str) -> SentenceCue | None:
+    """The cue of a sentence that goes on with the previous one's speaker ("As noted, …", "It was stressed …");
+    None if it does not."""
+    match = _CONTINUATION.match(text)
+    if match:
+        return SentenceCue(
+            name=None,
+            pronoun=True,
+            source="continuation",
+            cue_start=match.start(),
+            cue_end=match.end(),
+            confidence=0.8,
+        )
+    return None
+
+
+def _first_speaker(cues: list[SentenceCue]) -> SentenceCue:
+    """The cue of the sentence's speaker among its `cues`, with how many speakers the sentence names (less
+    confident when more than one)."""
     priority = {"quote": 0, "named": 1, "according": 2}
     # The main clause speaks first: prefer the earliest named cue; a quotation cue wins over a verb in the same clause.
     cues.sort(key=lambda c: (c.cue_start if c.source != "quote" else -1, priority[c.source]))

@@ -31,6 +31,28 @@ def stored_keys(client: Any, config: MilvusConfig) -> dict[str, str]:
     return found
 
 
+def prepared_collection(
+    client: Any, config: MilvusConfig, dimension: int, say: Callable[[str], None]
+) -> dict[str, str]:
+    """Create the collection when missing (vectors of `dimension`); doc_id -> doc_key of the documents in it."""
+    with milvus_errors(config, "preparing the collection"):
+        if not client.has_collection(config.collection):
+            made = create_collection(client, config, dimension)
+            say(
+                f"created Milvus collection '{config.collection}' at {config.uri} ({config.dense_index} vectors"
+                + (f", scalar indexes on {', '.join(made)})" if made else ")")
+            )
+        return stored_keys(client, config)
+
+
+def delete_documents(client: Any, config: MilvusConfig, doc_ids: list[str]) -> None:
+    """Delete every row of the documents `doc_ids` from the collection, in batches."""
+    with milvus_errors(config, "deleting rows"):
+        for start in range(0, len(doc_ids), DELETE_BATCH):
+            batch = doc_ids[start : start + DELETE_BATCH]
+            client.delete(config.collection, filter=f"doc_id in [{', '.join(quoted(d) for d in batch)}]")
+
+
 def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = None) -> dict[str, int]:
     """Bring the collection in step with `index`: create it when missing, delete the rows of documents removed or
     changed, insert those of documents added or changed. Returns the counts (documents kept, deleted, inserted,
@@ -39,14 +61,7 @@ def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = N
 
     say = say or (lambda _msg: None)
     client = client_for(config)
-    with milvus_errors(config, "preparing the collection"):
-        if not client.has_collection(config.collection):
-            made = create_collection(client, config, index.manifest.dimension)
-            say(
-                f"created Milvus collection '{config.collection}' at {config.uri} ({config.dense_index} vectors"
-                + (f", scalar indexes on {', '.join(made)})" if made else ")")
-            )
-        stored = stored_keys(client, config)
+    stored = prepared_collection(client, config, index.manifest.dimension, say)
     keys = document_keys(index)
     wanted = {doc.id: key for doc, key in zip(index.documents, keys)}
     gone = [d for d in stored if d not in wanted]
@@ -58,10 +73,7 @@ def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = N
     )
     # A document's earlier rows go first (also those of a document whose insert was cut short: it has no key yet).
     doomed = gone + [index.documents[i].id for i in fresh]
-    with milvus_errors(config, "deleting rows"):
-        for start in range(0, len(doomed), DELETE_BATCH):
-            batch = doomed[start : start + DELETE_BATCH]
-            client.delete(config.collection, filter=f"doc_id in [{', '.join(quoted(d) for d in batch)}]")
+    delete_documents(client, config, doomed)
     first, last = context_rows(index.sentences.doc_index)
     bounds = index.sentences.document_bounds(len(index.documents))
     rows: list[dict] = []
