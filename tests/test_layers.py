@@ -143,3 +143,19 @@ def test_the_command_line_parser_is_built_without_the_evaluation():
     env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert found.stdout.strip() == "[]"
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_longer_than_a_reader_can_follow():
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, (
+        f"functions over {MAX_FUNCTION_LINES} lines: split them where a reader would name the parts: {long}"
+    )

@@ -70,6 +70,21 @@ _POINTER = re.compile(
 SPEAKING_OF_CACHE = 32  # periods whose "speaks of" sentences are remembered
 
 
+def fill_places(taken: dict[str, int], quotes: dict[str, list[Quote]], k: int) -> dict[str, int]:
+    """How many of each side's quotes to show: `taken` to start with, then the places left up to `k` go one by one
+    to the most similar of the sides' next quotes (each side's quotes stay in rank order)."""
+    taken = dict(taken)
+    room = k - sum(taken.values())
+    while room > 0 and any(taken[side] < len(quotes[side]) for side in taken):
+        side = max(
+            (side for side in taken if taken[side] < len(quotes[side])),
+            key=lambda side: quotes[side][taken[side]].similarity,
+        )
+        taken[side] += 1
+        room -= 1
+    return taken
+
+
 def is_link_line(text: str) -> bool:
     """Whether a sentence only points to web pages ("… could be accessed at <https://…> and <https://…>"): site
     furniture, not a statement."""
@@ -433,16 +448,7 @@ class AnswerBuilder:
             hits = self.search(asked, side_filters, k * SIDE_DEPTH, settings, query_vector, answer.timings)
             quotes, side_best = self.relevant_quotes(hits, query_vector, min_similarity, within, shown, asked)
             relevant[side], best = quotes, max(best, side_best)
-        taken = {side: min(quota, len(quotes)) for side, quotes in relevant.items()}
-        room = k - sum(taken.values())
-        while room > 0 and any(taken[side] < len(relevant[side]) for side in sides):
-            # the most similar of the sides' next quotes (each side's quotes stay in rank order)
-            side = max(
-                (side for side in sides if taken[side] < len(relevant[side])),
-                key=lambda side: relevant[side][taken[side]].similarity,
-            )
-            taken[side] += 1
-            room -= 1
+        taken = fill_places({side: min(quota, len(quotes)) for side, quotes in relevant.items()}, relevant, k)
         for side in sides:
             quotes = relevant[side][: taken[side]]
             note = None if quotes else self.silence_note(asked, side, answer_anyway)
@@ -495,15 +501,7 @@ class AnswerBuilder:
                 by_side.setdefault(side, []).append(quote)
         ranked = sorted(by_side, key=lambda side: -max(q.similarity for q in by_side[side]))
         top = ranked[:k]
-        taken = {side: 1 for side in top}
-        room = k - len(top)
-        while room > 0 and any(taken[side] < len(by_side[side]) for side in top):
-            side = max(
-                (side for side in top if taken[side] < len(by_side[side])),
-                key=lambda side: by_side[side][taken[side]].similarity,
-            )
-            taken[side] += 1
-            room -= 1
+        taken = fill_places({side: 1 for side in top}, by_side, k)
         for side in top:
             group = by_side[side][: taken[side]]
             answer.groups.append(SideGroup(side=side, quotes=group))
