@@ -252,7 +252,7 @@ class Assistant:
         )
         answer.k = k
         if note:
-            answer.notes.append(note)
+            answer.notes.insert(0, note)  # about the whole question: first
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         return answer
 
