@@ -39,7 +39,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from qa_assistant import Assistant  # noqa: E402
-from qa_assistant.ingest.uploads import readable_types  # noqa: E402
 from qa_assistant.models import UploadMetadata  # noqa: E402
 from qa_assistant.text.segment import split_sentences  # noqa: E402
 
@@ -221,9 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"document: {args.pages} pages, {len(text.split())} words; question: {question!r}")
         results: dict[str, dict[str, float | int | str]] = {}
         for kind in [k.strip() for k in args.formats.split(",") if k.strip()]:
-            if kind == "pdf" and ".pdf" not in readable_types():
-                print("pdf: skipped, this version does not read PDF files yet")
-                continue
             path = work / f"bench-{args.pages}-pages.{kind}"
             if kind == "pdf":
                 shutil.copyfile(work / "upload.pdf", path)
