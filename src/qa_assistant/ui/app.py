@@ -241,22 +241,16 @@ class ChatUI:
 
     def add_documents(self, files, side, publisher, date, speaker, token):
         """Start adding the dropped files; the status shows the update's progress until the new index is in."""
-        skip = (gr.skip(),) * 6
-        try:
-            job = self.panel.start_add(files, side, publisher, date, speaker, token)
-        except QAError as exc:
-            yield collection.status_html(error=str(exc)), *skip
-            return
-        for state in self.panel.follow(job):
-            if state.finished:
-                yield self._collection_changed(state)
-            else:
-                yield collection.status_html(state), *skip
+        yield from self._follow(lambda: self.panel.start_add(files, side, publisher, date, speaker, token))
 
     def remove_document(self, doc_id, token):
+        yield from self._follow(lambda: self.panel.start_remove(doc_id, token))
+
+    def _follow(self, start):
+        """Start a collection job (`start`), then show its progress until the new index is in (or its error)."""
         skip = (gr.skip(),) * 6
         try:
-            job = self.panel.start_remove(doc_id, token)
+            job = start()
         except QAError as exc:
             yield collection.status_html(error=str(exc)), *skip
             return
