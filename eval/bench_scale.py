@@ -58,6 +58,7 @@ STAGES = [  # (start of a progress line, stage name)
     ("since the last build", "reading the corpus"),
     ("segmenting", "segmenting"),
     ("attributing", "attribution"),
+    ("finding the dates", "dates spoken of"),
     ("BM25", "BM25"),
     ("encoding", "encoding"),
     ("looking up", "encoding"),

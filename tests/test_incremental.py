@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from qa_assistant import Assistant
+from qa_assistant.index import date_mentions as date_mentions_module
 from qa_assistant.index import vector_cache as vc
 from qa_assistant.index.build import build_and_save
 from qa_assistant.index.embedder import Embedder
@@ -36,7 +37,7 @@ def _stages(corpus, index):
 
 
 @pytest.mark.slow
-def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_corpus, tmp_path):
+def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_corpus, tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     shutil.copytree(seed_corpus, corpus)
     first, _ = _stages(corpus, tmp_path / "index")
@@ -49,7 +50,17 @@ def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_
     files[1].unlink()  # removed
     text = files[2].read_text(encoding="utf-8")
     files[2].write_text(text + "\nThe statement was repeated by the spokesperson on the following day.\n", "utf-8")
+    read_for_dates: list[str] = []
+    find_dates = date_mentions_module.date_mentions
+
+    def counting(text, published):
+        read_for_dates.append(text)
+        return find_dates(text, published)
+
+    monkeypatch.setattr(date_mentions_module, "date_mentions", counting)
     updated, said = _stages(corpus, tmp_path / "index")
+    monkeypatch.undo()
+    assert len(read_for_dates) == 2  # the dates spoken of: only the new and the changed document are read
     report = updated.build_report
     assert (report.changes.added, report.changes.changed, report.changes.removed) == (1, 1, 1)
     assert "since the last build: 1 files added, 1 changed, 1 removed" in said  # and says so
@@ -70,6 +81,9 @@ def test_an_update_encodes_only_new_sentences_and_answers_as_a_fresh_build(seed_
         assert getattr(a_index.sentences, column).tolist() == getattr(b_index.sentences, column).tolist(), column
     assert list(a_index.attributions) == list(b_index.attributions)
     assert _same_labels(a_index.labels, b_index.labels)
+    assert a_index.date_mentions is not None and len(a_index.date_mentions) > 0  # kept with the index, and the same
+    for mine, theirs in zip(a_index.date_mentions.columns(), b_index.date_mentions.columns(), strict=True):
+        assert mine.tolist() == theirs.tolist()
     for question in QUESTIONS:
         a, b = incremental.ask(question, k=8), fresh.ask(question, k=8)
         assert [(q.doc_id, q.start, q.end) for q in a.quotes] == [(q.doc_id, q.start, q.end) for q in b.quotes]

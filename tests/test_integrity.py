@@ -98,12 +98,12 @@ def test_same_size_change_is_caught_by_checksum_when_asked(index_copy, capsys):
     assert out.splitlines() == [
         f"bad: {index_copy / 'dense.faiss'}: its SHA-256 checksum differs from the manifest's: its bytes were altered"
     ]
-    assert err.startswith("error: ") and "1 of 20 files damaged" in err and "rebuild with" in err
+    assert err.startswith("error: ") and "1 of 21 files damaged" in err and "rebuild with" in err
 
 
 def test_check_reports_each_bad_file_and_passes_a_good_index(index_copy, capsys):
     assert main(["check", str(index_copy)]) == 0
-    assert capsys.readouterr().out.startswith(f"ok: {index_copy}: 20 files match")
+    assert capsys.readouterr().out.startswith(f"ok: {index_copy}: 21 files match")
     truncate(index_copy / "dense.faiss")
     (index_copy / "sentences.npz").unlink()
     assert main(["check", str(index_copy)]) == 2
@@ -112,7 +112,7 @@ def test_check_reports_each_bad_file_and_passes_a_good_index(index_copy, capsys)
         "bad:dense.faiss",
         "bad:sentences.npz",
     ]
-    assert "2 of 20 files damaged" in err
+    assert "2 of 21 files damaged" in err
 
 
 def test_manifest_without_file_table_is_refused_with_the_rebuild(index_copy):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +16,6 @@ from qa_assistant.answer.constraints import DateWindow, asked_speaker, date_wind
 from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
-from qa_assistant.text.dates import date_mentions
 from qa_assistant.text.tokens import tokenize
 
 _EACH_SIDE = re.compile(
@@ -184,8 +182,6 @@ class QuestionReader:
         named = [*self.speakers, *self.publishers, *(d.title or "" for d in index.documents)]
         self.metadata_tokens = set(tokenize(" ".join(named)))
         self._speaker_sides: dict[str, set[str]] | None = None
-        self._mentions: tuple[np.ndarray, ...] | None = None
-        self._lock = threading.Lock()
 
     def known(self, word: str) -> bool:
         """Whether every BM25 token of `word` occurs in some document's text or metadata (speakers, titles)."""
@@ -300,7 +296,7 @@ class QuestionReader:
     def speaking_of(self, window: DateWindow) -> np.ndarray:
         """Which sentences speak of a date inside `window`: the sentence, or one next to it in its paragraph,
         mentions a date, days, a month or a year that lies inside it (`dates.date_mentions`)."""
-        doc_of, first, last, start, end, para_start, para_end = self._date_mentions()
+        doc_of, first, last, start, end, para_start, para_end = self.index.dates_spoken_of().columns()
         inside = np.ones(len(first), dtype=bool)
         if window.since is not None:
             inside &= first >= window.since.toordinal()
@@ -321,22 +317,6 @@ class QuestionReader:
             np.add.at(mask, low[keep], 1)
             np.add.at(mask, high[keep], -1)
         return np.cumsum(mask)[:-1] > 0
-
-    def _date_mentions(self) -> tuple[np.ndarray, ...]:
-        """Every date mention of the collection: its document, the days it covers (ordinals), where it is written
-        and its paragraph."""
-        with self._lock:
-            if self._mentions is None:
-                rows: list[tuple[int, ...]] = []
-                for number, doc in enumerate(self.index.documents):
-                    breaks = [0, *(m.end() for m in re.finditer(r"\n\s*\n", doc.text)), len(doc.text)]
-                    for mention in date_mentions(doc.text, doc.date):
-                        at = int(np.searchsorted(breaks, mention.start, side="right")) - 1
-                        para = breaks[at], breaks[min(at + 1, len(breaks) - 1)]
-                        first, last = mention.first.toordinal(), mention.last.toordinal()
-                        rows.append((number, first, last, mention.start, mention.end, *para))
-                self._mentions = tuple(np.array(rows, dtype=np.int64).reshape(-1, 7).T)
-            return self._mentions
 
     def sides_and_topic(self, question: str, filters: Filters | None = None) -> tuple[list[str] | None, str | None]:
         """The sides a question asks to hear from (None: not a question about sides) and, for a question about

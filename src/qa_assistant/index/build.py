@@ -17,6 +17,7 @@ from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, neighbour_su
 from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.errors import QAError
 from qa_assistant.index.catalog import SentenceIndex, SentenceTable
+from qa_assistant.index.date_mentions import DateMentions
 from qa_assistant.index.dedupe import cluster_sentences, extend_clusters
 from qa_assistant.index.embedder import DEFAULT_ENCODER, DEFAULT_MODEL, Embedder
 from qa_assistant.index.manifest import SCHEMA_VERSION, Manifest, read_manifest
@@ -61,6 +62,10 @@ def build_index(
     attributions, labels = attribute_sentences(
         corpus, sentences, earlier_rows if same_sides else None, earlier if same_sides else None
     )
+    say("finding the dates the documents speak of")
+    date_mentions = DateMentions.reusing(
+        corpus.documents, earlier.index.date_mentions if earlier else None, earlier.taken if earlier else {}
+    )
     say(f"BM25 over {len(texts)} sentences and their contexts")
     tokens = sentence_tokens(texts, earlier_rows, earlier)
     bm25, bm25_context = _bm25_indexes(tokens, sentences)
@@ -83,6 +88,7 @@ def build_index(
         tokens,
         precomputed_labels=labels,
         build_report=report,
+        date_mentions=date_mentions,
     )
 
 

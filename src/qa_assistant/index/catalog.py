@@ -11,6 +11,7 @@ import numpy as np
 
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable
 from qa_assistant.backends.local.dense import DenseIndex
+from qa_assistant.index.date_mentions import DateMentions
 from qa_assistant.index.labels import SentenceLabels
 from qa_assistant.index.manifest import Manifest
 from qa_assistant.index.report import BuildReport
@@ -52,6 +53,7 @@ class SentenceIndex:
     tokens: TokenTable | None = None  # each sentence's BM25 tokens, for incremental rebuilds (not read by load_index)
     precomputed_labels: SentenceLabels | None = None  # read from labels.npz or made by the build; else made on use
     build_report: BuildReport | None = None  # what the build that made (or kept) it in this process did
+    date_mentions: DateMentions | None = None  # read from date_mentions.npz or made by the build; else made on use
 
     @property
     def labels(self) -> SentenceLabels:
@@ -59,6 +61,12 @@ class SentenceIndex:
         if self.precomputed_labels is None or len(self.precomputed_labels) != len(self.attributions):
             self.precomputed_labels = SentenceLabels.of(self.attributions)
         return self.precomputed_labels
+
+    def dates_spoken_of(self) -> DateMentions:
+        """Every date mention of the documents (found now for an index built before they were kept with it)."""
+        if self.date_mentions is None:
+            self.date_mentions = DateMentions.of_documents(self.documents)
+        return self.date_mentions
 
     def document_of(self, sentence_id: int) -> Document:
         """The document a sentence belongs to."""

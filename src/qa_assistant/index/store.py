@@ -8,6 +8,7 @@ Layout of an index folder:
     sentences.npz      int arrays doc_index, start, end, cluster (one row per sentence; cluster = near-duplicate group)
     attributions.jsonl one speaker attribution per sentence (speaker, side, cue offsets, confidence), parsed on demand
     labels.npz         side and speaker of each sentence as codes, with the distinct names (what filters read)
+    date_mentions.npz  every date, month or year the documents speak of: document, days covered, offsets, paragraph
     sides.json         the side configuration of the corpus
     skipped.json       files that could not be indexed, with the reason
     bm25/              bm25s arrays (npy) and vocabulary (json), one document per sentence
@@ -35,6 +36,7 @@ from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.errors import QAError, rebuild_command
 from qa_assistant.index.attributions import AttributionFile, json_lines
 from qa_assistant.index.catalog import SentenceIndex, SentenceTable
+from qa_assistant.index.date_mentions import DateMentions
 from qa_assistant.index.integrity import MANIFEST, corrupt, file_table, reading, verify_files
 from qa_assistant.index.labels import SentenceLabels
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
@@ -71,6 +73,7 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
             for line in json_lines(index.attributions):
                 handle.write(line + b"\n")
         index.labels.save(tmp / "labels.npz")
+        index.dates_spoken_of().save(tmp / "date_mentions.npz")
         (tmp / "sides.json").write_text(index.sides.model_dump_json(indent=2), encoding="utf-8")
         (tmp / "skipped.json").write_text(
             json.dumps([s.model_dump() for s in index.skipped], indent=2), encoding="utf-8"
@@ -145,6 +148,19 @@ def _read_labels(root: Path, index_dir: Path, manifest: Manifest, source: str | 
     return labels
 
 
+def _read_date_mentions(
+    root: Path, index_dir: Path, documents: list[Document], source: str | Path
+) -> DateMentions | None:
+    """The date mentions of the index through `root`; None for an index of an earlier version (found on use)."""
+    if not (root / "date_mentions.npz").exists():
+        return None
+    with reading(index_dir, "date_mentions.npz", source):
+        mentions = DateMentions.load(root / "date_mentions.npz")
+    if len(mentions) and not (mentions.document.min() >= 0 and mentions.document.max() < len(documents)):
+        raise corrupt(index_dir, "date_mentions.npz", "document numbers out of range", source)
+    return mentions
+
+
 def _load_index(
     root: Path,
     index_dir: Path,
@@ -172,6 +188,7 @@ def _load_index(
         attributions = AttributionFile.read(root / "attributions.jsonl")
         attributions.check()
     labels = _read_labels(root, index_dir, manifest, source)
+    date_mentions = _read_date_mentions(root, index_dir, documents, source)
     with reading(index_dir, "sides.json", source):
         sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))
     with reading(index_dir, "skipped.json", source):
@@ -196,6 +213,7 @@ def _load_index(
         attributions,
         bm25_context,
         precomputed_labels=labels,
+        date_mentions=date_mentions,
     )
 
 
