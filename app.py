@@ -40,7 +40,7 @@ def open_assistant(index: Path, corpus: Path):
     have_corpus = corpus.is_dir()
     if (index / MANIFEST).exists():
         try:  # sizes and checksums of every file verified: a damaged index is rebuilt, never served
-            return Assistant.load(index, corpus_dir=corpus if have_corpus else None, verify=True)
+            return Assistant.load(index, corpus_dir=corpus if have_corpus else None, verify=True, warm=True)
         except (StaleIndexError, IndexCorruptError) as exc:
             if not have_corpus:
                 raise

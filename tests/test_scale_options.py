@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,3 +210,30 @@ def test_an_update_of_an_index_that_cannot_be_kept_is_refused_for_a_rebuild():
     ivf = DenseIndex.build(vectors, "ivf", "float32")
     many = np.concatenate([np.arange(500), np.full(5000, -1)])  # ten times the vectors: cells trained anew
     assert DenseIndex.updated(ivf, many, np.tile(vectors, (10, 1)), "ivf", "float32") is None
+
+
+def _resident_bytes_of(path: Path) -> int:
+    """How much of the file at `path` this process has mapped and in memory (Linux: /proc/self/smaps)."""
+    resident, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's first line: address range … path
+            inside = len(fields) >= 6 and fields[-1] == str(path)
+        elif inside and fields and fields[0] == "Rss:":
+            resident += int(fields[1]) * 1024
+    return resident
+
+
+@pytest.mark.parametrize("kind", ["ivf", "flat"])
+def test_a_warmed_index_holds_its_mapped_vectors_in_memory(tmp_path, kind):
+    vectors = np.random.default_rng(3).standard_normal((20_000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    path = tmp_path / "dense.faiss"
+    DenseIndex.build(vectors, kind, "float16").save(path)
+    loaded = DenseIndex.load(path)  # mapped: nothing of the vectors is read yet
+    assert _resident_bytes_of(path) < 2_000_000
+    touched = loaded.warm()
+    assert touched >= 20_000 * 384 * 2  # every stored vector (float16)
+    assert _resident_bytes_of(path) >= 0.95 * touched  # now in memory: no question reads them from disk
+    ids = loaded.neighbours(vectors[:3], 1)[1]
+    assert ids[:, 0].tolist() == [0, 1, 2]  # and searched as before

@@ -105,10 +105,13 @@ class Assistant:
         self.corpus_dir = Path(corpus_dir or index.manifest.corpus_dir)
         self.jobs = JobRunner()
         self._infos: tuple[SentenceIndex, list[DocumentInfo]] | None = None
+        self.keep_warm = False  # read each index's mapped search files in before answering from it (`load`)
 
     def _use(self, index: SentenceIndex) -> None:
         """Answer from `index` from now on. A question being answered keeps the builder it started with (`ask`
         reads `self.answers` once), so it is answered wholly from the old index or wholly from the new one."""
+        if self.keep_warm:
+            index.warm()
         retriever = Retriever(index, self.embedder)
         answers = AnswerBuilder(index, retriever)
         self.index, self.retriever, self.answers = index, retriever, answers
@@ -158,13 +161,19 @@ class Assistant:
         check: bool = True,
         verify: bool = False,
         encoder: str | None = None,
+        warm: bool = False,
         **kwargs: Any,
     ) -> Assistant:
-        """Open an index; raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
+        """Open an index; with `warm` (what a server wants), its mapped search files are read in at once, and so
+        are those of each index it answers from later, so no question reads them from disk. Raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
         when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable,
         and QAError when `encoder` is given and differs from the index's (questions are encoded as the index was)."""
         index = load_index(index_dir, corpus_dir, check=check, verify=verify, encoder=encoder)
-        return cls(index, index_dir=index_dir, corpus_dir=corpus_dir, **kwargs)
+        assistant = cls(index, index_dir=index_dir, corpus_dir=corpus_dir, **kwargs)
+        if warm:
+            assistant.keep_warm = True
+            index.warm()
+        return assistant
 
     @property
     def documents(self) -> list[Document]:

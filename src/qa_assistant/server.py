@@ -312,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the index (sizes and checksums verified), warm the model up, then serve until interrupted."""
     import uvicorn
 
-    assistant = Assistant.load(args.index, corpus_dir=args.corpus, verify=True)
+    assistant = Assistant.load(args.index, corpus_dir=args.corpus, verify=True, warm=True)
     t0 = time.perf_counter()
     assistant.ask("warm-up question")
     token = token_from(args.token)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -218,7 +218,7 @@ class AskedSpeaker:
     office_not_found: str | None = None  # an office named with its side that no speaker of that side holds
 
 
-@lru_cache(maxsize=200_000)  # every speaker name of an index is compared with each question
+@lru_cache(maxsize=4096)
 def _office_tokens(text: str) -> frozenset[str]:
     folded = re.sub(r"'s\b", " ", " ".join(text.lower().replace("’", "'").split()))  # "Armenia's" -> "armenia"
     for pattern, token in _OFFICES:
@@ -238,10 +238,30 @@ def who_is_asked(question: str) -> str | None:
     return None
 
 
+class SpeakerNames:
+    """The speaker names of an index with the words of each (offices written either way, `_office_tokens`), read
+    once per index: a question's words are looked up, not compared with each of 10,000 names."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = list(names)
+        self._holding: dict[str, list[int]] = {}  # a word -> the names (their positions) that hold it
+        for number, name in enumerate(self.names):
+            for word in _office_tokens(name):
+                self._holding.setdefault(word, []).append(number)
+
+    def holding(self, words: frozenset[str]) -> list[str]:
+        """The names that hold every one of `words`, in their order."""
+        lists = sorted((self._holding.get(word, []) for word in words), key=len)
+        if not lists or not lists[0]:
+            return []
+        common = set(lists[0]).intersection(*lists[1:])
+        return [self.names[number] for number in sorted(common)]
+
+
 def asked_speaker(
     question: str,
     sides: SideAliases,
-    speakers: list[str],
+    speakers: Sequence[str] | SpeakerNames,
     publishers: list[str],
     speaker_sides: Callable[[str], set[str]] | None = None,
 ) -> AskedSpeaker | None:
@@ -260,7 +280,7 @@ def asked_speaker(
     matched: list[str] = []
     missing = None
     if wanted and not named_publishers:
-        matched = [name for name in speakers if wanted <= _office_tokens(name)]
+        matched = (speakers if isinstance(speakers, SpeakerNames) else SpeakerNames(speakers)).holding(wanted)
         if named_sides and speaker_sides is not None:
             of_side = [name for name in matched if speaker_sides(name) & set(named_sides)]
             if not of_side:

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa_assistant.answer.constraints import DateWindow, asked_speaker, date_window, names_in, unknown_names, without
+from qa_assistant.answer.constraints import (
+    DateWindow,
+    SpeakerNames,
+    asked_speaker,
+    date_window,
+    names_in,
+    unknown_names,
+    without,
+)
 from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
@@ -175,6 +183,7 @@ class QuestionReader:
         self.backend = backend
         self.sides_present = sorted(index.labels.side_names)
         self.speakers = sorted(index.labels.speaker_names)
+        self.speaker_names = SpeakerNames(self.speakers)  # the words of each, looked up by every question
         self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
         dates = [d.date for d in index.documents if d.date]
         self.newest = max(dates) if dates else None  # "last year" counts from the newest document
@@ -233,7 +242,7 @@ class QuestionReader:
                 asked.period = window
                 understood.speaks_of_period = True
         asked.searched = understood.searched
-        found = asked_speaker(question, self.index.sides, self.speakers, self.publishers, self.speaker_sides)
+        found = asked_speaker(question, self.index.sides, self.speaker_names, self.publishers, self.speaker_sides)
         if found is not None:
             understood.who = found.words
             understood.speakers, understood.publishers = found.speakers, found.publishers

@@ -174,9 +174,15 @@ class SentenceVectors:
         self.report.vectors_looked_up += len(chosen)
         if self.vector_cache is None:
             self.say(f"encoding {len(chosen)} sentences with {self.embedder.name} ({self.embedder.encoder})")
-            return self.embedder.encode(chosen, progress=self.progress)
+            try:
+                return self.embedder.encode(chosen, progress=self.progress)
+            finally:
+                self.embedder.release()  # (the vector index and the clustering come next: they need the memory)
         self.say(f"looking up {len(chosen)} sentence vectors in the vector cache")
-        found, reused = self.vector_cache.encode(self.embedder, chosen, progress=self.progress, say=self.say)
+        try:
+            found, reused = self.vector_cache.encode(self.embedder, chosen, progress=self.progress, say=self.say)
+        finally:
+            self.embedder.release()
         self.report.vectors_from_cache += reused
         self.say(f"{reused} of {len(chosen)} sentence vectors came from the vector cache")
         return found

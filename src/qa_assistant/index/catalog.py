@@ -62,6 +62,12 @@ class SentenceIndex:
             self.precomputed_labels = SentenceLabels.of(self.attributions)
         return self.precomputed_labels
 
+    def warm(self) -> int:
+        """Read the mapped search files (vectors, BM25 score arrays) in once, so that questions do not read
+        them from disk cell by cell and word by word (`backends/local/pages.py`); the bytes read."""
+        context = self.bm25_context.warm() if self.bm25_context is not None else 0
+        return self.dense.warm() + self.bm25.warm() + context
+
     def dates_spoken_of(self) -> DateMentions:
         """Every date mention of the documents (found now for an index built before they were kept with it)."""
         if self.date_mentions is None:

@@ -31,6 +31,10 @@ ONNX_CACHE_ENV = "QA_ASSISTANT_ONNX_CACHE"
 # Batches up to this size (questions) are encoded on one thread: intra-op threads cost more than they give
 # for one short text, and far more when other work holds the cores (measured 17 ms vs 490 ms on 2 busy cores).
 SINGLE_THREAD_BATCH = 8
+# Long sentences are encoded in smaller batches: attention holds batch x tokens^2 scores per head, so a batch of 64
+# sentences of 256 tokens made ONNX Runtime's memory grow by about 1 GB. A batch holds at most this many
+# tokens^2 (64 sentences of 128 tokens, or 16 of 256).
+ATTENTION_BUDGET = 64 * 128 * 128
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -257,6 +261,10 @@ class OnnxEncoder:
             )
         return self._sessions[threads]
 
+    def release(self) -> None:
+        """Drop the sessions and the memory ONNX Runtime keeps for them (made again on the next encoding)."""
+        self._sessions.clear()
+
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
@@ -269,9 +277,11 @@ class OnnxEncoder:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="Batches", unit="sentence")
-        for lo in range(0, len(texts), batch_size):
-            batch = order[lo : lo + batch_size]
-            width = max(len(encodings[i].ids) for i in batch)
+        lo = 0
+        while lo < len(texts):
+            width = len(encodings[order[lo]].ids)  # the longest left: sentences are taken longest first
+            batch = order[lo : lo + max(1, min(batch_size, ATTENTION_BUDGET // max(1, width * width)))]
+            lo += len(batch)
             arrays = {key: np.zeros((len(batch), width), dtype=np.int64) for key in _ONNX_INPUTS}
             for row, i in enumerate(batch):
                 e = encodings[i]
@@ -308,6 +318,12 @@ class Embedder:
         else:
             self.onnx = load_onnx_encoder(name, encoder == "onnx-int8")
             self.dimension = self.onnx.dimension
+
+    def release(self) -> None:
+        """Give back the memory the encoder's runtime keeps between encodings (ONNX Runtime's sessions hold
+        about 1 GB after a large batch); the next encoding starts it again."""
+        if self.onnx is not None:
+            self.onnx.release()
 
     def encode(self, texts: list[str], *, progress: bool = False, batch_size: int = 64) -> np.ndarray:
         if self.onnx is not None:

@@ -18,6 +18,7 @@ import bm25s
 import numpy as np
 import scipy.sparse as sp
 
+from qa_assistant.backends.local.pages import touch_pages
 from qa_assistant.text.tokens import tokenize
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
@@ -103,6 +104,17 @@ class BM25Index:
     def load(cls, directory: Path, mmap: bool = True) -> BM25Index:
         """Read a saved index; with `mmap` its score arrays (npy) stay on disk, mapped read-only, paged in on use."""
         return cls(bm25s.BM25.load(str(directory), mmap=mmap))
+
+    def warm(self) -> int:
+        """Read every page of the mapped score arrays once (their bytes): questions then find them in memory
+        instead of reading each word's postings from disk the first time it is asked."""
+        touched = 0
+        for name in ("data", "indices", "indptr"):
+            array = self.model.scores.get(name)
+            if isinstance(array, np.ndarray) and array.size:
+                touch_pages(array)
+                touched += array.nbytes
+        return touched
 
     def scores(self, question: str) -> np.ndarray | None:
         """The BM25 score of every unit for `question`; None when no query token is in the vocabulary."""
