@@ -30,6 +30,7 @@ from collections import Counter
 from urllib.parse import urlparse
 
 from sample_questions import QUESTIONS  # eval/sample_questions.py, beside this script
+from scale_questions import scale_questions  # eval/scale_questions.py: the UN collection's
 
 MAX_CLIENTS = 200
 MAX_SECONDS = 600
@@ -143,7 +144,14 @@ def main() -> int:
         action="store_true",
         help="make every question unique (adds ' (N)'), so no answer is helped by the query-vector cache",
     )
+    parser.add_argument(
+        "--questions",
+        choices=["sample", "scale"],
+        default="sample",
+        help="sample: of the bundled corpus (default); scale: the 125 of eval/scale_questions.py (UN collection)",
+    )
     args = parser.parse_args()
+    asked = QUESTIONS if args.questions == "sample" else [question for _, question in scale_questions()]
     if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
         raise SystemExit(f"error: 1..{MAX_CLIENTS} clients for at most {MAX_SECONDS} s")
 
@@ -159,7 +167,7 @@ def main() -> int:
         start.wait()
         i = number
         while time.monotonic() < stop_at[0]:
-            question = QUESTIONS[i % len(QUESTIONS)]
+            question = asked[i % len(asked)]
             if args.distinct:
                 question = f"{question} ({number}-{i})"
             i += 1
@@ -185,7 +193,7 @@ def main() -> int:
     cpu1 = os.times()
     done = len(latencies)
     failed = sum(errors.values())
-    kind = "distinct questions" if args.distinct else f"{len(QUESTIONS)} questions in turn"
+    kind = "distinct questions" if args.distinct else f"{len(asked)} questions in turn"
     print(f"{args.face} {args.url}: {args.clients} clients for {args.seconds:g} s, {kind} (wall {wall:.1f} s)")
     print(f"answers {done}, errors {failed}{' ' + dict(errors).__repr__() if errors else ''}")
     print(f"throughput {done / wall:.1f} answers/s")

@@ -19,7 +19,14 @@ Steps, each printed as it ends (and the whole as markdown to --report):
    (the query cache is emptied), p50/p95 in ms, one query at a time.
 6. encoders: sentences/s of torch and of the chosen encoder on the same 2,000 sentences, in this run, so a build
    with another encoder can be projected.
-`--skip-build` reuses the index of an earlier run in --work (steps 2–6 only when it is there).
+7. clients: `qa-assistant serve` on the index (it reads the index in at load, as the app does) and
+   eval/bench_load.py's 20 clients asking the questions of eval/scale_questions.py for 60 s: p50/p95.
+`--skip-build` reuses the index of an earlier run in --work (steps 2–7 only when it is there).
+`--vector-cache DIR` builds with real vectors without paying the encoding again: the chunks of an earlier run's
+vector cache (DIR, e.g. /tmp/scale-real/.index.vectors) are linked into this run's before the build, so the build
+looks its sentences' vectors up instead of encoding them (its "encoding" stage is then a lookup; the encoder's own
+memory and rate are those of the run that filled the cache). Questions (steps 4, 5, 7) load the index as `serve`
+and the app do (`Assistant.load(warm=True)`: the mapped vectors and BM25 arrays read in at load).
 `--stand-in-vectors` measures every stage but encoding at full size when encoding the whole collection would take
 hours (2 cores): the from-scratch build gives each sentence a stand-in unit vector made from a hash of its text
 (equal texts, equal vectors), written to the vector cache like real ones; the encoding time is then projected
@@ -43,6 +50,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +178,18 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
+def link_vector_cache(source: Path, target: Path) -> None:
+    """Hard-link (else copy) the chunk files of vector cache `source` into `target`, folder by folder."""
+    for chunk in source.rglob("chunk-*.npz"):
+        placed = target / chunk.relative_to(source)
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(chunk, placed)
+        except OSError:
+            shutil.copy2(chunk, placed)
+    print(f"vector cache: {len(list(target.rglob('chunk-*.npz')))} chunks of real vectors from {source}", flush=True)
+
+
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
@@ -218,7 +238,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from qa_assistant import Assistant
 t1 = time.perf_counter()
-assistant = Assistant.load(sys.argv[1], check=False)
+assistant = Assistant.load(sys.argv[1], check=False, warm=True)
 t2 = time.perf_counter()
 answer = assistant.ask(sys.argv[2])
 t3 = time.perf_counter()
@@ -242,6 +262,72 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
+def ask_by_kind(assistant, rounds: int) -> list[dict]:
+    """`ask` as users ask it (dates, sides and speakers read from the question, no explicit filter) over the
+    125 distinct questions of eval/scale_questions.py: p50/p95 per kind and over all."""
+    from scale_questions import scale_questions
+
+    times: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for kind, question in scale_questions():
+            assistant.retriever._query_cache.clear()  # every question encoded anew
+            started = time.perf_counter()
+            assistant.ask(question, k=6)
+            times.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+    times["all kinds"] = [t for kind_times in list(times.values()) for t in kind_times]
+    rows = []
+    for kind, measured in times.items():
+        p50, p95 = percentiles(measured)
+        rows.append({"what": "ask, as asked", "filter": kind, "n": len(measured), "p50_ms": p50, "p95_ms": p95})
+        print(f"  ask ({kind:14}) n={len(measured)} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  max {max(measured):6.0f} ms")
+    return rows
+
+
+def clients_on_api(index: Path, clients: int, seconds: float) -> dict:
+    """`qa-assistant serve` on `index` and bench_load.py's closed-loop clients against it: its printed figures."""
+    port = 8700 + os.getpid() % 200
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa_assistant.cli", "serve", "--index", str(index), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:  # it prints this line once the index is loaded, then starts listening
+            if "POST /ask" in line:
+                break
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "eval/bench_load.py"),
+                "api",
+                f"http://127.0.0.1:{port}",
+                "--clients",
+                str(clients),
+                "--seconds",
+                str(seconds),
+                "--questions",
+                "scale",
+                "--distinct",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print("  " + out.replace("\n", "\n  "), flush=True)
+    return {"clients": clients, "seconds": seconds, "output": out.strip()}
+
+
 def questions() -> list[str]:
     found = []
     with (ROOT / "eval" / "ungdc.jsonl").open(encoding="utf-8") as handle:
@@ -255,7 +341,7 @@ def query_latency(index: Path, rounds: int) -> list[dict]:
     from qa_assistant import Assistant
     from qa_assistant.models import Filters, SearchSettings
 
-    assistant = Assistant.load(index, check=False)
+    assistant = Assistant.load(index, check=False, warm=True)
     asked = questions()
     assistant.ask(asked[0])  # warm-up: the first encoding sets the tokenizer up
     rows = []
@@ -290,7 +376,7 @@ def query_latency(index: Path, rounds: int) -> list[dict]:
                 f"  {what:6} filter={rows[-1]['filter']:11} n={len(times)} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms",
                 flush=True,
             )
-    return rows
+    return rows + ask_by_kind(assistant, rounds)
 
 
 def encoder_rates(corpus: Path, encoders: list[str], count: int = 2000) -> dict[str, float]:
@@ -398,6 +484,10 @@ def report(results: dict) -> str:
                 f"| {row['what']} | {row['filter']} | {row['n']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} |"
             )
         lines.append("")
+    clients = results.get("clients")
+    if clients:
+        lines += [f"## {clients['clients']} clients on the API for {clients['seconds']:.0f} s", "", "```"]
+        lines += [clients["output"], "```", f"{clients['load']}.", ""]
     rates = results.get("encoders")
     if rates:
         lines += ["## Encoders, same sentences, same run", "", "| encoder | sentences/s |", "|---|---:|"]
@@ -420,6 +510,8 @@ def main() -> int:
         "--stand-in-vectors", action="store_true", help="build with hash vectors; project the encoding time (see above)"
     )
     parser.add_argument("--report", type=Path, help="write the results as markdown here")
+    parser.add_argument("--vector-cache", type=Path, help="an earlier run's vector cache to build from (see above)")
+    parser.add_argument("--clients", type=int, default=20, help="step 7: clients of the API (0: skip the step)")
     args = parser.parse_args()
     if not args.corpus and not args.sessions:
         parser.error("give --corpus or --sessions")
@@ -453,6 +545,8 @@ def main() -> int:
             shutil.copytree(args.corpus, corpus)
         held = hold_out(corpus, holdout, HELD_OUT)
         print(f"held out {len(held)} speeches: {', '.join(held)}", flush=True)
+        if args.vector_cache:
+            link_vector_cache(args.vector_cache, index.parent / f".{index.name}.vectors")
         print(f"1. build from scratch ({load_average()})", flush=True)
         build = run_index(corpus, index, args.encoder, extra, stand_in=args.stand_in_vectors)
         manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
@@ -501,6 +595,10 @@ def main() -> int:
     print(f"6. encoders ({load_average()})", flush=True)
     encoders = ["torch"] if args.encoder == "torch" else ["torch", args.encoder]
     results["encoders"] = encoder_rates(corpus, encoders)
+    if args.clients:
+        print(f"7. {args.clients} clients on the API ({load_average()})", flush=True)
+        results["clients"] = clients_on_api(index, args.clients, 60.0)
+        results["clients"]["load"] = load_average()
     (work / "results.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     text = report(results)
     print(text)
