@@ -39,7 +39,7 @@ from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.local.bm25 import BM25_K1
 from qa_assistant.backends.milvus.client import client_for, milvus_errors, pymilvus
 from qa_assistant.backends.milvus.config import MilvusConfig
-from qa_assistant.backends.milvus.rows import document_keys
+from qa_assistant.backends.milvus.sync import IndexRows
 from qa_assistant.errors import QAError, rebuild_command
 from qa_assistant.models import Filters, SearchSettings
 from qa_assistant.text.tokens import question_words
@@ -65,7 +65,7 @@ class MilvusBackend:
         self.index = index
         self.doc_number = {doc.id: i for i, doc in enumerate(index.documents)}
         self.bounds = index.sentences.document_bounds(len(index.documents))
-        self.keys = document_keys(index)  # a row of another version of a document is not ours: skipped
+        self.keys = IndexRows(index).keys  # a row of another version of a document is not ours: skipped
         # Vectors, range searches and tokens are read from the index folder's files, which hold the same: a quote's
         # similarity needs no round trip to the server, and `mentions` and `holding` keep to our own tokens
         # (Milvus's analyzer splits a few words otherwise, see above).
