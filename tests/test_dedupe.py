@@ -147,7 +147,8 @@ def test_neighbour_pairs_are_bounded_per_vector():
 
 
 @pytest.mark.parametrize("storage", ["float32", "float16"])
-def test_cell_by_cell_search_finds_the_pairs_an_ivf_search_of_each_vector_finds(storage):
+@pytest.mark.parametrize("block", [None, 300])
+def test_cell_by_cell_search_finds_the_pairs_an_ivf_search_of_each_vector_finds(storage, block, monkeypatch):
     """`cell_pairs` visits the cells noted while the vectors were added and searches cell by cell: the pairs are
     those of FAISS searching each vector in the same index (same cells visited, k nearest, cosine threshold),
     among the chosen rows only."""
@@ -161,6 +162,8 @@ def test_cell_by_cell_search_finds_the_pairs_an_ivf_search_of_each_vector_finds(
     assert cells is not None
     rows = np.sort(rng.choice(6000, 4000, replace=False))
     k, probes = 6, 4
+    if block is not None:  # the visitors of a cell taken a few at a time (bounded memory): the same pairs
+        monkeypatch.setattr(neighbours, "SCORE_BLOCK", block)
     found = cell_pairs(dense, vectors, rows, cells[rows, :probes], k, NEAR_DUPLICATE_COSINE)
 
     among = np.zeros(6000, dtype=bool)

@@ -18,6 +18,7 @@ IVF_PROBES = 8  # cells visited per vector
 IVF_TRAIN_PER_CELL = 20
 SEARCH_BATCH = 4096
 COMPACT_AT = 4_000_000  # close pairs held before only each vector's nearest are kept
+SCORE_BLOCK = 1 << 23  # similarities computed at once (32 MB): the visitors of a cell are taken in blocks
 
 
 def close_pairs(
@@ -118,18 +119,22 @@ def _ivf_pairs(
     similar: list[np.ndarray] = []
     held = 0
     for cell, inside in enumerate(members):
-        queries = visitor[bounds[cell] : bounds[cell + 1]]
-        if not len(inside) or not len(queries):
+        visitors = visitor[bounds[cell] : bounds[cell + 1]]
+        if not len(inside) or not len(visitors):
             continue
-        scores = vectors[rows[queries]].astype(np.float32, copy=False) @ vectors[rows[inside]].astype(np.float32).T
-        q, t = np.nonzero(scores >= threshold)
-        found.append(np.stack([queries[q], inside[t]], axis=1))
-        similar.append(scores[q, t])
-        held += len(q)
-        if held > COMPACT_AT:  # many close vectors (one statement in many wordings): keep the k nearest so far
-            pairs, values = np.concatenate(found), np.concatenate(similar)
-            keep = _nearest_per_row(pairs, values, k + 1)
-            found, similar, held = [pairs[keep]], [values[keep]], len(keep)
+        held_vectors = vectors[rows[inside]].astype(np.float32).T
+        step = max(1, SCORE_BLOCK // len(inside))  # a large cell of real vectors has 10^5 visitors: in blocks
+        for lo in range(0, len(visitors), step):
+            queries = visitors[lo : lo + step]
+            scores = vectors[rows[queries]].astype(np.float32, copy=False) @ held_vectors
+            q, t = np.nonzero(scores >= threshold)
+            found.append(np.stack([queries[q], inside[t]], axis=1))
+            similar.append(scores[q, t])
+            held += len(q)
+            if held > COMPACT_AT:  # many close vectors (one statement in many wordings): keep the k nearest so far
+                pairs, values = np.concatenate(found), np.concatenate(similar)
+                keep = _nearest_per_row(pairs, values, k + 1)
+                found, similar, held = [pairs[keep]], [values[keep]], len(keep)
     if not found:
         return np.empty((0, 2), dtype=np.int64)
     pairs, values = np.concatenate(found), np.concatenate(similar)
