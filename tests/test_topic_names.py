@@ -47,12 +47,13 @@ def test_the_year_of_the_question_decides_whether_the_side_spoke_of_it(speeches)
     # Iran spoke of Venezuela in 2019, not in 2018.
     assert "Venezuela" not in speech_text(speeches, "IRN_73_2018.txt")
     assert "Venezuela" in speech_text(speeches, "IRN_74_2019.txt")
-    # The year was read from the question, not set: nothing of 2018 mentions Venezuela, so the answer says so and
-    # shows Iran's statements of other dates (an explicit date filter stays strict).
+    # The year was read from the question, not set; Iran spoke in 2018 and said nothing of Venezuela then: that
+    # silence is the answer, which points to the year it did speak of it (an explicit date filter says the same).
     silent = speeches.ask("What did Iran say about Venezuela in 2018?")
-    assert not silent.abstained and all(q.speaker_side == "Iran" for q in silent.quotes)
-    assert any(q.doc_id == "IRN_74_2019.txt" and "Venezuela" in q.text for q in silent.quotes)
-    assert silent.notes[0].startswith("Nothing published in or speaking of 2018 by Iran mentions “Venezuela”")
+    assert silent.abstained and not silent.quotes
+    assert (silent.abstain_reason or "").startswith("No statement within the filters (Iran, published in or speaking")
+    assert "Statements of other dates (2019) are relevant" in (silent.abstain_reason or "")
+    assert silent.understood is not None and not silent.understood.dropped
     strict = speeches.ask("What did Iran say about Venezuela?", since="2018-01-01", until="2018-12-31")
     assert strict.abstained and "2018" in (strict.abstain_reason or "") and "Venezuela" in (strict.abstain_reason or "")
     spoke = speeches.ask("What did Iran say about Venezuela in 2019?")

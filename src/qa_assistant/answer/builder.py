@@ -20,6 +20,7 @@ from qa_assistant.answer.retriever import Retriever
 from qa_assistant.answer.timeline import TimelineMaker
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings
+from qa_assistant.text.counts import gives_count
 from qa_assistant.text.segment import is_quotable
 from qa_assistant.text.tokens import tokenize
 
@@ -129,16 +130,60 @@ class AnswerBuilder:
         per period in `answer.timeline`."""
         asked = self.questions.read(question, filters, infer)
         answer, filtered_out = self.respond(asked, k, settings, min_similarity, timings, answer_unknown_names, timeline)
-        if filtered_out and asked.relaxable:
+        relaxable = self.relaxable(asked) if filtered_out else []
+        if relaxable:
             broader, _ = self.respond(
-                asked.relaxed(), k, settings, min_similarity, timings, answer_unknown_names, timeline
+                asked.relaxed(relaxable), k, settings, min_similarity, timings, answer_unknown_names, timeline
             )
             if not broader.abstained:
-                broader.notes.insert(0, self.fallback_note(asked, answer))
+                broader.notes.insert(0, self.fallback_note(asked, answer, relaxable))
                 if broader.understood is not None:
-                    broader.understood.dropped = list(asked.relaxable)
+                    broader.understood.dropped = list(relaxable)
                 return broader
+        if filtered_out and "dates" in asked.relaxable and "dates" not in relaxable:
+            self.point_to_other_dates(answer, asked, k, settings, min_similarity, answer_unknown_names)
         return answer
+
+    def point_to_other_dates(
+        self,
+        answer: Answer,
+        asked: AskedQuestion,
+        k: int,
+        settings: SearchSettings,
+        min_similarity: float,
+        answer_anyway: bool,
+    ) -> None:
+        """An answer kept to the period its sides spoke in says, when so, that their statements of other dates are
+        relevant: the user may ask again without the period."""
+        broader, _ = self.respond(
+            asked.relaxed(["dates"]), k, settings, min_similarity, Timings(), answer_anyway, timeline=False
+        )
+        if broader.abstained:
+            return
+        since, until = asked.filters.since, asked.filters.until
+        dates = sorted(
+            {
+                str(quote.date.year)
+                for quote in broader.quotes
+                if quote.date is not None and ((since and quote.date < since) or (until and quote.date > until))
+            }
+        )
+        when = f" ({', '.join(dates)})" if dates else ""
+        hint = f"Statements of other dates{when} are relevant: ask without the period to read them."
+        answer.abstain_reason = f"{answer.abstain_reason} {hint}" if answer.abstain_reason else hint
+
+    def relaxable(self, asked: AskedQuestion) -> list[str]:
+        """The filters read from the question that its answer may drop (`AskedQuestion.relaxable`), but the period
+        when the sides asked made statements in it: then their silence on the topic in that period is the answer
+        ("What did Saudi Arabia say about Qatar in 2019?" when its 2019 speech never names Qatar). A period in which
+        they published nothing says nothing of the topic, and is dropped."""
+        kinds = list(asked.relaxable)
+        sides = asked.filters.sides or asked.sides
+        if "dates" in kinds and sides:
+            within = self.within(asked, asked.filters.model_copy(update={"sides": list(sides)}))
+            if within is not None and within.any():
+                kinds.remove("dates")
+        return kinds
 
     def respond(
         self,
@@ -169,6 +214,9 @@ class AnswerBuilder:
             return answer, True
         started = time.perf_counter()
         query_vector = self.retriever.encode_query(asked.query)
+        if asked.focus and not asked.topic:
+            query_vector = query_vector + self.retriever.encode_query(asked.focus)
+            query_vector = query_vector / np.linalg.norm(query_vector)
         timings.encode_ms += (time.perf_counter() - started) * 1000
         shown: set[int] = set()  # the relevant sentences among those retrieved
         silent: dict[str, str] = {}  # sides said silent, with their notes
@@ -196,6 +244,7 @@ class AnswerBuilder:
                 if best > -1.0
                 else "No passage in the indexed documents matches the question and filters."
             )
+        self.withhold_uncounted(answer, asked, answer_unknown_names)
         return answer, answer.abstained
 
     def add_timeline(
@@ -248,6 +297,19 @@ class AnswerBuilder:
             return True
         answer.notes.append(f"No document mentions {listed}; the quotes match the rest of the question.")
         return False
+
+    @staticmethod
+    def withhold_uncounted(answer: Answer, asked: AskedQuestion, answer_anyway: bool) -> None:
+        """A question that asks for a number ("How many tanks …?") is answered only by quotes that give one of the
+        thing counted: abstain when none does; with `answer_anyway`, note it and go on."""
+        if answer.abstained or not asked.counted or any(gives_count(q.text, asked.counted) for q in answer.quotes):
+            return
+        reason = f"No statement gives a number of {asked.counted}."
+        if answer_anyway:
+            answer.notes.append(reason[:-1] + "; the quotes match the rest of the question.")
+            return
+        answer.quotes, answer.groups = [], []
+        answer.abstained, answer.abstain_reason = True, reason
 
     def unmentioned_names(
         self, answer: Answer, asked: AskedQuestion, within: np.ndarray | None, answer_anyway: bool
@@ -366,7 +428,7 @@ class AnswerBuilder:
             best = max(best, similarity)
             words = set(tokenize(self.index.sentence_text(chosen)))
             on_topic = any(variant <= words for variant in asked.variants)
-            shares = asked.shares_a_word(words)
+            shares = any(asked.shares_a_word(set(tokenize(self.index.sentence_text(m)))) for m in members)
             if chosen in shown or (similarity < floor and not on_topic):
                 continue
             if similarity < min_similarity and not (on_topic or shares):
@@ -545,13 +607,13 @@ class AnswerBuilder:
         return text
 
     @staticmethod
-    def fallback_note(asked: AskedQuestion, strict: Answer) -> str:
+    def fallback_note(asked: AskedQuestion, strict: Answer, relaxable: list[str]) -> str:
         """Why the answer leaves out filters read from the question: "Nothing published in or speaking of July 2020
         mentions “Tovuz”; showing statements from other dates.
         """
         understood = asked.understood
         scope = []
-        if "dates" in asked.relaxable and understood is not None and understood.period:
+        if "dates" in relaxable and understood is not None and understood.period:
             period = re.sub(r"^(?:in|during|on|throughout)\s+", "", understood.period, flags=re.IGNORECASE)
             scope.append(f"published in or speaking of {period}")
         for kind in ("sides", "speakers", "publishers"):
@@ -561,5 +623,5 @@ class AnswerBuilder:
         missing = [name for names in unmentioned.values() for name in names]
         said = "mentions " + ", ".join(f"“{name}”" for name in missing) if missing else "is relevant enough to quote"
         other = {"dates": "other dates", "speakers": "other speakers", "publishers": "other publishers"}
-        shown = " and ".join(other[kind] for kind in asked.relaxable)
+        shown = " and ".join(other[kind] for kind in relaxable)
         return f"Nothing {' '.join(scope)} {said}; showing statements from {shown}."

@@ -173,7 +173,7 @@ def without(question: str, start: int, end: int) -> str:
 # question asks to hear.
 _WHO_ASKS = re.compile(
     r"^\s*(?:what|how|when|why|where|which)(?:\s+[\w-]+){0,3}?\s+"
-    r"(?:did|do|does|has|have|had|was|were|is|are|will|would)\s+(?P<who>.+?)\s+"
+    r"(?P<aux>did|do|does|has|have|had|was|were|is|are|will|would)\s+(?P<who>.+?)\s+"
     r"(?-i:say|said|says|state|stated|states|claim|claimed|claims|declare|declared|report|reported|write|wrote|"
     r"announce|announced|tell|told|think|thought|mention|mentioned|respond|responded|react|reacted|argue|argued|"
     r"describe|described|call|called|propose|proposed|accuse|accused|demand|demanded|warn|warned|stress|stressed|"
@@ -256,6 +256,22 @@ class SpeakerNames:
             return []
         common = set(lists[0]).intersection(*lists[1:])
         return [self.names[number] for number in sorted(common)]
+
+
+def without_who(question: str) -> str:
+    """`question` without the words that name who it asks to hear and their verb: "Why does Baku think Armenia
+    wants outside powers involved?" -> "Why Armenia wants outside powers involved?". Once they are a filter, they
+    only make every statement that names its own side look similar to the question."""
+    match = _WHO_ASKS.search(question)
+    if match:
+        return without(question, match.start("aux"), match.end())
+    match = _ACCORDING_TO.search(question)
+    if match:
+        return without(question, match.start(), match.end()).lstrip(" ,;:")
+    match = _POSSESSIVE.search(question)
+    if match:
+        return without(question, match.start("who"), match.end("who") + len("'s"))
+    return question
 
 
 def asked_speaker(

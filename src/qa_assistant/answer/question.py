@@ -20,10 +20,12 @@ from qa_assistant.answer.constraints import (
     names_in,
     unknown_names,
     without,
+    without_who,
 )
 from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
+from qa_assistant.text.counts import counted_thing
 from qa_assistant.text.tokens import tokenize
 
 _EACH_SIDE = re.compile(
@@ -114,6 +116,7 @@ class AskedQuestion:
     filters: Filters  # the explicit filters with those read from the question added
     explicit: Filters  # the filters the user set
     inferred: list[str] = field(default_factory=list)  # kinds of filter read from the question: dates, sides…
+    focus: str | None = None  # the question without its period and who it asks to hear, once that is a filter
     period: DateWindow | None = None  # a period read from the question: published in it or speaking of it
     sides: list[str] | None = None  # the sides to answer side by side (None: not a question about sides)
     topic: str | None = None  # for a question about what the sides said: its topic
@@ -122,10 +125,12 @@ class AskedQuestion:
     variants: list[frozenset[str]] = field(default_factory=list)  # BM25 tokens a sentence on the topic holds (any)
     content_words: frozenset[str] = frozenset()  # the topic's content words, under any of its names
     absent_topic: str | None = None  # the topic's words when no indexed sentence holds any of them
+    counted: str | None = None  # what a question asks to count ("How many tanks …" -> "tanks")
 
     @property
     def query(self) -> str:
-        """What is compared with sentences: the topic, else the question without its period."""
+        """What is compared with sentences: the topic, else the question without its period (and without who it
+        asks to hear, when that became a filter)."""
         return self.topic or self.searched
 
     @property
@@ -162,16 +167,18 @@ class AskedQuestion:
         period and the speaker's office. The side asked is kept: other sides' words do not answer it."""
         return [kind for kind in self.inferred if kind in ("dates", "speakers", "publishers")]
 
-    def relaxed(self) -> AskedQuestion:
-        """The same question without the `relaxable` filters read from it (the explicit filters stay)."""
+    def relaxed(self, kinds: list[str] | None = None) -> AskedQuestion:
+        """The same question without the `relaxable` filters read from it, or those of them in `kinds` (the explicit
+        filters stay)."""
+        dropped = [kind for kind in self.relaxable if kinds is None or kind in kinds]
         updates: dict[str, object] = {}
-        for kind in self.relaxable:
+        for kind in dropped:
             if kind == "dates":
                 updates.update(since=self.explicit.since, until=self.explicit.until)
             else:
                 updates[kind] = getattr(self.explicit, kind)
-        kept = [kind for kind in self.inferred if kind not in self.relaxable]
-        period = None if "dates" in self.relaxable else self.period
+        kept = [kind for kind in self.inferred if kind not in dropped]
+        period = None if "dates" in dropped else self.period
         return dataclasses.replace(self, filters=self.filters.model_copy(update=updates), inferred=kept, period=period)
 
 
@@ -220,6 +227,7 @@ class QuestionReader:
             present = [s for s in present if s.lower() in wanted]
         asked.sides = sides_asked(asked.searched, self.index, present)
         asked.topic = question_topic(asked.searched, self.index) if asked.sides else None
+        asked.counted = counted_thing(asked.searched)
         self._read_topic(asked)
         if asked.understood is not None:
             asked.understood.names_searched = {names[0]: names[1:] for names in asked.names.values() if len(names) > 1}
@@ -262,6 +270,8 @@ class QuestionReader:
         understood.unknown_names = unknown_names(
             understood.searched, self.known, lambda name: bool(self.index.sides.sides_mentioned(name))
         )
+        if found is not None and {"sides", "speakers", "publishers"} & set(updates) and len(found.sides) <= 1:
+            asked.focus = without_who(asked.searched) or None
         asked.understood = understood
         asked.inferred = [("dates" if kind in ("since", "until") else kind) for kind in updates]
         asked.inferred = list(dict.fromkeys(asked.inferred))
