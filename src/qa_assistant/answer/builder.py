@@ -213,10 +213,7 @@ class AnswerBuilder:
         if not asked.sides and self.unmentioned_names(answer, asked, within, answer_unknown_names):
             return answer, True
         started = time.perf_counter()
-        query_vector = self.retriever.encode_query(asked.query)
-        if asked.focus and not asked.topic:
-            query_vector = query_vector + self.retriever.encode_query(asked.focus)
-            query_vector = query_vector / np.linalg.norm(query_vector)
+        query_vector = self.query_vector(asked)
         timings.encode_ms += (time.perf_counter() - started) * 1000
         shown: set[int] = set()  # the relevant sentences among those retrieved
         silent: dict[str, str] = {}  # sides said silent, with their notes
@@ -246,6 +243,15 @@ class AnswerBuilder:
             )
         self.withhold_uncounted(answer, asked, answer_unknown_names)
         return answer, answer.abstained
+
+    def query_vector(self, asked: AskedQuestion) -> np.ndarray:
+        """What sentences are compared with: the query's vector, blended with the question's without who it asks to
+        hear when that became a filter (the speaker's name would make its every statement look alike)."""
+        vector = self.retriever.encode_query(asked.query)
+        if asked.focus and not asked.topic:
+            vector = vector + self.retriever.encode_query(asked.focus)
+            vector = vector / np.linalg.norm(vector)
+        return vector
 
     def add_timeline(
         self,
