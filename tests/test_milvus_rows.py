@@ -47,6 +47,7 @@ def test_a_sentence_row_holds_what_a_quote_needs():
         "",
     )
     assert row["cluster"] == row_id(doc.id, 0) and row["vector"] == [0.5] * 4
+    assert row["tokens"] == "azerbaijan deni"  # our BM25 tokens, searched as they are
     assert Attribution.model_validate(row["attribution"]) == _attributions()[1]
 
 

@@ -167,8 +167,10 @@ class Assistant:
         """Open an index; with `warm` (what a server wants), its mapped search files are read in at once, and so
         are those of each index it answers from later, so no question reads them from disk. Raises StaleIndexError when its corpus changed or its schema is old, IndexCorruptError
         when a file is missing, of another size than the manifest says (or checksum, with `verify`), or unreadable,
-        and QAError when `encoder` is given and differs from the index's (questions are encoded as the index was)."""
-        index = load_index(index_dir, corpus_dir, check=check, verify=verify, encoder=encoder)
+        and QAError when `encoder` is given and differs from the index's (questions are encoded as the index was).
+        A Milvus-backed index is read from its serving tables alone: documents, attributions, vectors and searches
+        come from the collection (`index/serving.py`)."""
+        index = load_index(index_dir, corpus_dir, check=check, verify=verify, encoder=encoder, serving=True)
         assistant = cls(index, index_dir=index_dir, corpus_dir=corpus_dir, **kwargs)
         if warm:
             assistant.keep_warm = True
@@ -186,12 +188,12 @@ class Assistant:
     @property
     def sides(self) -> list[str]:
         """Every side a filter can ask for: those of the publishers and of the speakers."""
-        found = {d.side for d in self.index.documents if d.side} | set(self.index.labels.side_names)
+        found = {d.side for d in self.index.cards if d.side} | set(self.index.labels.side_names)
         return sorted(found, key=str.lower)
 
     @property
     def publishers(self) -> list[str]:
-        return sorted({d.publisher for d in self.index.documents if d.publisher}, key=str.lower)
+        return sorted({d.publisher for d in self.index.cards if d.publisher}, key=str.lower)
 
     def source_file(self, doc: Document) -> Path | None:
         """The file `doc` was read from, when the corpus folder still holds it with the bytes the index was built
@@ -203,9 +205,9 @@ class Assistant:
         return path if hashlib.sha256(path.read_bytes()).hexdigest() == expected else None
 
     def document(self, doc_id: str) -> Document:
-        for doc in self.index.documents:
-            if doc.id == doc_id:
-                return doc
+        for number, card in enumerate(self.index.cards):
+            if card.id == doc_id:
+                return self.index.documents[number]
         raise QAError(f"no document '{doc_id}' in the index")
 
     def search(self, question: str, k: int = 10, settings: SearchSettings | None = None, **options: Any) -> list[Hit]:
@@ -318,7 +320,7 @@ class Assistant:
         dropped, and the index updated and swapped in. QAError now when no such document is indexed."""
         index_dir = self._writable()
         index = self.index
-        if not any(doc_id in (doc.id, doc.path) for doc in index.documents):
+        if not any(doc_id in (card.id, card.file) for card in index.cards):
             raise QAError(f"no document '{doc_id}' in the index (list them with list_documents or GET /documents)")
 
         def work(report: Report) -> UpdateResult:

@@ -426,10 +426,11 @@ class AnswerBuilder:
                 continue  # a heading or a fragment ("India.") sits close to anything and says nothing
             members = self.quotes.cluster_of(hit.sentence_id)
             chosen = self.quotes.primary(members, allowed)
-            similarity = float(self.retriever.backend.vectors(np.array([chosen]))[0] @ query_vector)
+            similarity = float(self.retriever.backend.similarities(np.array([chosen]), query_vector)[0])
             if chosen != hit.sentence_id:
                 similarity = max(
-                    similarity, float(self.retriever.backend.vectors(np.array([hit.sentence_id]))[0] @ query_vector)
+                    similarity,
+                    float(self.retriever.backend.similarities(np.array([hit.sentence_id]), query_vector)[0]),
                 )
             best = max(best, similarity)
             words = set(tokenize(self.index.sentence_text(chosen)))

@@ -191,11 +191,11 @@ class QuestionReader:
         self.sides_present = sorted(index.labels.side_names)
         self.speakers = sorted(index.labels.speaker_names)
         self.speaker_names = SpeakerNames(self.speakers)  # the words of each, looked up by every question
-        self.publishers = sorted({d.publisher for d in index.documents if d.publisher})
-        dates = [d.date for d in index.documents if d.date]
+        self.publishers = sorted({d.publisher for d in index.cards if d.publisher})
+        dates = [d.date for d in index.cards if d.date]
         self.newest = max(dates) if dates else None  # "last year" counts from the newest document
         # Names the metadata knows though no text says them: a speech rarely names its own speaker.
-        named = [*self.speakers, *self.publishers, *(d.title or "" for d in index.documents)]
+        named = [*self.speakers, *self.publishers, *(d.title or "" for d in index.cards)]
         self.metadata_tokens = set(tokenize(" ".join(named)))
         self._speaker_sides: dict[str, set[str]] | None = None
 

@@ -45,7 +45,7 @@ class Retriever:
         """The BM25 terms of `question`, each with the word it was written as, how many sentences hold it, and whether
         it is a name: written as one in the question, or, when the question does not tell (its first word, or a
         name typed in lower case), written as one where the index holds it."""
-        bm25 = self.index.bm25
+        bm25 = self.index.terms
         terms = []
         for position, (word, tokens) in enumerate(word_tokens(question, query=True)):
             written = fusion.is_name(word, first=position == 0)
@@ -71,7 +71,12 @@ class Retriever:
         table = self.index.sentences
         documents = self.index.documents
         as_name = other = 0
-        for sentence_id in self.index.bm25.units_holding(token, NAME_SAMPLE).tolist():
+        if self.index.bm25 is not None:
+            holders = self.index.bm25.units_holding(token, NAME_SAMPLE)
+        else:  # (a node answering from Milvus alone: the first in index order of those Milvus finds)
+            holders = np.sort(self.backend.holding([token], None)[0])[:NAME_SAMPLE]
+            self.index.prefetch(holders.tolist())
+        for sentence_id in holders.tolist():
             text = documents[int(table.doc_index[sentence_id])].text[
                 int(table.start[sentence_id]) : int(table.end[sentence_id])
             ]
@@ -85,7 +90,7 @@ class Retriever:
 
     def fusion_weights(self, question: str) -> FusionWeights:
         """Adaptive fusion's weights for `question` on this index (the same question, the same weights)."""
-        return fusion.adaptive_weights(self.query_terms(question), self.index.bm25.units)
+        return fusion.adaptive_weights(self.query_terms(question), self.index.terms.units)
 
     def encode_query(self, question: str) -> np.ndarray:
         """The question's vector (read-only). The last QUERY_CACHE questions are remembered: an evaluation asks each

@@ -115,7 +115,7 @@ class TimelineMaker:
     def doc_dates(self) -> np.ndarray:
         """Each document's date as a proleptic ordinal (-1: no date)."""
         if self._doc_dates is None:
-            docs = self.index.documents
+            docs = self.index.cards
             self._doc_dates = np.array([d.date.toordinal() if d.date else -1 for d in docs], dtype=np.int64)
         return self._doc_dates
 
@@ -301,7 +301,7 @@ class TimelineMaker:
         the names of the codes."""
         labels = self.index.labels
         if self._publishers is None:
-            publishers = [d.publisher or UNATTRIBUTED for d in self.index.documents]
+            publishers = [d.publisher or UNATTRIBUTED for d in self.index.cards]
             names, codes = np.unique(np.array(publishers, dtype=str), return_inverse=True)
             self._publishers = (codes.astype(np.int64), names.tolist())
         publisher_codes, publisher_names = self._publishers
@@ -318,7 +318,7 @@ class TimelineMaker:
         for sentence_id in sentence_ids:
             if not 0 <= sentence_id < len(table):
                 continue
-            similarity = float(self.index.dense.vectors(np.array([sentence_id]))[0] @ query_vector)
+            similarity = float(self.backend.similarities(np.array([sentence_id]), query_vector)[0])
             hit = Hit(
                 sentence_id=sentence_id,
                 doc_id=self.index.document_of(sentence_id).id,

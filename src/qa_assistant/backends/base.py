@@ -2,8 +2,9 @@
 
 `local.backend.LocalBackend` searches the index folder's own files (bm25s + FAISS), the default.
 `milvus.backend.MilvusBackend` sends the same searches to a Milvus collection (a server, a cluster or a Milvus Lite file).
-Either way the index folder keeps the documents, sentence offsets, attributions and clusters, so quotes are
-`document.text[start:end]` and everything above retrieval (answers, groups, abstention, UI, eval) is unchanged.
+Quotes are `document.text[start:end]` either way and everything above retrieval (answers, groups, abstention, UI,
+eval) is the same; a node answering from Milvus alone reads documents, attributions and vectors from the
+collection (`index/serving.py`).
 
 A backend returns (sentence ids, scores) best first, with the filters applied inside each search: each backend turns
 `Filters` into its own form (the local one a mask over sentences, Milvus a boolean expression on its scalar fields;
@@ -51,6 +52,10 @@ class SearchBackend(Protocol):
 
     def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
         """The stored (normalized) vectors of `sentence_ids`, one row each: a quote's similarity to the question."""
+        ...
+
+    def similarities(self, sentence_ids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each of `sentence_ids` to `vector` (float32): whether a quote is relevant."""
         ...
 
     def similar_to(self, vector: np.ndarray, floor: float, filters: Filters | None) -> Ranked:

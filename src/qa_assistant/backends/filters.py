@@ -58,7 +58,7 @@ class FilterMasks:
     def _document_columns(self) -> tuple[np.ndarray, list[str], list[str]]:
         """Each document's date (proleptic ordinal, -1: none), publisher in lower case and id."""
         if self._columns is None:
-            docs = self.index.documents
+            docs = self.index.cards  # (metadata: no document text is read)
             dates = np.array([d.date.toordinal() if d.date else -1 for d in docs], dtype=np.int64)
             self._columns = (dates, [(d.publisher or "").lower() for d in docs], [d.id for d in docs])
         return self._columns

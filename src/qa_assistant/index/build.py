@@ -202,7 +202,12 @@ def _dense_and_clusters(
     earlier_clusters = earlier.sentences.cluster if earlier is not None else None
     dense, all_vectors, new_vectors, cells = None, None, None, None
     new_rows = np.flatnonzero(earlier_rows < 0) if len(earlier_rows) == len(texts) else None
-    if earlier is not None and earlier_clusters is not None and new_rows is not None:
+    if (
+        earlier is not None
+        and earlier.index.dense is not None
+        and earlier_clusters is not None
+        and new_rows is not None
+    ):
         new_vectors = vectors.encode(new_rows)
         say(f"updating the {faiss_kind}/{vector_storage} vector index: {len(new_rows)} vectors added")
         dense = DenseIndex.updated(earlier.index.dense, earlier_rows, new_vectors, faiss_kind, vector_storage)
@@ -320,9 +325,11 @@ def sync_backend(index: SentenceIndex, say: Callable[[str], None]) -> None:
     """Bring the search backend of `index` (its manifest's) in step with it: nothing to do for the local one."""
     info = index.manifest.backend
     if info.kind == "milvus" and info.milvus is not None:
-        from qa_assistant.backends.milvus.sync import sync
+        from qa_assistant.backends.milvus.sync import IndexRows, sync
 
-        counts = sync(index, info.milvus, say)
+        rows = IndexRows(index)
+        index.document_keys = rows.keys  # (written to the serving tables)
+        counts = sync(index, info.milvus, say, rows)
         if index.build_report is not None:
             index.build_report.milvus = counts
         say(

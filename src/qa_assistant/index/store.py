@@ -18,7 +18,9 @@ Layout of an index folder:
     dense.faiss        FAISS index of normalized sentence vectors
 
 An index built for the Milvus backend (`backends/base.py`) has the same files; its manifest names the collection that
-answers its searches (`backends/milvus/backend.py`).
+answers its searches (`backends/milvus/backend.py`), and it has the serving tables of a node that answers from Milvus
+alone (`index/serving.py`): `load_index(..., serving=True)` reads only those, so the others (vectors, BM25 files,
+documents, attributions) may be left out of a serving node's copy of the folder.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +44,16 @@ from qa_assistant.index.integrity import MANIFEST, corrupt, file_table, reading,
 from qa_assistant.index.labels import SentenceLabels
 from qa_assistant.index.lock import IndexLock, PinnedFolder, swap_in
 from qa_assistant.index.manifest import Manifest, check_fresh, read_manifest
+from qa_assistant.index.serving import (
+    DATE_MENTIONS,
+    DOCUMENTS_TABLE,
+    SERVING_FILES,
+    TOKEN_COUNTS,
+    DocumentEntry,
+    RemoteAttributions,
+    RemoteDocuments,
+    TermCounts,
+)
 from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.ingest.corpus import SkippedFile
 from qa_assistant.ingest.sides import SideConfig
@@ -57,6 +70,11 @@ def save_index(index: SentenceIndex, index_dir: Path) -> None:
 
 
 def _save_index(index: SentenceIndex, index_dir: Path) -> None:
+    if index.bm25 is None or index.dense is None:
+        raise QAError(
+            f"the index read from the serving tables of {index_dir} cannot be written: it holds no vectors and no BM25 "
+            "files; build it where its whole folder is"
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
     try:
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as handle:
@@ -84,12 +102,27 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
         index.dense.save(tmp / "dense.faiss")
         if index.tokens is not None:
             index.tokens.save(tmp / "tokens")
+        if index.manifest.backend.kind == "milvus":
+            _save_serving_tables(index, tmp)
         index.manifest = index.manifest.model_copy(update={"files": file_table(tmp)})
         (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
         swap_in(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _save_serving_tables(index: SentenceIndex, folder: Path) -> None:
+    """The small tables a node answering from Milvus alone reads (`index/serving.py`)."""
+    if index.document_keys is None:
+        from qa_assistant.backends.milvus.sync import IndexRows
+
+        index.document_keys = IndexRows(index).keys
+    with (folder / DOCUMENTS_TABLE).open("w", encoding="utf-8") as handle:
+        for info, key in zip(index.cards, index.document_keys, strict=True):
+            handle.write(DocumentEntry(info=info, key=key).model_dump_json() + "\n")
+    assert index.bm25 is not None
+    TermCounts(index.bm25.token_counts(), len(index.sentences)).save(folder / TOKEN_COUNTS)
 
 
 def load_index(
@@ -99,9 +132,12 @@ def load_index(
     check: bool = True,
     verify: bool = False,
     encoder: str | None = None,
+    serving: bool = False,
 ) -> SentenceIndex:
     """Read an index. File sizes are compared with the manifest always, checksums when `verify`; any file that
-    cannot be read raises IndexCorruptError. A load that overlaps a rebuild swapping the folder is read again."""
+    cannot be read raises IndexCorruptError. A load that overlaps a rebuild swapping the folder is read again.
+    `serving`: a Milvus-backed index is read from its serving tables alone (`index/serving.py`; its documents and
+    attributions are read from the collection when needed); a local index is read whole either way."""
     index_dir = Path(index_dir)
     attempts = 5
     for attempt in range(attempts):
@@ -109,7 +145,7 @@ def load_index(
         # a writer swaps in a new folder meanwhile; one that vanishes as the old folder is deleted means: again.
         with PinnedFolder(index_dir) as folder:
             try:
-                return _load_index(folder.root, index_dir, corpus_dir, model, check, verify, encoder)
+                return _load_index(folder.root, index_dir, corpus_dir, model, check, verify, encoder, serving)
             except QAError:
                 # the pinned folder was swapped out and is being deleted (its manifest may already be gone, which
                 # reads as "no index"): whatever failed, the new folder is read instead
@@ -169,10 +205,13 @@ def _load_index(
     check: bool,
     verify: bool,
     encoder: str | None,
+    serving: bool = False,
 ) -> SentenceIndex:
     """Read the index through `root` (a handle on `index_dir`); messages name `index_dir`."""
     manifest = _usable_manifest(root, index_dir, corpus_dir, model, check, encoder)
     source = corpus_dir or manifest.corpus_dir
+    if serving and manifest.backend.kind == "milvus" and manifest.backend.milvus is not None:
+        return _load_serving(root, index_dir, manifest, source, verify)
     verify_files(index_dir, manifest.files, source, checksums=verify, root=root)
     with (
         reading(index_dir, "documents.jsonl", source),
@@ -215,6 +254,79 @@ def _load_index(
         precomputed_labels=labels,
         date_mentions=date_mentions,
     )
+
+
+def _load_serving(root: Path, index_dir: Path, manifest: Manifest, source: str | Path, verify: bool) -> SentenceIndex:
+    """The index of a node answering from Milvus alone: the serving tables, documents and attributions read from the
+    collection."""
+    from qa_assistant.backends.milvus.fetch import MilvusRecords
+
+    table = manifest.files or {}
+    if DOCUMENTS_TABLE not in table:
+        raise corrupt(
+            index_dir, DOCUMENTS_TABLE, "missing (an index built before nodes answered from Milvus alone)", source
+        )
+    verify_files(index_dir, {name: table[name] for name in SERVING_FILES if name in table}, source, verify, root)
+    with reading(index_dir, DOCUMENTS_TABLE, source), (root / DOCUMENTS_TABLE).open(encoding="utf-8") as handle:
+        entries = [DocumentEntry.model_validate_json(line) for line in handle if line.strip()]
+    with reading(index_dir, "sentences.npz", source), np.load(root / "sentences.npz", allow_pickle=False) as arrays:
+        sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
+    labels = _read_labels(root, index_dir, manifest, source)
+    with reading(index_dir, "sides.json", source):
+        sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))
+    with reading(index_dir, "skipped.json", source):
+        skipped = [SkippedFile(**s) for s in json.loads((root / "skipped.json").read_text(encoding="utf-8"))]
+    with reading(index_dir, TOKEN_COUNTS, source):
+        terms = TermCounts.load(root / TOKEN_COUNTS)
+    with reading(index_dir, DATE_MENTIONS, source):
+        mentions = DateMentions.load(root / DATE_MENTIONS)
+    if len(entries) != manifest.documents or len(sentences) != manifest.sentences or labels is None:
+        raise corrupt(index_dir, DOCUMENTS_TABLE, "its tables disagree with the manifest's counts", source)
+    assert manifest.backend.milvus is not None
+    records = MilvusRecords(manifest.backend.milvus)
+    bounds = sentences.document_bounds(len(entries))
+    ids = [entry.info.id for entry in entries]
+    keys = [entry.key for entry in entries]
+    fetch = lambda wanted: attributions_of(records, wanted, sentences.doc_index, bounds, ids, keys)  # noqa: E731
+    return SentenceIndex(
+        manifest,
+        RemoteDocuments(entries, records.documents),  # type: ignore[arg-type]
+        sentences,
+        sides,
+        skipped,
+        None,
+        None,
+        RemoteAttributions(len(sentences), fetch),
+        None,
+        precomputed_labels=labels,
+        document_keys=keys,
+        term_counts=terms,
+        date_mentions=mentions,
+        entries=entries,
+    )
+
+
+def attributions_of(
+    records: Any, wanted: list[int], doc_index: np.ndarray, bounds: np.ndarray, ids: list[str], keys: list[str]
+) -> dict[int, Attribution]:
+    """The attributions of sentences `wanted`, read from their rows (`records`: `backends.milvus.fetch.MilvusRecords`);
+    a row of another version of its document is an error saying what to do."""
+    from qa_assistant.backends.milvus.rows import row_id
+
+    numbers = {s: int(doc_index[s]) for s in wanted}
+    row_of = {row_id(ids[n], s - int(bounds[n])): s for s, n in numbers.items()}
+    rows = records.sentence_fields(list(row_of), ["attribution"])
+    found: dict[int, Attribution] = {}
+    for pk, sentence_id in row_of.items():
+        row = rows.get(pk)
+        if row is None or row["doc_key"] != keys[numbers[sentence_id]]:
+            raise QAError(
+                f"the Milvus collection '{records.config.collection}' does not hold sentence {sentence_id} of document "
+                f"'{ids[numbers[sentence_id]]}' as this index does: it was updated by a later build; copy that "
+                "build's index folder here (or reload it) and open it again"
+            )
+        found[sentence_id] = Attribution.model_validate(row["attribution"])
+    return found
 
 
 def _inconsistency(

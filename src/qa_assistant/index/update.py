@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from qa_assistant.errors import QAError
 from qa_assistant.index.build import build_and_save
 from qa_assistant.index.catalog import SentenceIndex
@@ -77,21 +75,7 @@ class StageClock:
 
 def document_infos(index: SentenceIndex) -> list[DocumentInfo]:
     """Every document of `index`, with its sentence count, in index order."""
-    counts = np.bincount(index.sentences.doc_index, minlength=len(index.documents))
-    return [
-        DocumentInfo(
-            id=doc.id,
-            file=doc.path,
-            title=doc.title,
-            publisher=doc.publisher,
-            side=doc.side,
-            date=doc.date,
-            speaker=doc.speaker,
-            url=doc.url,
-            sentences=int(count),
-        )
-        for doc, count in zip(index.documents, counts.tolist(), strict=True)
-    ]
+    return list(index.cards)
 
 
 def _rebuild(index: SentenceIndex, corpus_dir: Path, index_dir: Path, say: Callable[[str], None]) -> SentenceIndex:
@@ -148,24 +132,24 @@ def remove_document(
     """Move the file of document `doc_id` out of the corpus folder (to `.removed/`), drop its metadata row and
     update the index."""
     clock = StageClock(report)
-    doc = next((d for d in index.documents if d.id == doc_id), None)
-    doc = doc or next((d for d in index.documents if d.path == doc_id), None)  # a .jsonl file: all its records
+    doc = next((d for d in index.cards if d.id == doc_id), None)
+    doc = doc or next((d for d in index.cards if d.file == doc_id), None)  # a .jsonl file: all its records
     if doc is None:
         raise QAError(f"no document '{doc_id}' in the index (GET /documents lists them)")
-    if doc.id != doc.path and doc_id != doc.path:
+    if doc.id != doc.file and doc_id != doc.file:
         raise QAError(
-            f"'{doc_id}' is one record of {doc.path}, which holds {sum(d.path == doc.path for d in index.documents)} "
-            f"documents: remove the whole file ('{doc.path}') or edit it and rebuild"
+            f"'{doc_id}' is one record of {doc.file}, which holds {sum(d.file == doc.file for d in index.cards)} "
+            f"documents: remove the whole file ('{doc.file}') or edit it and rebuild"
         )
     edit = CorpusEdit(corpus_dir)
     with IndexLock(index_dir, wait=LOCK_WAIT, on_wait=clock):
-        edit.remove(doc.path)
+        edit.remove(doc.file)
         try:
             new_index = _rebuild(index, corpus_dir, index_dir, clock)
         except BaseException:
             edit.rollback()
             raise
-    removed = [d.id for d in index.documents if d.path == doc.path]
+    removed = [d.id for d in index.cards if d.file == doc.file]
     result = UpdateResult(
         removed=removed,
         documents=new_index.manifest.documents,

@@ -42,6 +42,9 @@ class LocalBackend:
     def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
         return self.index.dense.vector_batch(sentence_ids)
 
+    def similarities(self, sentence_ids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        return np.array([float(self.vectors(np.array([s]))[0] @ vector) for s in sentence_ids], dtype=np.float32)
+
     def similar_to(self, vector: np.ndarray, floor: float, filters: Filters | None) -> Ranked:
         return self.index.dense.at_least(vector, floor, self.masks.mask(filters))
 

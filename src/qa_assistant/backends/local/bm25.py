@@ -152,6 +152,12 @@ class BM25Index:
         indptr = self.model.scores["indptr"]
         return int(indptr[at + 1] - indptr[at])
 
+    def token_counts(self) -> dict[str, int]:
+        """How many units hold each token of the vocabulary."""
+        indptr = np.asarray(self.model.scores["indptr"])
+        held = np.diff(indptr)
+        return {token: int(held[at]) for token, at in self.model.vocab_dict.items() if at + 1 < len(indptr)}
+
     def units_holding(self, token: str, limit: int) -> np.ndarray:
         """The first `limit` units (in index order) that hold `token`."""
         at = self.model.vocab_dict.get(token)

@@ -28,6 +28,8 @@ Where: the searches here; clients and errors `client.py`, the schema `schema.py`
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,10 +37,11 @@ import numpy as np
 
 from qa_assistant.backends.base import Ranked
 from qa_assistant.backends.filters import expression
-from qa_assistant.backends.local.backend import LocalBackend
 from qa_assistant.backends.local.bm25 import BM25_K1
 from qa_assistant.backends.milvus.client import client_for, milvus_errors, pymilvus
 from qa_assistant.backends.milvus.config import MilvusConfig
+from qa_assistant.backends.milvus.fetch import MilvusRecords
+from qa_assistant.backends.milvus.rows import row_id
 from qa_assistant.backends.milvus.sync import IndexRows
 from qa_assistant.errors import QAError, rebuild_command
 from qa_assistant.models import Filters, SearchSettings
@@ -48,6 +51,7 @@ MAX_LIMIT = 16384  # Milvus's largest top k
 HNSW_EF_SEARCH = 128
 BM25_SCALE = BM25_K1 + 1  # Milvus's BM25 = ours x (k1 + 1)
 OUTPUT = ["doc_id", "ordinal", "doc_key"]
+SCORE_CACHE = 8  # questions whose dense search scores are remembered (a quote's similarity)
 log = logging.getLogger(__name__)
 
 
@@ -63,13 +67,16 @@ class MilvusBackend:
         self.config = config
         self.client = client
         self.index = index
-        self.doc_number = {doc.id: i for i, doc in enumerate(index.documents)}
-        self.bounds = index.sentences.document_bounds(len(index.documents))
-        self.keys = IndexRows(index).keys  # a row of another version of a document is not ours: skipped
-        # Vectors, range searches and tokens are read from the index folder's files, which hold the same: a quote's
-        # similarity needs no round trip to the server, and `mentions` and `holding` keep to our own tokens
-        # (Milvus's analyzer splits a few words otherwise, see above).
-        self.files = LocalBackend(index)
+        self.doc_ids = [card.id for card in index.cards]
+        self.doc_number = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        self.bounds = index.sentences.document_bounds(len(self.doc_ids))
+        # a row of another version of a document is not ours: skipped
+        self.keys = index.document_keys if index.document_keys is not None else IndexRows(index).keys
+        # Vectors, range searches and the sentences holding words are the collection's: a node holds no vectors and
+        # no BM25 files (`index/serving.py`).
+        self.records = MilvusRecords(config, client)
+        self._scores: OrderedDict[bytes, dict[int, float]] = OrderedDict()  # dense scores of recent questions
+        self._lock = threading.Lock()
         self._warned = False
 
     @classmethod
@@ -101,17 +108,84 @@ class MilvusBackend:
     def close(self) -> None:
         pass  # the client is shared by the process (see `client_for`)
 
+    def row_ids(self, sentence_ids: np.ndarray) -> list[int]:
+        """The collection's row ids (`rows.row_id`) of our sentence ids."""
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        numbers = np.searchsorted(self.bounds, ids, side="right") - 1
+        return [row_id(self.doc_ids[n], int(s - self.bounds[n])) for s, n in zip(ids.tolist(), numbers.tolist())]
+
     def vectors(self, sentence_ids: np.ndarray) -> np.ndarray:
-        return self.files.vectors(sentence_ids)
+        """The stored vectors of `sentence_ids`, read by row id (one round trip)."""
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        keys = self.row_ids(ids)
+        rows = self.records.sentence_fields(keys, ["vector"])
+        out = np.empty((len(ids), self.index.manifest.dimension), dtype=np.float32)
+        numbers = np.searchsorted(self.bounds, ids, side="right") - 1
+        for at, (key, number) in enumerate(zip(keys, numbers.tolist())):
+            row = rows.get(key)
+            if row is None or row["doc_key"] != self.keys[number]:
+                raise QAError(
+                    f"the Milvus collection '{self.config.collection}' does not hold sentence {int(ids[at])} as this "
+                    "index does: it was updated by a later build; reload the index"
+                )
+            out[at] = row["vector"]
+        return out
+
+    def similarities(self, sentence_ids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each sentence to `vector`: the score of a recent dense search for `vector`, else
+        its stored vector (read by row id) times `vector`."""
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        with self._lock:
+            known = self._scores.get(np.asarray(vector, dtype=np.float32).tobytes(), {})
+        out = np.array([known.get(int(s), np.nan) for s in ids.tolist()], dtype=np.float32)
+        missing = np.flatnonzero(np.isnan(out))
+        if len(missing):
+            stored = self.vectors(ids[missing])
+            out[missing] = [float(row @ vector) for row in stored]
+        return out
+
+    def _remember(self, vector: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> None:
+        key = np.asarray(vector, dtype=np.float32).tobytes()
+        with self._lock:
+            known = self._scores.pop(key, {})
+            known.update(zip(ids.tolist(), scores.tolist()))
+            self._scores[key] = known
+            while len(self._scores) > SCORE_CACHE:
+                self._scores.popitem(last=False)
 
     def similar_to(self, vector: np.ndarray, floor: float, filters: Filters | None) -> Ranked:
-        return self.files.similar_to(vector, floor, filters)
+        """A range search: every sentence within `filters` with cosine similarity >= `floor` (at most MAX_LIMIT)."""
+        params = self._dense_params(MAX_LIMIT)
+        params["params"] = {**params["params"], "radius": floor - 1e-6, "range_filter": 1.0 + 1e-3}
+        data = np.asarray(vector, dtype=np.float32).tolist()
+        ids, scores, _ = self._sentence_ids(self._search(data, "vector", MAX_LIMIT, expression(filters), params))
+        keep = scores >= floor
+        return ids[keep], scores[keep]
+
+    def _holding_one(self, token: str, expr: str, limit: int) -> dict[int, float]:
+        """The sentences (within `expr`) whose own text holds `token` (one of ours, searched in the `tokens` field),
+        with its BM25 score: a BM25 search for the token alone (a sentence without it is not returned)."""
+        ids, scores, _ = self._sentence_ids(self._search(token, "tokens_sparse", limit, expr, self._bm25_params()))
+        return dict(zip(ids.tolist(), (scores / BM25_SCALE).tolist()))
 
     def holding(self, tokens: Sequence[str], filters: Filters | None) -> Ranked:
-        return self.files.holding(tokens, filters)
+        """Every sentence within `filters` holding each of `tokens` (at most MAX_LIMIT per token: Milvus's largest
+        top k), with its BM25 score for them summed in the order of `tokens`."""
+        expr = expression(filters)
+        found: dict[int, float] | None = None
+        for token in tokens:
+            held = self._holding_one(token, expr, MAX_LIMIT)
+            found = held if found is None else {s: v + held[s] for s, v in found.items() if s in held}
+            if not found:
+                break
+        ordered = sorted((found or {}).items())
+        return np.array([s for s, _ in ordered], dtype=np.int64), np.array([v for _, v in ordered], dtype=np.float32)
 
     def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
-        return self.files.mentions(tokens, filters)
+        """Whether each of `tokens` occurs in some sentence within `filters`: a BM25 search for it (top 1). (Milvus
+        Lite 2.5 has no TEXT_MATCH; on a server the same question is the same search.)"""
+        expr = expression(filters)
+        return all(self._holding_one(token, expr, 1) for token in tokens)
 
     # ------------------------------------------------------------------ search
 
@@ -200,6 +274,7 @@ class MilvusBackend:
             np.asarray(vector, dtype=np.float32).tolist(), "vector", k, expression(filters), self._dense_params(k)
         )
         ids, scores, _ = self._sentence_ids(hits)
+        self._remember(vector, ids, scores)
         return ids, scores
 
     def fused(

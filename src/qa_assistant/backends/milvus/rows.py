@@ -4,7 +4,8 @@ distributed build alike).
 A sentence's row (`sentence_row`): `pk` (`row_id(doc_id, ordinal)`, the same whoever writes it: writing a document
 again replaces its rows), `doc_id`, `doc_key` (`document_key`: which version of the document the row belongs to),
 `ordinal` (the sentence's number within its document), `start` and `end` (offsets into `Document.text`), `text` and
-`context` (the sentence, and it with its neighbours, searched by BM25), the dense `vector`, the filter fields
+`context` (the sentence, and it with its neighbours, searched by BM25), `tokens` (its BM25 tokens as
+`text.tokens.tokenize` makes them, space-separated: which sentences hold a word), the dense `vector`, the filter fields
 `publisher`, `doc_side`, `speaker_side`, `speaker` (lower case) and `date_day`, `cluster` (the row id of the first
 sentence of its near-duplicate cluster, its own when unique) and `attribution` (the `Attribution`, as JSON).
 
@@ -25,6 +26,7 @@ from qa_assistant.backends.filters import day
 from qa_assistant.backends.milvus.schema import MAX_TEXT_BYTES, PART_BYTES
 from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.models import Document, join_soft_hyphens
+from qa_assistant.text.tokens import tokenize
 
 _ID_MASK = (1 << 63) - 1
 
@@ -83,6 +85,7 @@ def sentence_row(
     """The row of sentence `ordinal` of `document` (`document.text[start:end]`): `doc_key` from `document_key`,
     `context` the text BM25 scores it with (`document_sentence_rows` makes it), `vector` its normalized embedding,
     `cluster` the `row_id` of the first sentence of its near-duplicate cluster (its own when it has none)."""
+    text = join_soft_hyphens(document.text[start:end])  # searched as read (soft hyphens joined)
     return {
         "pk": row_id(document.id, ordinal),
         "doc_id": document.id,
@@ -90,8 +93,9 @@ def sentence_row(
         "ordinal": ordinal,
         "start": int(start),
         "end": int(end),
-        "text": clip(join_soft_hyphens(document.text[start:end])),  # searched as read (soft hyphens joined)
+        "text": clip(text),
         "context": clip(context),
+        "tokens": clip(" ".join(tokenize(text))),
         "vector": np.asarray(vector, dtype=np.float32).tolist(),
         "publisher": (document.publisher or "").lower(),
         "doc_side": (document.side or "").lower(),

@@ -32,6 +32,7 @@ SCALAR_INDEXES = {
     "date_day": "STL_SORT",
     "cluster": "STL_SORT",
 }
+TOKENS_ANALYZER = {"tokenizer": "whitespace"}  # `tokens` holds our own BM25 tokens (`text.tokens.tokenize`)
 DOCUMENTS_SUFFIX = "_documents"
 
 
@@ -51,8 +52,14 @@ def _sentence_schema(client: Any, dimension: int) -> Any:
     schema.add_field("end", types.INT64)
     for name in ("text", "context"):
         schema.add_field(name, types.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True, analyzer_params=ANALYZER)
+    # the sentence's tokens as ours (`tokenize`), for "which sentences hold these words" (`holding`, `mentions`):
+    # Milvus's analyzer would stem our stems again ("offens" -> "offen") and split some words otherwise
+    schema.add_field(
+        "tokens", types.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True, analyzer_params=TOKENS_ANALYZER
+    )
     schema.add_field("sparse", types.SPARSE_FLOAT_VECTOR)
     schema.add_field("context_sparse", types.SPARSE_FLOAT_VECTOR)
+    schema.add_field("tokens_sparse", types.SPARSE_FLOAT_VECTOR)
     schema.add_field("vector", types.FLOAT_VECTOR, dim=dimension)
     for name in ("publisher", "doc_side", "speaker_side"):
         schema.add_field(name, types.VARCHAR, max_length=1024)
@@ -68,7 +75,7 @@ def create_collection(client: Any, config: MilvusConfig, dimension: int) -> list
     the scalar indexes made (Milvus Lite makes none: it filters by scanning)."""
     module = pymilvus()
     schema = _sentence_schema(client, dimension)
-    for source, target in (("text", "sparse"), ("context", "context_sparse")):
+    for source, target in (("text", "sparse"), ("context", "context_sparse"), ("tokens", "tokens_sparse")):
         schema.add_function(
             module.Function(
                 name=f"{source}_bm25",
@@ -78,7 +85,7 @@ def create_collection(client: Any, config: MilvusConfig, dimension: int) -> list
             )
         )
     params = client.prepare_index_params()
-    for field in ("sparse", "context_sparse"):
+    for field in ("sparse", "context_sparse", "tokens_sparse"):
         params.add_index(
             field_name=field,
             index_type="SPARSE_INVERTED_INDEX",

@@ -135,7 +135,9 @@ class RowWriter:
             self.rows = []
 
 
-def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = None) -> dict[str, int]:
+def sync(
+    index: Any, config: MilvusConfig, say: Callable[[str], None] | None = None, made: IndexRows | None = None
+) -> dict[str, int]:
     """Bring the collections in step with `index`: create them when missing, delete the rows of documents removed or
     changed, insert those of documents added or changed (only theirs). Returns the counts (documents kept,
     deleted, inserted, sentences inserted, milliseconds making rows and in Milvus's insert)."""
@@ -143,7 +145,7 @@ def sync(index: Any, config: MilvusConfig, say: Callable[[str], None] | None = N
     client = client_for(config)
     stored = prepared_collection(client, config, index.manifest.dimension, say)
     started = time.perf_counter()
-    made = IndexRows(index)
+    made = made if made is not None else IndexRows(index)
     keys = made.keys
     wanted = {doc.id: key for doc, key in zip(index.documents, keys)}
     gone = [d for d in stored if d not in wanted]
