@@ -1,0 +1,189 @@
+"""An answering node on the local index against a node answering from Milvus alone: resident memory, start-up time,
+`ask` latency, and the answers compared.
+
+    .venv/bin/python eval/bench_scale_out.py --local /tmp/ungdc-dev-index --milvus BUILT_INDEX \\
+        --evalset eval/ungdc.jsonl [--baseline-src /path/to/other/src]
+
+BUILT_INDEX is a Milvus-backed index folder (`qa-assistant index CORPUS --index BUILT_INDEX --backend milvus`); the
+node gets a copy of its manifest and serving tables only (`index.serving.SERVING_FILES`: no vectors, no BM25
+files, no documents, no attributions). Each node is a fresh process that loads its index (start-up = import +
+`Assistant.load` + the first answer), then asks every question of the eval set once (default settings). Memory is
+the process's VmRSS after start-up and VmHWM (peak) at the end; for Milvus Lite, the `milvus` server process it
+starts is measured apart (it stands for the Milvus cluster, not the node). Answers: per question the overlap of
+the two nodes' first 10 quotes (document, start, end), and whether both abstain or both answer.
+
+`--baseline-src`: also ask every question on the local index with the package at that path (e.g. the main
+branch's src) and compare the full answers (`model_dump`, timings left out): the local default must not change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUOTES = 10
+
+
+def _status(pid: int | str, field: str) -> int:
+    """A memory figure of /proc/PID/status in MB (0 when the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _milvus_servers() -> list[int]:
+    """Milvus Lite server processes started by this process (its children running the milvus binary)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().split()
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
+            except OSError:
+                continue
+            if int(stat[3]) == os.getpid() and "milvus" in cmd:
+                found.append(int(entry.name))
+    return found
+
+
+def _strip(value):
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k != "timings"}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def child(index: str, evalset: str, full: bool) -> None:
+    """Run in a fresh process: load, answer, measure; prints one JSON object."""
+    started = time.perf_counter()
+    from qa_assistant import Assistant
+
+    questions = [json.loads(line)["question"] for line in Path(evalset).read_text("utf-8").splitlines() if line.strip()]
+    assistant = Assistant.load(index, check=False)
+    loaded = time.perf_counter() - started
+    assistant.ask(questions[0])
+    startup = time.perf_counter() - started
+    rss_start = _status("self", "VmRSS")
+    times, answers = [], []
+    for question in questions:
+        t = time.perf_counter()
+        answer = assistant.ask(question)
+        times.append(time.perf_counter() - t)
+        record = {
+            "quotes": [[q.doc_id, q.start, q.end] for q in answer.quotes[:QUOTES]],
+            "abstained": answer.abstained,
+        }
+        if full:
+            record["answer"] = _strip(answer.model_dump(mode="json"))
+        answers.append(record)
+    servers = _milvus_servers()
+    print(
+        json.dumps(
+            {
+                "load_s": round(loaded, 2),
+                "startup_s": round(startup, 2),
+                "rss_mb": rss_start,
+                "peak_mb": _status("self", "VmHWM"),
+                "milvus_rss_mb": sum(_status(p, "VmRSS") for p in servers),
+                "ask_ms": [round(t * 1000, 1) for t in times],
+                "answers": answers,
+            }
+        )
+    )
+
+
+def _run(src: str, index: str, evalset: str, full: bool = False) -> dict:
+    env = {**os.environ, "PYTHONPATH": src}
+    command = [sys.executable, __file__, "--child", index, "--evalset", evalset] + (["--full"] if full else [])
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"the node on {index} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def serving_copy(built: Path, folder: Path) -> Path:
+    from qa_assistant.index.integrity import MANIFEST
+    from qa_assistant.index.serving import SERVING_FILES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (MANIFEST, *SERVING_FILES):
+        shutil.copy2(built / name, folder / name)
+    return folder
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _report(name: str, run: dict) -> None:
+    times = run["ask_ms"]
+    print(
+        f"{name:>6}: load {run['load_s']:.2f} s, start-up (load + first answer) {run['startup_s']:.2f} s, "
+        f"RSS {run['rss_mb']} MB after start-up, peak {run['peak_mb']} MB"
+        + (f"; Milvus Lite server process {run['milvus_rss_mb']} MB" if run["milvus_rss_mb"] else "")
+        + f"; ask p50 {statistics.median(times):.0f} ms, p95 {_percentile(times, 0.95):.0f} ms ({len(times)} questions)"
+    )
+
+
+def compare(local: dict, node: dict) -> None:
+    overlaps, same_abstention = [], 0
+    for a, b in zip(local["answers"], node["answers"], strict=True):
+        left, right = {tuple(q) for q in a["quotes"]}, {tuple(q) for q in b["quotes"]}
+        overlaps.append(len(left & right) / len(left) if left else float(not right))
+        same_abstention += a["abstained"] == b["abstained"]
+    n = len(overlaps)
+    print(
+        f"answers: top-{QUOTES} quote overlap mean {statistics.mean(overlaps):.3f}, min {min(overlaps):.3f}, "
+        f"{sum(o == 1.0 for o in overlaps)}/{n} identical; same abstention {same_abstention}/{n}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child")
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--local", help="a local index folder")
+    parser.add_argument("--milvus", help="a Milvus-backed index folder (the build's)")
+    parser.add_argument("--evalset", required=True)
+    parser.add_argument("--baseline-src", help="another package source to compare the local answers with")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.evalset, args.full)
+        return
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    local = _run(src, args.local, args.evalset, full=bool(args.baseline_src))
+    _report("local", local)
+    with tempfile.TemporaryDirectory(prefix="node-") as tmp:
+        node_dir = serving_copy(Path(args.milvus), Path(tmp) / "index")
+        size = sum(p.stat().st_size for p in node_dir.rglob("*") if p.is_file())
+        print(f"node folder: {len(list(node_dir.iterdir()))} files, {size / 1e6:.1f} MB ({Path(args.milvus)} copied)")
+        node = _run(src, str(node_dir), args.evalset)
+    _report("node", node)
+    print(
+        f"RSS node/local: {node['rss_mb'] / local['rss_mb']:.2f} after start-up, {node['peak_mb'] / local['peak_mb']:.2f} peak"
+    )
+    compare(local, node)
+    if args.baseline_src:
+        base = _run(args.baseline_src, args.local, args.evalset, full=True)
+        same = sum(a["answer"] == b["answer"] for a, b in zip(local["answers"], base["answers"], strict=True))
+        print(
+            f"local answers with {args.baseline_src}: {same}/{len(base['answers'])} identical (model_dump, no timings)"
+        )
+
+
+if __name__ == "__main__":
+    main()
