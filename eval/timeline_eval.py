@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import statistics
 import sys
@@ -46,6 +47,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 QUESTIONS = HERE / "timeline_questions.jsonl"
+# asked beside QUESTIONS by `cost` and `dump`: the UN set, and questions of other kinds (one side, topics alone, a
+# period, every side) for the whole collection
+MORE_QUESTIONS = [HERE / "ungdc.jsonl", HERE / "timeline_cost_questions.jsonl"]
 
 
 def load_questions(path: Path = QUESTIONS) -> list[dict]:
@@ -119,6 +123,52 @@ def session_table(assistant, threshold: float | None) -> str:
         f"{totals['agree']}/{totals['years']} | | |"
     )
     return "\n".join(lines)
+
+
+def asked_questions(extra: Sequence[Path] = ()) -> list[tuple[str, str, dict]]:
+    """(id, question, keywords of `ask`) of the timeline questions (their two sides) and of each of `extra`
+    (eval/ungdc.jsonl-style files: each question with its own filters, as the evaluation asks it — its "sides" are
+    judgments, not filters —, its kind under "kind")."""
+    asked = [(q["id"], q["question"], {"sides": q["sides"], "kind": "timeline-two-sides"}) for q in load_questions()]
+    for path in extra:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                options = {key: record[key] for key in ("filters", "kind") if record.get(key)}
+                asked.append((record["id"], record["question"], options))
+    return asked
+
+
+def options_of(options: dict) -> dict:
+    """The keywords of `ask` for an entry of `asked_questions` (its filters as a `Filters`)."""
+    from qa_assistant.models import Filters
+
+    options = {key: value for key, value in options.items() if key != "kind"}
+    return {**options, "filters": Filters(**options["filters"])} if "filters" in options else options
+
+
+def dump(index: Path, extra: Sequence[Path], out: Path, against: Path | None) -> int:
+    """Write each question's timeline (its JSON, and the answer's notes, which name what the timeline counts) to
+    `out`, one line per question; with `against`, compare with an earlier dump: 1 when any line differs."""
+    from qa_assistant import Assistant
+
+    assistant = Assistant.load(index)
+    lines = []
+    for question_id, question, options in asked_questions(extra):
+        answer = assistant.ask(question, **options_of(options))
+        timeline = answer.timeline.model_dump(mode="json") if answer.timeline is not None else None
+        lines.append(json.dumps({"id": question_id, "timeline": timeline, "notes": answer.notes}, ensure_ascii=False))
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    counted = sum(1 for line in lines if json.loads(line)["timeline"] is not None)
+    print(f"{len(lines)} questions, {counted} with a timeline -> {out}")
+    if against is None:
+        return 0
+    before = against.read_text(encoding="utf-8").splitlines()
+    differ = [json.loads(line)["id"] for line, old in zip(lines, before) if line != old]
+    if len(before) != len(lines):
+        differ.append(f"({len(before)} questions before, {len(lines)} now)")
+    print(f"against {against}: " + ("identical" if not differ else f"{len(differ)} differ: {', '.join(differ)}"))
+    return 1 if differ else 0
 
 
 def replicated(index_dir: Path, target: int, kind: str, storage: str):
@@ -211,68 +261,109 @@ def replicated(index_dir: Path, target: int, kind: str, storage: str):
         dense,
         Tiled(),
         tiled_bm25(base.bm25_context) if base.bm25_context is not None else None,
-        _labels=labels,
+        precomputed_labels=labels,
     )
     return Assistant(index)
 
 
+def machine() -> str:
+    """The CPU (`lscpu` model name, and whether it has AVX2 / AVX-512) and the load average, for the report."""
+    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"model name\s*:\s*(.+)", flags)
+    simd = [name for name in ("avx2", "avx512f", "avx512_vnni") if re.search(rf"\b{name}\b", flags)]
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    return f"CPU {model.group(1) if model else '?'} x {os.cpu_count()} ({', '.join(simd)}); load average {load}"
+
+
 def cost(
-    index: Path, rounds: int, extra: Path | None, replicate: int = 0, kind: str = "ivf", storage: str = "float16"
+    index: Path,
+    rounds: int,
+    extra: Sequence[Path],
+    replicate: int = 0,
+    kind: str = "ivf",
+    storage: str = "float16",
 ) -> None:
     from qa_assistant import Assistant
 
+    print(machine(), flush=True)
     started = time.perf_counter()
     assistant = replicated(index, replicate, kind, storage) if replicate else Assistant.load(index)
-    print(f"loaded {assistant.manifest.sentences:,} sentences in {time.perf_counter() - started:.1f} s")
-    questions = [(q["question"], q["sides"]) for q in load_questions()]
-    if extra is not None and extra.exists():
-        for line in extra.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                questions.append((record["question"], None))
+    manifest = assistant.manifest
+    print(
+        f"loaded {manifest.sentences:,} sentences ({manifest.faiss_kind}, {manifest.vectors}, {manifest.encoder}) "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    questions = asked_questions(extra)
     answered = []
-    for question, sides in questions:  # encoded once: both variants then find it in the query cache
-        if assistant.ask(question, sides=sides).timeline is not None:
-            answered.append((question, sides))
+    for question_id, question, options in questions:  # encoded once: both variants then find it in the query cache
+        if assistant.ask(question, **options_of(options)).timeline is not None:
+            answered.append((question_id, question, options))
     print(
         f"{len(answered)} of {len(questions)} questions searched (the others abstain before searching: a name no "
         "document of this index mentions) — timed"
     )
-    questions = answered
-    with_ms: list[float] = []
-    without_ms: list[float] = []
-    timeline_ms: list[float] = []
-    counted: list[int] = []
+    timed = time_alternately(assistant, answered, rounds)
+    report_cost(timed, rounds)
+    print(machine())
+
+
+def time_alternately(assistant, questions: list[tuple[str, str, dict]], rounds: int) -> list[dict]:
+    """Each question asked with and without the timeline, in turn (which first alternates by round and question):
+    per ask its kind, the answer's time with and without, the timeline's time and the statements it counted."""
+    timed = []
     for round_ in range(rounds):
-        for question, sides in questions:
-            variants = (True, False) if round_ % 2 == 0 else (False, True)
+        for number, (_, question, options) in enumerate(questions):
+            record = {"kind": options.get("kind", "?")}
+            variants = (True, False) if (round_ + number) % 2 == 0 else (False, True)
             for timeline in variants:
-                answer = assistant.ask(question, sides=sides, timeline=timeline)
+                answer = assistant.ask(question, timeline=timeline, **options_of(options))
                 if timeline:
-                    with_ms.append(answer.timings.total_ms)
-                    timeline_ms.append(answer.timings.timeline_ms)
+                    record["with"] = answer.timings.total_ms
+                    record["timeline"] = answer.timings.timeline_ms
                     tl = answer.timeline  # None when the answer abstained before searching (a name no document has)
-                    counted.append(sum(row.count for row in tl.rows) + tl.undated.count if tl is not None else 0)
+                    record["counted"] = sum(row.count for row in tl.rows) + tl.undated.count if tl is not None else 0
                 else:
-                    without_ms.append(answer.timings.total_ms)
+                    record["without"] = answer.timings.total_ms
+            timed.append(record)
+    return timed
 
-    def q(values: list[float], share: float) -> float:
-        return statistics.quantiles(values, n=100)[int(share * 100) - 1] if len(values) > 1 else values[0]
 
-    print(f"{len(questions)} questions x {rounds} rounds, each asked with and without the timeline alternately")
+def quantile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100)[int(share * 100) - 1] if len(values) > 1 else values[0]
+
+
+def report_cost(timed: list[dict], rounds: int) -> None:
+    """Print the times of `time_alternately`: p50 / p95 with and without, the ratio, per kind of question too."""
+    questions = len(timed) // max(1, rounds)
+    print(f"{questions} questions x {rounds} rounds, each asked with and without the timeline alternately")
+    counted = [r["counted"] for r in timed]
     print(f"statements counted per answer: median {statistics.median(counted):.0f}, max {max(counted)}")
-    for name, values in (("answer with timeline", with_ms), ("answer without", without_ms), ("timeline", timeline_ms)):
+    for name, key in (("answer with timeline", "with"), ("answer without", "without"), ("timeline", "timeline")):
+        values = [r[key] for r in timed]
         print(
-            f"{name:>22}: p50 {q(values, 0.5):7.1f} ms   p95 {q(values, 0.95):7.1f} ms   mean {statistics.mean(values):7.1f} ms"
+            f"{name:>22}: p50 {quantile(values, 0.5):7.1f} ms   p95 {quantile(values, 0.95):7.1f} ms   "
+            f"mean {statistics.mean(values):7.1f} ms"
         )
-    shares = [t / (w - t) for t, w in zip(timeline_ms, with_ms) if w > t]
+    with_ms, without_ms = [r["with"] for r in timed], [r["without"] for r in timed]
+    shares = [r["timeline"] / (r["with"] - r["timeline"]) for r in timed if r["with"] > r["timeline"]]
     print(
         f"timeline / rest of the answer (same ask): median {statistics.median(shares):.1%}, "
-        f"p95 {q(shares, 0.95):.1%}; p50 with / p50 without: {q(with_ms, 0.5) / q(without_ms, 0.5):.2f}"
+        f"p95 {quantile(shares, 0.95):.1%}; p50 with / p50 without: "
+        f"{quantile(with_ms, 0.5) / quantile(without_ms, 0.5):.3f}; p95 with / p95 without: "
+        f"{quantile(with_ms, 0.95) / quantile(without_ms, 0.95):.3f}"
     )
+    print("per kind: asks, p50 with / without (ms), ratio, median statements counted")
+    for kind in sorted({r["kind"] for r in timed}):
+        mine = [r for r in timed if r["kind"] == kind]
+        w, wo = statistics.median(r["with"] for r in mine), statistics.median(r["without"] for r in mine)
+        print(
+            f"  {kind:>20}: {len(mine):4d}  {w:7.1f} / {wo:7.1f}  {w / wo:5.2f}  "
+            f"{statistics.median(r['counted'] for r in mine):.0f}"
+        )
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     judged = sub.add_parser("judge", help="write the judged sessions of each question from the corpus")
@@ -283,10 +374,15 @@ def main() -> None:
     counted.add_argument(
         "--min-similarity", default="", help="comma-separated thresholds to compare (default: the assistant's)"
     )
+    dumped = sub.add_parser("dump", help="write every question's timeline; compare with an earlier dump")
+    dumped.add_argument("--index", type=Path, required=True)
+    dumped.add_argument("--questions", type=Path, nargs="*", default=MORE_QUESTIONS, help="more questions (JSONL)")
+    dumped.add_argument("--out", type=Path, required=True)
+    dumped.add_argument("--against", type=Path, help="an earlier dump: exit 1 when a timeline differs")
     timed = sub.add_parser("cost", help="time of ask with and without the timeline")
     timed.add_argument("--index", type=Path, required=True)
     timed.add_argument("--rounds", type=int, default=3)
-    timed.add_argument("--questions", type=Path, default=HERE / "ungdc.jsonl", help="more questions (JSONL)")
+    timed.add_argument("--questions", type=Path, nargs="*", default=MORE_QUESTIONS, help="more questions (JSONL)")
     timed.add_argument("--replicate", type=int, default=0, help="copy the index up to this many sentences (above)")
     timed.add_argument("--faiss", default="ivf", choices=["flat", "hnsw", "ivf"], help="with --replicate")
     timed.add_argument("--vectors", default="float16", choices=["float32", "float16", "int8"], help="with --replicate")
@@ -296,8 +392,11 @@ def main() -> None:
     elif args.command == "sessions":
         thresholds = [float(v) for v in args.min_similarity.split(",") if v.strip()] or [None]
         sessions(args.index, args.report, thresholds)
+    elif args.command == "dump":
+        return dump(args.index, args.questions, args.out, args.against)
     else:
         cost(args.index, args.rounds, args.questions, args.replicate, args.faiss, args.vectors)
+    return 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ from qa_assistant.text.segment import is_quotable
 
 # (similarities, holds every topic word) -> which sentences may be quoted: the answer builder's rule.
 RelevanceRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# a cell: its row, its period (`period_codes`), its statements and the positions of its best sentences
+Cell = tuple[int, int, int, np.ndarray]
 
 CELL_SENTENCES = 5  # ids of a cell's most similar sentences kept, so a mark opens as quotes
 MAX_ROWS = 20  # rows by speaker (no sides asked): the ones with most statements; the rest are counted apart
@@ -107,6 +109,7 @@ class TimelineMaker:
         self.mask_of = mask_of  # the retriever's sentence mask of a set of filters (None: every sentence)
         self.quotes = QuoteMaker(index)
         self._doc_dates: np.ndarray | None = None
+        self._doc_periods: dict[str, np.ndarray] = {}
         self._publishers: tuple[np.ndarray, list[str]] | None = None
         self._quotable = np.full(len(index.sentences), -1, dtype=np.int8)  # -1: not checked yet
         manifest = index.manifest
@@ -118,6 +121,12 @@ class TimelineMaker:
             docs = self.index.cards
             self._doc_dates = np.array([d.date.toordinal() if d.date else -1 for d in docs], dtype=np.int64)
         return self._doc_dates
+
+    def doc_periods(self, granularity: Granularity) -> np.ndarray:
+        """Each document's period code at `granularity` (`period_codes`), made once per granularity."""
+        if granularity not in self._doc_periods:
+            self._doc_periods[granularity] = period_codes(self.doc_dates(), granularity)
+        return self._doc_periods[granularity]
 
     # ------------------------------------------------------------------------------------ candidates
 
@@ -149,9 +158,14 @@ class TimelineMaker:
         does not visit every cell, and a statement the answer quotes is never left out of its timeline."""
         mask = self.mask_of(scope)
         ids, similarities = self.backend.similar_to(query_vector, floor, scope)
-        found = np.fromiter(also, dtype=np.int64)
-        found = np.setdiff1d(found[mask[found]] if mask is not None else found, ids)
+        # which sentences are among `ids`: a flag per sentence of the index, not a sort of large id sets
+        among = np.zeros(len(self.index.sentences), dtype=bool)
+        among[ids] = True
+        found = np.unique(np.fromiter(also, dtype=np.int64))
+        found = found[mask[found]] if mask is not None else found
+        found = found[~among[found]]
         if len(found):
+            among[found] = True
             ids = np.concatenate([ids, found])
             similarities = np.concatenate([similarities, self.vectors(found) @ query_vector])
             similarities = similarities.astype(np.float32)
@@ -159,8 +173,10 @@ class TimelineMaker:
         merit = similarities.astype(np.float64)
         if topic_words:
             topical, weight = self.backend.holding(sorted(topic_words), scope)
-            on_topic = np.isin(ids, topical)
-            outside = ~np.isin(topical, ids)
+            holds = np.zeros(len(self.index.sentences), dtype=bool)
+            holds[topical] = True
+            on_topic = holds[ids]
+            outside = ~among[topical]
             extra, weight = topical[outside], weight[outside]
             if len(extra):
                 ids = np.concatenate([ids, extra])
@@ -197,37 +213,66 @@ class TimelineMaker:
             names, position, row_code = self.side_rows(ids, filters, sides, silent)
         else:
             names, position, row_code = self.speaker_rows(ids)
-        dates = self.doc_dates()[self.index.sentences.doc_index[ids]]
-        granularity = granularity_of_counted(dates[position])
-        periods = period_codes(dates, granularity)
+        doc_of = self.index.sentences.doc_index[ids]
+        granularity = granularity_of_counted(self.doc_dates()[doc_of[position]])
+        periods = self.doc_periods(granularity)[doc_of]
         clusters = self.index.sentences.cluster
         cluster_of = clusters[ids] if clusters is not None else ids
         timeline = Timeline(
             granularity=granularity, rows_by="side" if sides else "speaker", index_fingerprint=self.fingerprint
         )
-        undated = TimelineUndated()
-        rows = [TimelineRow(side=name) for name in names]
-        labels: dict[int, str] = {}
-        # (model_construct: the values are made here, of the fields' types; thousands of cells at scale)
-        for row_number, code, count, best in self.cells(position, row_code, periods, cluster_of):
-            best_ids = ids[best].tolist()
-            period = labels.get(code) or labels.setdefault(code, period_label(code, granularity))
-            if period == "undated":
-                cell = UndatedCell.model_construct(side=names[row_number], count=count, sentence_ids=best_ids)
-                undated.rows.append(cell)
-                undated.count += count
-            else:
-                rows[row_number].cells.append(
-                    TimelineCell.model_construct(period=period, count=count, sentence_ids=best_ids)
-                )
-                rows[row_number].count += count
-        timeline.rows = [row for row in rows if row.cells or sides]
-        undated.rows = [cell for cell in undated.rows if cell.count]
+        cells = self.cells(position, row_code, periods, cluster_of)
+        timeline.undated = self.undated_cells(cells, ids, names)
+        timeline.rows = self.dated_rows(cells, ids, names, granularity, every_row=bool(sides))
         if not sides:  # the rows with most statements; the rest counted apart
             keep_busiest_rows(timeline)
-        timeline.undated = undated
         self.add_notes(timeline, filters, sides, silent)
         return timeline
+
+    @staticmethod
+    def undated_cells(cells: list[Cell], ids: np.ndarray, names: list[str]) -> TimelineUndated:
+        """The statements in documents with no date, per row (those with any)."""
+        undated = TimelineUndated()
+        for row_number, code, count, best in cells:
+            if code == UNDATED and count:
+                cell = UndatedCell.model_construct(side=names[row_number], count=count, sentence_ids=ids[best].tolist())
+                undated.rows.append(cell)
+                undated.count += count
+        return undated
+
+    @staticmethod
+    def dated_rows(
+        cells: list[Cell], ids: np.ndarray, names: list[str], granularity: Granularity, every_row: bool
+    ) -> list[TimelineRow]:
+        """The rows of `names` with their dated cells: with `every_row` (sides asked), every row in order, a row with
+        none empty; else the rows with statements, the MAX_ROWS with most (`keep_busiest_rows`) — the cells of the
+        others are not made (at scale, thousands of speakers)."""
+        per_row: list[list[Cell]] = [[] for _ in names]
+        totals = [0] * len(names)
+        for cell in cells:
+            if cell[1] != UNDATED:
+                per_row[cell[0]].append(cell)
+                totals[cell[0]] += cell[2]
+        shown = [number for number in range(len(names)) if every_row or per_row[number]]
+        if not every_row:
+            shown.sort(key=lambda number: -totals[number])
+        labels: dict[int, str] = {}
+        rows = []
+        for at, number in enumerate(shown):
+            if not every_row and at >= MAX_ROWS:  # counted apart: its cells are not made
+                rows.append(TimelineRow.model_construct(side=names[number], count=totals[number], cells=[]))
+                continue
+            # (model_construct: the values are made here, of the fields' types; thousands of cells at scale)
+            row_cells = [
+                TimelineCell.model_construct(
+                    period=labels.get(code) or labels.setdefault(code, period_label(code, granularity)),
+                    count=count,
+                    sentence_ids=ids[best].tolist(),
+                )
+                for _, code, count, best in per_row[number]
+            ]
+            rows.append(TimelineRow.model_construct(side=names[number], count=totals[number], cells=row_cells))
+        return rows
 
     def side_rows(
         self, ids: np.ndarray, filters: Filters, sides: list[str], silent: dict[str, str]
@@ -273,13 +318,34 @@ class TimelineMaker:
         timeline.notes.extend(silent[side] for side in sides or [] if side in silent)
 
     @staticmethod
-    def cells(
-        position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray
-    ) -> list[tuple[int, int, int, np.ndarray]]:
+    def cells(position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray) -> list[Cell]:
         """(row, period code, statements, positions of its best sentences) per cell, in row and period order, for
-        the sentences at `position` (smaller: better) in `row`; near-duplicates (one cluster) count once per cell."""
+        the sentences at `position` (smaller: better; increasing within each row) in `row`; near-duplicates (one
+        cluster) count once per cell."""
         if not len(position):
             return []
+        period_of, cluster = periods[position], clusters[position]
+        # each (row, period, cluster) once, at its best sentence: one integer per triple, sorted once, stably (the
+        # first of each triple is then its smallest position); a period as its distance from the first, undated last
+        dated = period_of != UNDATED
+        low, high = (int(period_of[dated].min()), int(period_of[dated].max())) if dated.any() else (0, 0)
+        span, size = high - low + 2, int(cluster.max()) + 1
+        if (int(row.max()) + 1) * span * size >= 2**62:  # (the integers would not fit: three keys)
+            return TimelineMaker.cells_by_keys(position, row, periods, clusters)
+        cell = row * span + np.where(dated, period_of - low, span - 1)
+        triple = cell * size + cluster
+        order = np.argsort(triple, kind="stable")
+        triple = triple[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = triple[1:] != triple[:-1]
+        order = order[first]
+        cell, at = cell[order], position[order]
+        by_cell = np.lexsort((at, cell))  # by cell, best first in each
+        return TimelineMaker.split_cells(row[order][by_cell], period_of[order][by_cell], at[by_cell])
+
+    @staticmethod
+    def cells_by_keys(position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray) -> list[Cell]:
+        """`cells`, sorting by row, period, cluster and position as four keys (slower; no bound on their values)."""
         period_of, cluster = periods[position], clusters[position]
         # each (row, period, cluster) once, at its best sentence
         order = np.lexsort((position, cluster, period_of, row))
@@ -288,7 +354,11 @@ class TimelineMaker:
         first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])
         r, p, at = r[first], p[first], at[first]
         order = np.lexsort((at, p, r))  # by cell, best first in each
-        r, p, at = r[order], p[order], at[order]
+        return TimelineMaker.split_cells(r[order], p[order], at[order])
+
+    @staticmethod
+    def split_cells(r: np.ndarray, p: np.ndarray, at: np.ndarray) -> list[Cell]:
+        """The cells of sentences sorted by row, period and position (their rows `r`, periods `p`, positions `at`)."""
         starts = np.flatnonzero(np.concatenate([[True], (r[1:] != r[:-1]) | (p[1:] != p[:-1])]))
         ends = np.append(starts[1:], len(r))
         return [
