@@ -1,6 +1,6 @@
 """The timeline's counting of cells: the one-key sort (`TimelineMaker.cells`) against the four-key sort it replaces
 (`cells_by_keys`) on random statements — rows, periods (some undated), near-duplicate clusters — and a hand-checked
-small case."""
+small case (the sentence ids given are the positions themselves, so each cell's best sentences are its positions)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from qa_assistant.answer.timeline import CELL_SENTENCES, UNDATED, TimelineMaker
 
 
 def as_lists(cells):
-    return [(row, period, count, best.tolist()) for row, period, count, best in cells]
+    return [(row, period, count, list(best)) for row, period, count, best in cells]
 
 
 def random_statements(seed: int, n: int, rows: int):
@@ -29,8 +29,8 @@ def random_statements(seed: int, n: int, rows: int):
 @pytest.mark.parametrize("seed", range(6))
 def test_one_key_sort_counts_as_the_four_key_sort(seed):
     position, row, periods, clusters = random_statements(seed, n=400 + 300 * seed, rows=1 + seed)
-    fast = as_lists(TimelineMaker.cells(position, row, periods, clusters))
-    assert fast == as_lists(TimelineMaker.cells_by_keys(position, row, periods, clusters))
+    fast = as_lists(TimelineMaker.cells(position, row, periods, clusters, np.arange(len(periods))))
+    assert fast == as_lists(TimelineMaker.cells_by_keys(position, row, periods, clusters, np.arange(len(periods))))
     assert fast and any(count > CELL_SENTENCES for _, _, count, _ in fast)
 
 
@@ -41,7 +41,7 @@ def test_cells_by_hand():
     row = np.array([0, 0, 0, 1, 1])
     periods = np.array([3, 3, 1, 3, UNDATED, 0], dtype=np.int64)  # by position
     clusters = np.array([7, 8, 7, 7, 9, 5])
-    cells = as_lists(TimelineMaker.cells(position, row, periods, clusters))
+    cells = as_lists(TimelineMaker.cells(position, row, periods, clusters, np.arange(len(periods))))
     assert cells == [(0, 1, 1, [2]), (0, 3, 1, [0]), (1, 3, 1, [1]), (1, UNDATED, 1, [4])]
-    assert cells == as_lists(TimelineMaker.cells_by_keys(position, row, periods, clusters))
-    assert TimelineMaker.cells(np.empty(0, dtype=np.int64), row[:0], periods, clusters) == []
+    assert cells == as_lists(TimelineMaker.cells_by_keys(position, row, periods, clusters, np.arange(len(periods))))
+    assert TimelineMaker.cells(np.empty(0, dtype=np.int64), row[:0], periods, clusters, np.arange(6)) == []

@@ -20,23 +20,13 @@ import numpy as np
 from qa_assistant.answer.quotes import QuoteMaker
 from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
-from qa_assistant.models import (
-    Filters,
-    Granularity,
-    Hit,
-    Quote,
-    Timeline,
-    TimelineCell,
-    TimelineRow,
-    TimelineUndated,
-    UndatedCell,
-)
+from qa_assistant.models import Filters, Granularity, Hit, Quote, Timeline
 from qa_assistant.text.segment import is_quotable
 
 # (similarities, holds every topic word) -> which sentences may be quoted: the answer builder's rule.
 RelevanceRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
-# a cell: its row, its period (`period_codes`), its statements and the positions of its best sentences
-Cell = tuple[int, int, int, np.ndarray]
+# a cell: its row, its period (`period_codes`), its statements and its best sentences (best first)
+Cell = tuple[int, int, int, list[int]]
 
 CELL_SENTENCES = 5  # ids of a cell's most similar sentences kept, so a mark opens as quotes
 MAX_ROWS = 20  # rows by speaker (no sides asked): the ones with most statements; the rest are counted apart
@@ -64,13 +54,10 @@ def granularity_of_counted(ordinals: np.ndarray) -> Granularity:
     return "year"
 
 
-def keep_busiest_rows(timeline: Timeline) -> None:
-    """Keep the MAX_ROWS rows of `timeline` with most statements; the rest are counted apart, with a note."""
-    timeline.rows.sort(key=lambda row: -row.count)
-    left = timeline.rows[MAX_ROWS:]
-    timeline.rows = timeline.rows[:MAX_ROWS]
+def note_rows_left_out(timeline: Timeline, left: list[int]) -> None:
+    """Say in `timeline` that rows with `left` statements (one count per row) are counted apart."""
     timeline.rows_left_out = len(left)
-    timeline.statements_left_out = sum(row.count for row in left)
+    timeline.statements_left_out = sum(left)
     if left:
         timeline.notes.append(
             f"{len(left)} more speakers with {timeline.statements_left_out} statements between them are "
@@ -218,35 +205,40 @@ class TimelineMaker:
         periods = self.doc_periods(granularity)[doc_of]
         clusters = self.index.sentences.cluster
         cluster_of = clusters[ids] if clusters is not None else ids
-        timeline = Timeline(
-            granularity=granularity, rows_by="side" if sides else "speaker", index_fingerprint=self.fingerprint
+        cells = self.cells(position, row_code, periods, cluster_of, ids)
+        rows, left = self.dated_rows(cells, names, granularity, every_row=bool(sides))
+        # made from plain values in one validation (thousands of cells at scale: one model each is slower)
+        timeline = Timeline.model_validate(
+            {
+                "granularity": granularity,
+                "rows_by": "side" if sides else "speaker",
+                "index_fingerprint": self.fingerprint,
+                "rows": rows,
+                "undated": self.undated_cells(cells, names),
+            }
         )
-        cells = self.cells(position, row_code, periods, cluster_of)
-        timeline.undated = self.undated_cells(cells, ids, names)
-        timeline.rows = self.dated_rows(cells, ids, names, granularity, every_row=bool(sides))
-        if not sides:  # the rows with most statements; the rest counted apart
-            keep_busiest_rows(timeline)
+        note_rows_left_out(timeline, left)
         self.add_notes(timeline, filters, sides, silent)
         return timeline
 
     @staticmethod
-    def undated_cells(cells: list[Cell], ids: np.ndarray, names: list[str]) -> TimelineUndated:
-        """The statements in documents with no date, per row (those with any)."""
-        undated = TimelineUndated()
-        for row_number, code, count, best in cells:
-            if code == UNDATED and count:
-                cell = UndatedCell.model_construct(side=names[row_number], count=count, sentence_ids=ids[best].tolist())
-                undated.rows.append(cell)
-                undated.count += count
-        return undated
+    def undated_cells(cells: list[Cell], names: list[str]) -> dict:
+        """The statements in documents with no date, per row (those with any): a `TimelineUndated`'s values."""
+        rows = [
+            {"side": names[row_number], "count": count, "sentence_ids": best}
+            for row_number, code, count, best in cells
+            if code == UNDATED and count
+        ]
+        return {"count": sum(row["count"] for row in rows), "rows": rows}
 
     @staticmethod
     def dated_rows(
-        cells: list[Cell], ids: np.ndarray, names: list[str], granularity: Granularity, every_row: bool
-    ) -> list[TimelineRow]:
-        """The rows of `names` with their dated cells: with `every_row` (sides asked), every row in order, a row with
-        none empty; else the rows with statements, the MAX_ROWS with most (`keep_busiest_rows`) — the cells of the
-        others are not made (at scale, thousands of speakers)."""
+        cells: list[Cell], names: list[str], granularity: Granularity, every_row: bool
+    ) -> tuple[list[dict], list[int]]:
+        """The rows of `names` with their dated cells (a `TimelineRow`'s values each), and the statements of each row
+        left out: with `every_row` (sides asked), every row in order, a row with none empty; else the rows with
+        statements, the MAX_ROWS with most first — the others are left out, their cells not made (at scale,
+        thousands of speakers)."""
         per_row: list[list[Cell]] = [[] for _ in names]
         totals = [0] * len(names)
         for cell in cells:
@@ -254,25 +246,23 @@ class TimelineMaker:
                 per_row[cell[0]].append(cell)
                 totals[cell[0]] += cell[2]
         shown = [number for number in range(len(names)) if every_row or per_row[number]]
+        left: list[int] = []
         if not every_row:
             shown.sort(key=lambda number: -totals[number])
+            shown, left = shown[:MAX_ROWS], [totals[number] for number in shown[MAX_ROWS:]]
         labels: dict[int, str] = {}
         rows = []
-        for at, number in enumerate(shown):
-            if not every_row and at >= MAX_ROWS:  # counted apart: its cells are not made
-                rows.append(TimelineRow.model_construct(side=names[number], count=totals[number], cells=[]))
-                continue
-            # (model_construct: the values are made here, of the fields' types; thousands of cells at scale)
+        for number in shown:
             row_cells = [
-                TimelineCell.model_construct(
-                    period=labels.get(code) or labels.setdefault(code, period_label(code, granularity)),
-                    count=count,
-                    sentence_ids=ids[best].tolist(),
-                )
+                {
+                    "period": labels.get(code) or labels.setdefault(code, period_label(code, granularity)),
+                    "count": count,
+                    "sentence_ids": best,
+                }
                 for _, code, count, best in per_row[number]
             ]
-            rows.append(TimelineRow.model_construct(side=names[number], count=totals[number], cells=row_cells))
-        return rows
+            rows.append({"side": names[number], "count": totals[number], "cells": row_cells})
+        return rows, left
 
     def side_rows(
         self, ids: np.ndarray, filters: Filters, sides: list[str], silent: dict[str, str]
@@ -318,9 +308,11 @@ class TimelineMaker:
         timeline.notes.extend(silent[side] for side in sides or [] if side in silent)
 
     @staticmethod
-    def cells(position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray) -> list[Cell]:
-        """(row, period code, statements, positions of its best sentences) per cell, in row and period order, for
-        the sentences at `position` (smaller: better; increasing within each row) in `row`; near-duplicates (one
+    def cells(
+        position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray, ids: np.ndarray
+    ) -> list[Cell]:
+        """(row, period code, statements, its best sentences' `ids`) per cell, in row and period order, for the
+        sentences at `position` (smaller: better; increasing within each row) in `row`; near-duplicates (one
         cluster) count once per cell."""
         if not len(position):
             return []
@@ -331,7 +323,7 @@ class TimelineMaker:
         low, high = (int(period_of[dated].min()), int(period_of[dated].max())) if dated.any() else (0, 0)
         span, size = high - low + 2, int(cluster.max()) + 1
         if (int(row.max()) + 1) * span * size >= 2**62:  # (the integers would not fit: three keys)
-            return TimelineMaker.cells_by_keys(position, row, periods, clusters)
+            return TimelineMaker.cells_by_keys(position, row, periods, clusters, ids)
         cell = row * span + np.where(dated, period_of - low, span - 1)
         triple = cell * size + cluster
         order = np.argsort(triple, kind="stable")
@@ -341,10 +333,12 @@ class TimelineMaker:
         order = order[first]
         cell, at = cell[order], position[order]
         by_cell = np.lexsort((at, cell))  # by cell, best first in each
-        return TimelineMaker.split_cells(row[order][by_cell], period_of[order][by_cell], at[by_cell])
+        return TimelineMaker.split_cells(row[order][by_cell], period_of[order][by_cell], at[by_cell], ids)
 
     @staticmethod
-    def cells_by_keys(position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray) -> list[Cell]:
+    def cells_by_keys(
+        position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray, ids: np.ndarray
+    ) -> list[Cell]:
         """`cells`, sorting by row, period, cluster and position as four keys (slower; no bound on their values)."""
         period_of, cluster = periods[position], clusters[position]
         # each (row, period, cluster) once, at its best sentence
@@ -354,30 +348,37 @@ class TimelineMaker:
         first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])
         r, p, at = r[first], p[first], at[first]
         order = np.lexsort((at, p, r))  # by cell, best first in each
-        return TimelineMaker.split_cells(r[order], p[order], at[order])
+        return TimelineMaker.split_cells(r[order], p[order], at[order], ids)
 
     @staticmethod
-    def split_cells(r: np.ndarray, p: np.ndarray, at: np.ndarray) -> list[Cell]:
-        """The cells of sentences sorted by row, period and position (their rows `r`, periods `p`, positions `at`)."""
+    def split_cells(r: np.ndarray, p: np.ndarray, at: np.ndarray, ids: np.ndarray) -> list[Cell]:
+        """The cells of sentences sorted by row, period and position (their rows `r`, periods `p`, positions `at`),
+        each with the `ids` of its first CELL_SENTENCES: read from `ids` in one go, as lists."""
         starts = np.flatnonzero(np.concatenate([[True], (r[1:] != r[:-1]) | (p[1:] != p[:-1])]))
-        ends = np.append(starts[1:], len(r))
+        counts = np.diff(np.append(starts, len(r)))
+        rank = np.arange(len(r)) - np.repeat(starts, counts)  # place within its cell
+        best = ids[at[rank < CELL_SENTENCES]].tolist()
+        shown = np.minimum(counts, CELL_SENTENCES)
+        ends = np.cumsum(shown).tolist()
         return [
-            (int(r[lo]), int(p[lo]), int(hi - lo), at[lo : min(hi, lo + CELL_SENTENCES)])
-            for lo, hi in zip(starts.tolist(), ends.tolist())
+            (row, period, count, best[end - kept : end])
+            for row, period, count, kept, end in zip(
+                r[starts].tolist(), p[starts].tolist(), counts.tolist(), shown.tolist(), ends
+            )
         ]
 
     def speakers(self, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """The speaker of each sentence as quotes name it, else its document's publisher: a code per sentence and
         the names of the codes."""
         labels = self.index.labels
-        if self._publishers is None:
+        if self._publishers is None:  # (made once: the speakers' names, then the publishers')
             publishers = [d.publisher or UNATTRIBUTED for d in self.index.cards]
             names, codes = np.unique(np.array(publishers, dtype=str), return_inverse=True)
-            self._publishers = (codes.astype(np.int64), names.tolist())
-        publisher_codes, publisher_names = self._publishers
+            self._publishers = (codes.astype(np.int64), [*labels.speaker_names, *names.tolist()])
+        publisher_codes, every_name = self._publishers
         speaker = labels.speaker[ids].astype(np.int64)
         fallback = len(labels.speaker_names) + publisher_codes[self.index.sentences.doc_index[ids]]
-        return np.where(speaker >= 0, speaker, fallback), [*labels.speaker_names, *publisher_names]
+        return np.where(speaker >= 0, speaker, fallback), every_name
 
     # ------------------------------------------------------------------------------------ opening a mark
 
