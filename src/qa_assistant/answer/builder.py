@@ -17,7 +17,7 @@ from qa_assistant.answer.constraints import DateWindow
 from qa_assistant.answer.question import AskedQuestion, QuestionReader
 from qa_assistant.answer.quotes import QuoteMaker
 from qa_assistant.answer.retriever import Retriever
-from qa_assistant.answer.timeline import TimelineMaker
+from qa_assistant.answer.timeline import TimelineMaker, TopicWords
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings
 from qa_assistant.text.counts import gives_count
@@ -41,18 +41,22 @@ def quote_floor(min_similarity: float) -> float:
     return min_similarity - QUOTE_MARGIN
 
 
-def may_quote(similarity: Any, on_topic: Any, min_similarity: float, answered: bool = True) -> Any:
-    """The relevance rule, for one sentence (floats) or many (arrays): a quotable sentence may be quoted when it is
-    similar enough to the question (`quote_floor`) or holds the asked topic; once no sentence reaches
-    `min_similarity` (the question is not `answered`), only the latter. (Quotes also need a word of the topic below
-    the threshold: `AnswerBuilder.relevant_quotes`.)"""
-    similar_enough = (similarity >= quote_floor(min_similarity)) if answered else False
-    return similar_enough | on_topic
+def may_quote(similarity: Any, on_topic: Any, shares: Any, min_similarity: float, answered: bool = True) -> Any:
+    """The relevance rule, for one sentence (floats and bools) or many (arrays), of quotes and timeline alike: a
+    quotable sentence may be quoted when it holds the asked topic (under one of its names: a sentence about "Lachin"
+    is often not similar to the bare word), or is similar enough to the question (`quote_floor`) and, below
+    `min_similarity`, `shares` a content word of the topic; once no sentence reaches `min_similarity` (the question
+    is not `answered`), only the former."""
+    if not answered:
+        return on_topic
+    similar_enough = similarity >= quote_floor(min_similarity)
+    return on_topic | (similar_enough & ((similarity >= min_similarity) | shares))
 
 
-def topic_words_of(topic: str | None, query: str) -> set[str] | None:
-    """The BM25 tokens a sentence must all hold to be on the asked topic (None: no topic, or no words: no rule)."""
-    return (set(tokenize(query, query=True)) or None) if topic else None
+def may_be_quoted(text: str) -> bool:
+    """Whether a sentence may be quoted at all: never a heading, a fragment ("India.", which sits close to
+    anything and says nothing) or a line of links."""
+    return is_quotable(text) and not is_link_line(text)
 
 
 # Minimum number of quotes asked of each side when a question asks about sides.
@@ -105,7 +109,7 @@ class AnswerBuilder:
         self.retriever = retriever
         self.questions = QuestionReader(index, retriever.backend)
         self.quotes = QuoteMaker(index)
-        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask)
+        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask, may_be_quoted)
         self._speaking_of: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
     # -- the pipeline ---------------------------------------------------------------------------------------------
@@ -273,10 +277,10 @@ class AnswerBuilder:
         answer.timeline = self.timelines.make(
             query_vector,
             quote_floor(min_similarity),
-            lambda similarity, on_topic: may_quote(similarity, on_topic, min_similarity, answered),
+            lambda similarity, on_topic, shares: may_quote(similarity, on_topic, shares, min_similarity, answered),
             asked.filters,
             sides,
-            topic_words_of(asked.topic, asked.query) if sides else None,
+            TopicWords(asked.variants, asked.content_words, asked.shares_a_word),
             silent,
             shown,
         )
@@ -419,11 +423,9 @@ class AnswerBuilder:
         a fragment or a line of links never passes."""
         quotes: list[Quote] = []
         best = -1.0
-        floor = quote_floor(min_similarity)
         for hit in hits:
-            text = self.index.sentence_text(hit.sentence_id)
-            if not is_quotable(text) or is_link_line(text):
-                continue  # a heading or a fragment ("India.") sits close to anything and says nothing
+            if not may_be_quoted(self.index.sentence_text(hit.sentence_id)):
+                continue
             members = self.quotes.cluster_of(hit.sentence_id)
             chosen = self.quotes.primary(members, allowed)
             similarity = float(self.retriever.backend.similarities(np.array([chosen]), query_vector)[0])
@@ -436,10 +438,8 @@ class AnswerBuilder:
             words = set(tokenize(self.index.sentence_text(chosen)))
             on_topic = any(variant <= words for variant in asked.variants)
             shares = any(asked.shares_a_word(set(tokenize(self.index.sentence_text(m)))) for m in members)
-            if chosen in shown or (similarity < floor and not on_topic):
-                continue
-            if similarity < min_similarity and not (on_topic or shares):
-                continue  # below the threshold, a sentence that shares no word of the topic is not about it
+            if chosen in shown or not may_quote(similarity, on_topic, shares, min_similarity):
+                continue  # (below the threshold, a sentence that shares no word of the topic is not about it)
             if limit is not None and len(quotes) >= limit:
                 continue
             shown.add(chosen)

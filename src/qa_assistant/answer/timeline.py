@@ -3,9 +3,10 @@
 The statements counted are those the answer may quote — the answer builder's relevance rule, given as a function
 — found among every sentence within the filters, not only among the retrieved ones: each sentence whose embedding
 is at least the quote floor similar to the question (a range search of the vector index: exact for a flat index,
-within the searched cells of an IVF or HNSW one, as every search of it) and, for a topic, each sentence holding
-every word of the topic (the BM25 postings of its words). A fragment that cannot be quoted is not counted;
-near-duplicates (one cluster) count once per row and period, and a sentence repeated in another period counts there
+within the searched cells of an IVF or HNSW one, as every search of it) and each sentence holding every word of
+the topic under one of its names (the BM25 postings of its words); below the answer's threshold, a sentence must
+also hold a content word of the topic (or a form of it), as a quote must. A fragment or a line of links is not
+counted; near-duplicates (one cluster) count once per row and period, and a sentence repeated in another period counts there
 too: it was said again. Documents with no date are counted apart.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,8 +25,22 @@ from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Granularity, Hit, Quote, Timeline
 from qa_assistant.text.segment import is_quotable
 
-# (similarities, holds every topic word) -> which sentences may be quoted: the answer builder's rule.
-RelevanceRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# (similarities, on the topic, shares a content word of it) -> which sentences may be quoted: the answer builder's
+# rule (`may_quote`)
+RelevanceRule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class TopicWords:
+    """What puts a sentence on the asked topic, in BM25 tokens, as the answer builder reads the question: holding
+    every token of one of `variants` (the topic under each of its names); and which tokens share a content word of
+    it (`shares`, true for any token when there are no `content_words`): below the threshold, a quote holds one."""
+
+    variants: list[frozenset[str]]
+    content_words: frozenset[str]
+    shares: Callable[[set[str]], bool]
+
+
 # a cell: its row, its period (`period_codes`), its statements and its best sentences (best first)
 Cell = tuple[int, int, int, list[int]]
 
@@ -90,8 +106,16 @@ def period_label(code: int, granularity: Granularity) -> str:
 class TimelineMaker:
     """Timelines over one index."""
 
-    def __init__(self, index: SentenceIndex, backend: SearchBackend, mask_of: Callable[[Filters], np.ndarray | None]):
+    def __init__(
+        self,
+        index: SentenceIndex,
+        backend: SearchBackend,
+        mask_of: Callable[[Filters], np.ndarray | None],
+        quotable_text: Callable[[str], bool] = is_quotable,
+    ):
+        """`quotable_text`: whether a sentence's text may be quoted at all (the answer builder's own test)."""
         self.index = index
+        self.quotable_text = quotable_text
         self.backend = backend  # the range search, the sentences holding words and the vectors
         self.mask_of = mask_of  # the retriever's sentence mask of a set of filters (None: every sentence)
         self.quotes = QuoteMaker(index)
@@ -122,11 +146,11 @@ class TimelineMaker:
         return self.backend.vectors(ids)
 
     def quotable(self, ids: np.ndarray) -> np.ndarray:
-        """Whether each sentence may be quoted at all (`is_quotable`), remembered per sentence."""
+        """Whether each sentence may be quoted at all (`quotable_text`), remembered per sentence."""
         known = self._quotable[ids]
         for at in np.flatnonzero(known < 0).tolist():
             sentence_id = int(ids[at])
-            known[at] = self._quotable[sentence_id] = is_quotable(self.index.sentence_text(sentence_id))
+            known[at] = self._quotable[sentence_id] = self.quotable_text(self.index.sentence_text(sentence_id))
         return known.astype(bool)
 
     def relevant(
@@ -135,12 +159,12 @@ class TimelineMaker:
         floor: float,
         rule: RelevanceRule,
         scope: Filters,
-        topic_words: set[str] | None,
+        topic: TopicWords | None,
         also: Iterable[int] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids of the sentences within `scope` that `rule` lets the answer quote, and the order of their merit: the
-        similarity of those found similar enough; below all of them, the others (holding every topic word, a pass
-        whatever their similarity) by their BM25 score for the topic's words — no need to read their vectors.
+        similarity of those found similar enough; below all of them, the others (on the `topic`, a pass whatever
+        their similarity) by their BM25 score for the topic's words — no need to read their vectors.
         `also`: sentences the answer found relevant (its retrieved ones), weighed too: an IVF or HNSW range search
         does not visit every cell, and a statement the answer quotes is never left out of its timeline."""
         mask = self.mask_of(scope)
@@ -158,8 +182,8 @@ class TimelineMaker:
             similarities = similarities.astype(np.float32)
         on_topic = np.zeros(len(ids), dtype=bool)
         merit = similarities.astype(np.float64)
-        if topic_words:
-            topical, weight = self.backend.holding(sorted(topic_words), scope)
+        if topic is not None and topic.variants:
+            topical, weight = self.topical(topic.variants, scope)
             holds = np.zeros(len(self.index.sentences), dtype=bool)
             holds[topical] = True
             on_topic = holds[ids]
@@ -170,9 +194,38 @@ class TimelineMaker:
                 similarities = np.concatenate([similarities, np.full(len(extra), -np.inf, dtype=np.float32)])
                 on_topic = np.concatenate([on_topic, np.ones(len(extra), dtype=bool)])
                 merit = np.concatenate([merit, -3.0 + weight / (float(weight.max()) + 1.0)])  # in [-3, -2)
-        keep = rule(similarities, on_topic)
-        keep &= self.quotable(ids)  # (a fragment is never quoted)
+        keep = rule(similarities, on_topic, self.sharing(topic, ids))
+        keep &= self.quotable(ids)  # (a fragment or a line of links is never quoted)
         return ids[keep], merit[keep]
+
+    def topical(self, variants: list[frozenset[str]], scope: Filters) -> tuple[np.ndarray, np.ndarray]:
+        """The sentences within `scope` holding every token of one of `variants`, each with its best BM25 score for
+        the tokens of a variant it holds."""
+        found = [self.backend.holding(sorted(variant), scope) for variant in variants if variant]
+        if len(found) == 1:
+            return found[0]
+        ids = np.concatenate([np.empty(0, dtype=np.int64), *(part[0] for part in found)])
+        weight = np.concatenate([np.empty(0, dtype=np.float32), *(part[1] for part in found)])
+        order = np.argsort(-weight, kind="stable")
+        ids, weight = ids[order], weight[order]
+        _, first = np.unique(ids, return_index=True)  # each sentence once, at its best score
+        return ids[first], weight[first]
+
+    def sharing(self, topic: TopicWords | None, ids: np.ndarray) -> np.ndarray:
+        """Whether each sentence of `ids` holds a token sharing a content word of `topic` (`TopicWords.shares`: the
+        word, or one of its forms — a stem of at least 4 letters and its longer forms); all true without one. The
+        tokens are looked up in the vocabulary (those that start as a content word does), their sentences flagged."""
+        if topic is None or not topic.content_words:
+            return np.ones(len(ids), dtype=bool)
+        tokens = {
+            token
+            for word in topic.content_words
+            for token in [word, *self.backend.tokens_starting(word[:4])]
+            if topic.shares({token})
+        }
+        flags = np.zeros(len(self.index.sentences), dtype=bool)
+        flags[self.backend.holding_any(sorted(tokens), None)] = True
+        return flags[ids]
 
     # ------------------------------------------------------------------------------------ counting
 
@@ -183,7 +236,7 @@ class TimelineMaker:
         rule: RelevanceRule,
         filters: Filters,
         sides: list[str] | None = None,
-        topic_words: set[str] | None = None,
+        topic: TopicWords | None = None,
         silent: dict[str, str] | None = None,
         also: Iterable[int] = (),
     ) -> Timeline:
@@ -193,7 +246,7 @@ class TimelineMaker:
         answer found relevant among those it retrieved (see `relevant`)."""
         silent = silent or {}
         scope = filters.model_copy(update={"sides": list(sides)}) if sides else filters
-        ids, merit = self.relevant(query_vector, floor, rule, scope, topic_words, also)
+        ids, merit = self.relevant(query_vector, floor, rule, scope, topic, also)
         ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
         if sides:

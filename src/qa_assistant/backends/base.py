@@ -73,4 +73,13 @@ class SearchBackend(Protocol):
         `filters` (not necessarily the same sentence; no tokens: True)."""
         ...
 
+    def holding_any(self, tokens: Sequence[str], filters: Filters | None) -> np.ndarray:
+        """Ids of the sentences within `filters` holding at least one of `tokens` (BM25 tokens; unsorted, an id may
+        repeat)."""
+        ...
+
+    def tokens_starting(self, prefix: str) -> list[str]:
+        """The BM25 tokens of the index that start with `prefix` (a word's stem and its longer forms)."""
+        ...
+
     def close(self) -> None: ...

@@ -8,6 +8,7 @@ are known, and an incremental rebuild re-tokenizes only new sentences (`TokenTab
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ BM25_B = 0.75
 
 class BM25Index:
     def __init__(self, model: bm25s.BM25):
+        self._sorted_vocab: list[str] | None = None  # the vocabulary in order, made on first use
         self.model = model
 
     @classmethod
@@ -90,6 +92,25 @@ class BM25Index:
             inside = mask[found]
             found, weight = found[inside], weight[inside]
         return found, weight
+
+    def holding_any(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> np.ndarray:
+        """Ids of the units (within `mask`) holding at least one of `tokens` (unsorted; a unit may repeat)."""
+        vocab, scores = self.model.vocab_dict, self.model.scores
+        parts = [np.empty(0, dtype=np.int64)]
+        for word in tokens:
+            at = vocab.get(word)
+            if at is not None:
+                lo, hi = int(scores["indptr"][at]), int(scores["indptr"][at + 1])
+                parts.append(np.asarray(scores["indices"][lo:hi], dtype=np.int64))
+        found = np.concatenate(parts)
+        return found[mask[found]] if mask is not None else found
+
+    def tokens_starting(self, prefix: str) -> list[str]:
+        """The tokens of the vocabulary that start with `prefix`, in order."""
+        if self._sorted_vocab is None:
+            self._sorted_vocab = sorted(self.model.vocab_dict)
+        words = self._sorted_vocab
+        return words[bisect.bisect_left(words, prefix) : bisect.bisect_left(words, prefix + "\U0010ffff")]
 
     @property
     def size(self) -> int | None:

@@ -187,6 +187,12 @@ class MilvusBackend:
         expr = expression(filters)
         return all(self._holding_one(token, expr, 1) for token in tokens)
 
+    def holding_any(self, tokens: Sequence[str], filters: Filters | None) -> np.ndarray:
+        return self.files.holding_any(tokens, filters)
+
+    def tokens_starting(self, prefix: str) -> list[str]:
+        return self.files.tokens_starting(prefix)
+
     # ------------------------------------------------------------------ search
 
     def _sentence_ids(self, hits: list[dict]) -> tuple[np.ndarray, np.ndarray, list[int]]:

@@ -1,0 +1,41 @@
+"""The relevance rule that quotes and timeline share (`may_quote`), for one sentence and for many, and the
+vocabulary lookups the timeline applies its "shares a word of the topic" part with (`BM25Index.tokens_starting`,
+`BM25Index.holding_any`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from qa_assistant.answer.builder import may_quote
+from qa_assistant.backends.local.bm25 import BM25Index
+
+# min_similarity 0.33 (the quote floor 0.25): similarity, on the topic, shares a word of it -> may be quoted
+CASES = [
+    (0.50, False, False, True),  # at least the threshold
+    (0.30, False, True, True),  # between the floor and the threshold, sharing a word of the topic
+    (0.30, False, False, False),  # ... sharing none: not about it
+    (0.10, True, False, True),  # holding the topic: whatever its similarity
+    (0.20, False, True, False),  # below the floor
+]
+
+
+def test_the_rule_for_one_sentence_and_for_many():
+    for similarity, on_topic, shares, expected in CASES:
+        assert bool(may_quote(similarity, on_topic, shares, 0.33)) is expected
+    columns = [np.array(column) for column in zip(*CASES)]
+    assert may_quote(columns[0], columns[1], columns[2], 0.33).tolist() == columns[3].tolist()
+    # no sentence reached the threshold (not answered): only those holding the topic
+    kept = may_quote(np.array([0.5, 0.1]), np.array([False, True]), np.array([True, True]), 0.33, answered=False)
+    assert kept.tolist() == [False, True]
+
+
+def test_vocabulary_tokens_by_prefix_and_units_holding_any():
+    vocab = ["nuclear", "nucleus", "nuclei", "test", "testing", "tea"]
+    counts = sp.csr_matrix(np.array([[1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1], [0, 0, 1, 0, 0, 0]]))
+    index = BM25Index.from_counts(counts, vocab)
+    assert index.tokens_starting("nucl") == ["nuclear", "nuclei", "nucleus"]
+    assert index.tokens_starting("test") == ["test", "testing"]
+    assert index.tokens_starting("xyz") == []
+    assert sorted(set(index.holding_any(["nuclei", "testing", "missing"]).tolist())) == [2, 3]
+    assert index.holding_any(["test"], np.array([False, True, True, True])).tolist() == []
