@@ -7,6 +7,7 @@
     .venv/bin/python eval/timeline_eval.py judge --corpus /tmp/ungdc-pairs        # (re)write the judged sessions
     .venv/bin/python eval/timeline_eval.py sessions --index /tmp/pairs-index       # counted vs judged sessions
     .venv/bin/python eval/timeline_eval.py cost --index /tmp/pairs-index --rounds 5   # time with and without
+    .venv/bin/python eval/timeline_eval.py cost --index /tmp/scale-real/index --scale   # the whole collection
     .venv/bin/python eval/timeline_eval.py cost --index /tmp/pairs-index --replicate 1138753 --faiss ivf \
         --vectors float16                                     # the same at the size of the whole collection
 
@@ -282,12 +283,13 @@ def cost(
     replicate: int = 0,
     kind: str = "ivf",
     storage: str = "float16",
+    scale: bool = False,
 ) -> None:
     from qa_assistant import Assistant
 
     print(machine(), flush=True)
     started = time.perf_counter()
-    assistant = replicated(index, replicate, kind, storage) if replicate else Assistant.load(index)
+    assistant = replicated(index, replicate, kind, storage) if replicate else Assistant.load(index, warm=True)
     manifest = assistant.manifest
     print(
         f"loaded {manifest.sentences:,} sentences ({manifest.faiss_kind}, {manifest.vectors}, {manifest.encoder}) "
@@ -295,6 +297,10 @@ def cost(
         flush=True,
     )
     questions = asked_questions(extra)
+    if scale:  # the scale benchmark's questions of the whole collection (eval/scale_questions.py, beside this)
+        from scale_questions import scale_questions
+
+        questions += [(f"scale-{n}", q, {"kind": f"scale: {k}"}) for n, (k, q) in enumerate(scale_questions())]
     answered = []
     for question_id, question, options in questions:  # encoded once: both variants then find it in the query cache
         if assistant.ask(question, **options_of(options)).timeline is not None:
@@ -386,6 +392,7 @@ def main() -> int:
     timed.add_argument("--replicate", type=int, default=0, help="copy the index up to this many sentences (above)")
     timed.add_argument("--faiss", default="ivf", choices=["flat", "hnsw", "ivf"], help="with --replicate")
     timed.add_argument("--vectors", default="float16", choices=["float32", "float16", "int8"], help="with --replicate")
+    timed.add_argument("--scale", action="store_true", help="also the 125 questions of eval/scale_questions.py")
     args = parser.parse_args()
     if args.command == "judge":
         judge(args.corpus)
@@ -395,7 +402,7 @@ def main() -> int:
     elif args.command == "dump":
         return dump(args.index, args.questions, args.out, args.against)
     else:
-        cost(args.index, args.rounds, args.questions, args.replicate, args.faiss, args.vectors)
+        cost(args.index, args.rounds, args.questions, args.replicate, args.faiss, args.vectors, args.scale)
     return 0
 
 
