@@ -149,8 +149,8 @@ def options_of(options: dict) -> dict:
 
 
 def dump(index: Path, extra: Sequence[Path], out: Path, against: Path | None) -> int:
-    """Write each question's timeline (its JSON, and the answer's notes, which name what the timeline counts) to
-    `out`, one line per question; with `against`, compare with an earlier dump: 1 when any line differs."""
+    """Write each question's timeline (its JSON), the answer's notes (which name what the timeline counts) and its
+    quotes to `out`, one line per question; with `against`, compare with an earlier dump: 1 when any line differs."""
     from qa_assistant import Assistant
 
     assistant = Assistant.load(index)
@@ -158,7 +158,12 @@ def dump(index: Path, extra: Sequence[Path], out: Path, against: Path | None) ->
     for question_id, question, options in asked_questions(extra):
         answer = assistant.ask(question, **options_of(options))
         timeline = answer.timeline.model_dump(mode="json") if answer.timeline is not None else None
-        lines.append(json.dumps({"id": question_id, "timeline": timeline, "notes": answer.notes}, ensure_ascii=False))
+        quotes = [
+            [q.doc_id, q.start, q.end, round(q.score, 6), q.dense_score and round(q.dense_score, 6)]
+            for q in answer.quotes
+        ]
+        record = {"id": question_id, "timeline": timeline, "notes": answer.notes, "quotes": quotes}
+        lines.append(json.dumps(record, ensure_ascii=False))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     counted = sum(1 for line in lines if json.loads(line)["timeline"] is not None)
     print(f"{len(lines)} questions, {counted} with a timeline -> {out}")

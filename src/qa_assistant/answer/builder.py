@@ -222,6 +222,8 @@ class AnswerBuilder:
         shown: set[int] = set()  # the relevant sentences among those retrieved
         silent: dict[str, str] = {}  # sides said silent, with their notes
         many = bool(asked.sides) and len(asked.sides or []) > k
+        if timeline:  # its range search first: the searches below read theirs from it where they can
+            self.timelines.search_first(query_vector, quote_floor(min_similarity), asked.filters, asked.sides, many)
         if many:
             best = self.most_relevant_sides(answer, asked, query_vector, k, settings, min_similarity, shown)
         elif asked.sides:

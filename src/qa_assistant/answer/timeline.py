@@ -227,6 +227,19 @@ class TimelineMaker:
         flags[self.backend.holding_any(sorted(tokens), None)] = True
         return flags[ids]
 
+    @staticmethod
+    def scope_of(filters: Filters, sides: list[str] | None) -> Filters:
+        """Where a timeline's statements are searched: `filters`, within `sides` when rows are per side."""
+        return filters.model_copy(update={"sides": list(sides)}) if sides else filters
+
+    def search_first(
+        self, query_vector: np.ndarray, floor: float, filters: Filters, sides: list[str] | None, per_speaker: bool
+    ) -> None:
+        """Run the range search of the timeline `make` will count (the same arguments; `per_speaker`: its rows are
+        per speaker, not per side) before the answer's own searches: the vector index keeps it, and a search of the
+        same question within it is read from it instead of scanning the index again (`DenseIndex.from_ranges`)."""
+        self.backend.similar_to(query_vector, floor, self.scope_of(filters, None if per_speaker else sides))
+
     # ------------------------------------------------------------------------------------ counting
 
     def make(
@@ -245,8 +258,7 @@ class TimelineMaker:
         left without statements, each with the note saying why (the answer's own reason). `also`: the sentences the
         answer found relevant among those it retrieved (see `relevant`)."""
         silent = silent or {}
-        scope = filters.model_copy(update={"sides": list(sides)}) if sides else filters
-        ids, merit = self.relevant(query_vector, floor, rule, scope, topic, also)
+        ids, merit = self.relevant(query_vector, floor, rule, self.scope_of(filters, sides), topic, also)
         ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
         if sides:

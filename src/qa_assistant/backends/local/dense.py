@@ -31,6 +31,7 @@ NEAREST_CELLS = 8  # cells nearest each vector noted while it is added to an IVF
 ADD_BATCH = 65_536
 _SQ_TYPES = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
 BITMAP_CACHE = 16  # the bitmaps of the last read-only masks searched with (a question searches each twice or more)
+RANGES_KEPT = 4  # the last range searches kept: a search of the same vector within their scope is read from them
 
 
 @contextmanager
@@ -226,6 +227,8 @@ class DenseIndex:
     def __init__(self, index: faiss.Index):
         self.index = index
         self._bitmaps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(mask) -> (mask, its bitmap)
+        # (query vector's bytes, floor, mask searched within, ids, similarities) of the last range searches
+        self._ranges: list[tuple[bytes, float, np.ndarray | None, np.ndarray, np.ndarray]] = []
 
     def bitmap_of(self, mask: np.ndarray) -> np.ndarray:
         """`mask` packed as FAISS's IDSelectorBitmap reads it (bit i in byte i // 8, lowest first). The filters'
@@ -351,7 +354,42 @@ class DenseIndex:
         self, query_vector: np.ndarray, floor: float, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the vectors (within `mask`) at least `floor` similar to `query_vector`:
-        a range search, in the order FAISS returns them."""
+        a range search, in the order FAISS returns them (read-only arrays). The last RANGES_KEPT are kept: the same
+        search again is not run again, and `search` reads a search of the same vector within them (`from_ranges`)."""
+        raw = np.ascontiguousarray(query_vector, dtype=np.float32).tobytes()
+        for vector, kept_floor, scope, ids, scores in self._ranges:
+            if vector == raw and kept_floor == floor and scope is mask:
+                return ids, scores
+        ids, scores = self.range_search(query_vector, floor, mask)
+        ids.flags.writeable = scores.flags.writeable = False
+        self._ranges = [*self._ranges[-(RANGES_KEPT - 1) :], (raw, floor, mask, ids, scores)]
+        return ids, scores
+
+    def from_ranges(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The `k` nearest vectors within `mask` read from a kept range search of the same vector whose mask holds
+        `mask` and which found at least `k` of them (None: none such): the same as `search` finds — flat and IVF
+        indexes compare the same vectors (the same cells) by the same code either way — best first, as FAISS orders them.
+        A question's timeline searches the range first, and its side searches need not scan the index again."""
+        if isinstance(self.index, faiss.IndexHNSW):  # (a graph search is not a range search)
+            return None
+        raw = np.ascontiguousarray(query, dtype=np.float32).tobytes()
+        for vector, _floor, scope, ids, scores in reversed(self._ranges):
+            if vector != raw or not (
+                scope is None or scope is mask or (mask is not None and not (mask & ~scope).any())
+            ):
+                continue
+            inside = mask[ids] if mask is not None and mask is not scope else np.ones(len(ids), dtype=bool)
+            if int(inside.sum()) < k:
+                continue
+            found, similar = ids[inside], scores[inside]
+            order = np.lexsort((-found, -similar))[:k]  # (FAISS's own order: ties, the larger id first)
+            return found[order], similar[order]
+        return None
+
+    def range_search(
+        self, query_vector: np.ndarray, floor: float, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`at_least`, searched."""
         index: Any = self.index
         params: Any
         if isinstance(index, faiss.IndexIVF):
@@ -378,7 +416,11 @@ class DenseIndex:
         return ids.astype(np.int64), scores.astype(np.float32)
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Sentence ids and cosine similarities of the `k` nearest sentences (within `mask`)."""
+        """Sentence ids and cosine similarities of the `k` nearest sentences (within `mask`); read from a kept range
+        search when one holds them (`from_ranges`)."""
+        served = self.from_ranges(query, k, mask) if k > 0 else None
+        if served is not None:
+            return served
         params: Any = None  # faiss's SearchParameters kinds (the SWIG stubs do not know their keywords)
         if mask is not None:
             allowed = int(mask.sum())
