@@ -188,10 +188,17 @@ class MilvusBackend:
         return all(self._holding_one(token, expr, 1) for token in tokens)
 
     def holding_any(self, tokens: Sequence[str], filters: Filters | None) -> np.ndarray:
-        return self.files.holding_any(tokens, filters)
+        """The sentences within `filters` holding any of `tokens` (each looked up as in `holding`)."""
+        expr = expression(filters)
+        found: set[int] = set()
+        for token in tokens:
+            found.update(self._holding_one(token, expr, MAX_LIMIT))
+        return np.array(sorted(found), dtype=np.int64)
 
     def tokens_starting(self, prefix: str) -> list[str]:
-        return self.files.tokens_starting(prefix)
+        """The token itself when some sentence holds it: a node answering from Milvus alone holds no vocabulary
+        to find the other forms of a word by their prefix."""
+        return [prefix] if self._holding_one(prefix, "", 1) else []
 
     # ------------------------------------------------------------------ search
 
