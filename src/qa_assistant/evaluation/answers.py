@@ -99,7 +99,11 @@ def ask_outcomes(
             doc = documents.get(quote.doc_id)
             verbatim += quote_is_verbatim(quote, doc, _source_text(corpus_dir, doc.path if doc else None, files))
         outcome = AskOutcome(
-            best_similarity=answer.best_similarity if answer.best_similarity is not None else float("-inf"),
+            # an answer withheld with no threshold at all (a name or a count no statement gives, a side silent in
+            # the period asked) is withheld at every threshold
+            best_similarity=(
+                answer.best_similarity if answer.best_similarity is not None and not answer.abstained else float("-inf")
+            ),
             quotes=len(answer.quotes),
             verbatim=verbatim,
             # a question about a topic keeps the sentences holding it below any threshold: asked at the highest

@@ -196,9 +196,19 @@ class MilvusBackend:
         return np.array(sorted(found), dtype=np.int64)
 
     def tokens_starting(self, prefix: str) -> list[str]:
-        """The token itself when some sentence holds it: a node answering from Milvus alone holds no vocabulary
-        to find the other forms of a word by their prefix."""
-        return [prefix] if self._holding_one(prefix, "", 1) else []
+        """The tokens of the collection that start with `prefix`, read from the `tokens` field of the sentences
+        holding such a token (at most MAX_LIMIT sentences: a node answering from Milvus alone holds no
+        vocabulary)."""
+        if not prefix or not prefix.replace("-", "").isalnum():
+            return []
+        with milvus_errors(self.config, "looking up the forms of a word"):
+            rows = self.client.query(
+                self.config.collection,
+                filter=f'tokens like "{prefix}%" or tokens like "% {prefix}%"',
+                output_fields=["tokens"],
+                limit=MAX_LIMIT,
+            )
+        return sorted({t for row in rows for t in str(row["tokens"]).split() if t.startswith(prefix)})
 
     # ------------------------------------------------------------------ search
 
