@@ -18,12 +18,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
 
 from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.models import Document, DocumentInfo
+
+T = TypeVar("T")
 
 DOCUMENTS_TABLE = "milvus_documents.jsonl"
 TOKEN_COUNTS = "token_counts.json"
@@ -75,7 +77,40 @@ class _Cache(OrderedDict):
             self.popitem(last=False)
 
 
-class RemoteDocuments(Sequence[Document]):
+class _Fetched(Sequence[T]):
+    """A sequence whose items are read from the collection on first use: `prefetch` puts them in `_cache`."""
+
+    _cache: _Cache
+    _lock: threading.Lock
+
+    def prefetch(self, numbers: Sequence[int]) -> None:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            numbers = list(range(*i.indices(len(self))))
+            self.prefetch(numbers)
+            return [self[n] for n in numbers]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        with self._lock:
+            found = self._cache.get(i)
+        if found is None:
+            self.prefetch([i])
+            with self._lock:
+                found = self._cache[i]
+        return found
+
+
+class RemoteDocuments(_Fetched[Document]):
     """The documents of the index, read whole from the collection when first asked for (the last DOCUMENT_CACHE
     kept). Metadata (ids, titles, dates...) is `SentenceIndex.cards`, held here without reading any text."""
 
@@ -100,35 +135,12 @@ class RemoteDocuments(Sequence[Document]):
             for doc_id, document in found.items():
                 self._cache.remember(wanted[doc_id], document, max(DOCUMENT_CACHE, len(wanted)))
 
-    @overload
-    def __getitem__(self, i: int) -> Document: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Document]: ...
-
-    def __getitem__(self, i: int | slice) -> Document | list[Document]:
-        if isinstance(i, slice):
-            numbers = list(range(*i.indices(len(self))))
-            self.prefetch(numbers)
-            return [self[n] for n in numbers]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        with self._lock:
-            found = self._cache.get(i)
-        if found is None:
-            self.prefetch([i])
-            with self._lock:
-                found = self._cache[i]
-        return found
-
     def __iter__(self) -> Iterator[Document]:
         for at in range(0, len(self), 64):
             yield from self[at : at + 64]
 
 
-class RemoteAttributions(Sequence[Attribution]):
+class RemoteAttributions(_Fetched[Attribution]):
     """The attributions of the sentences, read from their rows when first asked for (the last ATTRIBUTION_CACHE
     kept). `fetch`: sentence ids -> their attributions."""
 
@@ -149,26 +161,3 @@ class RemoteAttributions(Sequence[Attribution]):
             with self._lock:
                 for sentence_id, attribution in found.items():
                     self._cache.remember(sentence_id, attribution, ATTRIBUTION_CACHE)
-
-    @overload
-    def __getitem__(self, i: int) -> Attribution: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Attribution]: ...
-
-    def __getitem__(self, i: int | slice) -> Attribution | list[Attribution]:
-        if isinstance(i, slice):
-            numbers = list(range(*i.indices(len(self))))
-            self.prefetch(numbers)
-            return [self[n] for n in numbers]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        with self._lock:
-            found = self._cache.get(i)
-        if found is None:
-            self.prefetch([i])
-            with self._lock:
-                found = self._cache[i]
-        return found
