@@ -98,7 +98,7 @@ def test_a_topic_no_document_covers_abstains(assistant):
 
 
 def test_a_line_of_links_is_never_quoted(assistant):
-    from qa_assistant.answer.builder import is_link_line
+    from qa_assistant.text.quotable import is_link_line
 
     answer = assistant.ask(
         "Where can official statements of the Ministry of Foreign Affairs of Azerbaijan be accessed?"

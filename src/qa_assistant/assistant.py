@@ -39,6 +39,7 @@ from qa_assistant.models import (
     UpdateResult,
     UploadMetadata,
 )
+from qa_assistant.text.dates import prepare_date_parsing
 
 
 def _filters(
@@ -175,6 +176,7 @@ class Assistant:
         if warm:
             assistant.keep_warm = True
             index.warm()
+            prepare_date_parsing()  # (a question's dates are read with it)
         return assistant
 
     @property

@@ -21,7 +21,6 @@ from qa_assistant.answer.timeline import TimelineMaker, TopicWords
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Answer, Filters, Hit, Quote, SearchSettings, SideGroup, Timings
 from qa_assistant.text.counts import gives_count
-from qa_assistant.text.segment import is_quotable
 from qa_assistant.text.tokens import tokenize
 
 # When no retrieved sentence has an embedding cosine similarity to the question of at least this, the assistant
@@ -53,25 +52,11 @@ def may_quote(similarity: Any, on_topic: Any, shares: Any, min_similarity: float
     return on_topic | (similar_enough & ((similarity >= min_similarity) | shares))
 
 
-def may_be_quoted(text: str) -> bool:
-    """Whether a sentence may be quoted at all: never a heading, a fragment ("India.", which sits close to
-    anything and says nothing) or a line of links."""
-    return is_quotable(text) and not is_link_line(text)
-
-
 # Minimum number of quotes asked of each side when a question asks about sides.
 MIN_QUOTES_PER_SIDE = 2
 # Per side, quotes are taken from the first SIDE_DEPTH x k hits that are similar enough: first each side's quota,
 # then the places left up to k, side by side in turn.
 SIDE_DEPTH = 3
-# A line that only points to other pages: "Official statements … could be accessed at <https://…>".
-_URL = re.compile(r"<?\b(?:https?://|www\.)\S+?>?(?=[\s,;.)]*(?:\s|$))")
-_POINTER = re.compile(
-    r"\b(?:can|could|may|might|is|are|be)\s+(?:also\s+)?(?:be\s+)?"
-    r"(?:accessed|available|found|read|viewed|downloaded|consulted|watched)\b"
-    r"|^\W*(?:read\s+more|see\s+also|more\s+information|for\s+more|follow\s+us|click\s+here|visit|source|link)s?\b",
-    re.IGNORECASE,
-)
 SPEAKING_OF_CACHE = 32  # periods whose "speaks of" sentences are remembered
 
 
@@ -90,15 +75,6 @@ def fill_places(taken: dict[str, int], quotes: dict[str, list[Quote]], k: int) -
     return taken
 
 
-def is_link_line(text: str) -> bool:
-    """Whether a sentence only points to web pages ("… could be accessed at <https://…> and <https://…>"): site
-    furniture, not a statement."""
-    if not _URL.search(text):
-        return False
-    rest = _URL.sub(" ", text)
-    return bool(_POINTER.search(rest)) or len(re.findall(r"\w+", rest)) <= 3
-
-
 class AnswerBuilder:
     """Assembles an `Answer`: retrieval per side when the question asks about a few sides (the most relevant sides
     when it asks about many), one quote per near-duplicate cluster among the hits that pass the relevance rule, and
@@ -109,7 +85,7 @@ class AnswerBuilder:
         self.retriever = retriever
         self.questions = QuestionReader(index, retriever.backend)
         self.quotes = QuoteMaker(index)
-        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask, may_be_quoted)
+        self.timelines = TimelineMaker(index, retriever.backend, retriever.mask)
         self._speaking_of: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
     # -- the pipeline ---------------------------------------------------------------------------------------------
@@ -435,7 +411,7 @@ class AnswerBuilder:
         quotes: list[Quote] = []
         best = -1.0
         for hit in hits:
-            if not may_be_quoted(self.index.sentence_text(hit.sentence_id)):
+            if not self.index.may_be_quoted(hit.sentence_id):
                 continue
             members = self.quotes.cluster_of(hit.sentence_id)
             chosen = self.quotes.primary(members, allowed)

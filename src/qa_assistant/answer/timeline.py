@@ -23,7 +23,7 @@ from qa_assistant.answer.quotes import QuoteMaker
 from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Granularity, Hit, Quote, Timeline
-from qa_assistant.text.segment import is_quotable
+from qa_assistant.text.quotable import may_be_quoted
 
 # (similarities, on the topic, shares a content word of it) -> which sentences may be quoted: the answer builder's
 # rule (`may_quote`)
@@ -111,18 +111,15 @@ class TimelineMaker:
         index: SentenceIndex,
         backend: SearchBackend,
         mask_of: Callable[[Filters], np.ndarray | None],
-        quotable_text: Callable[[str], bool] = is_quotable,
     ):
-        """`quotable_text`: whether a sentence's text may be quoted at all (the answer builder's own test)."""
         self.index = index
-        self.quotable_text = quotable_text
         self.backend = backend  # the range search, the sentences holding words and the vectors
         self.mask_of = mask_of  # the retriever's sentence mask of a set of filters (None: every sentence)
         self.quotes = QuoteMaker(index)
         self._doc_dates: np.ndarray | None = None
         self._doc_periods: dict[str, np.ndarray] = {}
         self._publishers: tuple[np.ndarray, list[str]] | None = None
-        self._quotable = np.full(len(index.sentences), -1, dtype=np.int8)  # -1: not checked yet
+        self._quotable = np.full(len(index.sentences), -1, dtype=np.int8)  # (when the index keeps none) -1: unknown
         manifest = index.manifest
         self.fingerprint = f"{manifest.corpus_fingerprint}:{manifest.sentences}:{manifest.created_at.isoformat()}"
 
@@ -146,11 +143,15 @@ class TimelineMaker:
         return self.backend.vectors(ids)
 
     def quotable(self, ids: np.ndarray) -> np.ndarray:
-        """Whether each sentence may be quoted at all (`quotable_text`), remembered per sentence."""
+        """Whether each sentence may be quoted at all (`text.quotable`): as the index keeps it, else checked and
+        remembered per sentence (an index built before it was kept)."""
+        kept = self.index.sentences.quotable
+        if kept is not None:
+            return kept[ids]
         known = self._quotable[ids]
         for at in np.flatnonzero(known < 0).tolist():
             sentence_id = int(ids[at])
-            known[at] = self._quotable[sentence_id] = self.quotable_text(self.index.sentence_text(sentence_id))
+            known[at] = self._quotable[sentence_id] = may_be_quoted(self.index.sentence_text(sentence_id))
         return known.astype(bool)
 
     def relevant(

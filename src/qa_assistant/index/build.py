@@ -27,6 +27,7 @@ from qa_assistant.index.store import load_index, save_index
 from qa_assistant.index.vector_cache import VectorCache, cache_dir_for
 from qa_assistant.ingest.corpus import LoadedCorpus, corpus_file_hashes, load_corpus, require_corpus_dir
 from qa_assistant.models import Document, join_soft_hyphens
+from qa_assistant.text.quotable import quotable_flags
 from qa_assistant.version import __version__
 
 
@@ -131,8 +132,8 @@ def _segment(
     report: BuildReport,
     say: Callable[[str], None],
 ) -> tuple[SentenceTable, np.ndarray]:
-    """The units of `corpus` (`segmenter`'s, else its sentences, those of documents kept from `earlier` copied), and
-    for each its id in the earlier build (-1: new)."""
+    """The units of `corpus` (`segmenter`'s, else its sentences, those of documents kept from `earlier` copied), each
+    with whether it may be quoted at all, and for each its id in the earlier build (-1: new)."""
     fresh = len(corpus.documents) - (len(earlier.taken) if earlier is not None else 0)
     report.documents_segmented, report.documents_kept = fresh, len(corpus.documents) - fresh
     say(f"segmenting {fresh} documents" + (f" ({len(earlier.taken)} kept from the last build)" if earlier else ""))
@@ -142,6 +143,10 @@ def _segment(
         sentences, earlier_rows = segment_reusing(corpus.documents, earlier)
     if len(sentences) == 0:
         raise QAError(f"no sentences found in the documents of {corpus_dir}")
+    sentences.quotable = quotable_flags(
+        (corpus.documents[d].text[s:e] for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)),
+        len(sentences),
+    )  # (of the text a quote shows; checked once here, not per question over the sentences a timeline weighs)
     return sentences, earlier_rows
 
 

@@ -22,6 +22,7 @@ from qa_assistant.ingest.attribution import Attribution
 from qa_assistant.ingest.corpus import SkippedFile
 from qa_assistant.ingest.sides import SideConfig
 from qa_assistant.models import Document, DocumentInfo
+from qa_assistant.text.quotable import may_be_quoted
 
 
 @dataclass
@@ -32,6 +33,9 @@ class SentenceTable:
     start: np.ndarray
     end: np.ndarray
     cluster: np.ndarray | None = None
+    # whether each sentence may be quoted at all (`text.quotable`), made at build time; None (an index built before
+    # it was kept): checked on use
+    quotable: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.doc_index)
@@ -136,3 +140,8 @@ class SentenceIndex:
     def sentence_text(self, sentence_id: int) -> str:
         doc = self.document_of(sentence_id)
         return doc.text[int(self.sentences.start[sentence_id]) : int(self.sentences.end[sentence_id])]
+
+    def may_be_quoted(self, sentence_id: int) -> bool:
+        """Whether a sentence may be quoted at all (`text.quotable`): as the index keeps it, else checked now."""
+        kept = self.sentences.quotable
+        return bool(kept[sentence_id]) if kept is not None else may_be_quoted(self.sentence_text(sentence_id))

@@ -6,6 +6,7 @@ Layout of an index folder:
     manifest.json      schema version, model, dimension, corpus fingerprint, counts, creation time
     documents.jsonl    one `Document` per line (metadata and the text that offsets point into)
     sentences.npz      int arrays doc_index, start, end, cluster (one row per sentence; cluster = near-duplicate group)
+                       and bool quotable (whether the sentence may be quoted at all: `text/quotable.py`)
     attributions.jsonl one speaker attribution per sentence (speaker, side, cue offsets, confidence), parsed on demand
     labels.npz         side and speaker of each sentence as codes, with the distinct names (what filters read)
     date_mentions.npz  every date, month or year the documents speak of: document, days covered, offsets, paragraph
@@ -80,13 +81,16 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as handle:
             for doc in index.documents:
                 handle.write(doc.model_dump_json() + "\n")
-        np.savez(
-            tmp / "sentences.npz",
-            doc_index=index.sentences.doc_index,
-            start=index.sentences.start,
-            end=index.sentences.end,
-            cluster=index.sentences.cluster if index.sentences.cluster is not None else np.arange(len(index.sentences)),
-        )
+        table = index.sentences
+        arrays = {
+            "doc_index": table.doc_index,
+            "start": table.start,
+            "end": table.end,
+            "cluster": table.cluster if table.cluster is not None else np.arange(len(table)),
+        }
+        if table.quotable is not None:
+            arrays["quotable"] = table.quotable
+        np.savez(tmp / "sentences.npz", **arrays)  # type: ignore[arg-type]
         with (tmp / "attributions.jsonl").open("wb") as handle:
             for line in json_lines(index.attributions):
                 handle.write(line + b"\n")
@@ -197,6 +201,12 @@ def _read_date_mentions(
     return mentions
 
 
+def _sentence_table(arrays: Any) -> SentenceTable:
+    """The sentence table of sentences.npz (`quotable` only in an index made since it is kept there)."""
+    quotable = arrays["quotable"].astype(bool) if "quotable" in arrays.files else None
+    return SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"], quotable)
+
+
 def _load_index(
     root: Path,
     index_dir: Path,
@@ -222,7 +232,7 @@ def _load_index(
         reading(index_dir, "sentences.npz", source),
         np.load(root / "sentences.npz", allow_pickle=False) as arrays,
     ):
-        sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
+        sentences = _sentence_table(arrays)
     with reading(index_dir, "attributions.jsonl", source):
         attributions = AttributionFile.read(root / "attributions.jsonl")
         attributions.check()
@@ -270,7 +280,7 @@ def _load_serving(root: Path, index_dir: Path, manifest: Manifest, source: str |
     with reading(index_dir, DOCUMENTS_TABLE, source), (root / DOCUMENTS_TABLE).open(encoding="utf-8") as handle:
         entries = [DocumentEntry.model_validate_json(line) for line in handle if line.strip()]
     with reading(index_dir, "sentences.npz", source), np.load(root / "sentences.npz", allow_pickle=False) as arrays:
-        sentences = SentenceTable(arrays["doc_index"], arrays["start"], arrays["end"], arrays["cluster"])
+        sentences = _sentence_table(arrays)
     labels = _read_labels(root, index_dir, manifest, source)
     with reading(index_dir, "sides.json", source):
         sides = SideConfig.model_validate_json((root / "sides.json").read_text(encoding="utf-8"))

@@ -232,8 +232,16 @@ def _join_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
 
 
 def is_quotable(sentence: str) -> bool:
-    """Whether a sentence says enough to be quoted on its own (a heading or "India." does not)."""
-    return _word_count(sentence) >= MIN_WORDS
+    """Whether a sentence says enough to be quoted on its own (a heading or "India." does not): at least MIN_WORDS
+    words holding a letter (as `_word_count` counts them; counting stops there)."""
+    count = 0
+    for match in _WORD.finditer(sentence):
+        word = match.group()
+        if word.isalpha() or any(ch.isalpha() for ch in word):
+            count += 1
+            if count >= MIN_WORDS:
+                return True
+    return False
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
