@@ -1,6 +1,8 @@
 """Our BM25 (bm25s) ranks like the reference rank-bm25 BM25Okapi on the same tokens."""
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
 from qa_assistant.backends.local.bm25 import BM25Index, TokenTable, top_k
@@ -90,3 +92,19 @@ def test_token_tables_copy_and_merge_rows_exactly():
     expected = [texts[3], "New checkpoint on the Lachin road.", texts[0]]
     for i, text in enumerate(expected):
         assert [merged.vocab[t] for t in merged.ids[merged.indptr[i] : merged.indptr[i + 1]]] == tokenize(text)
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0, 1.0, 2.0, 3.5]), max_size=60),
+    st.integers(min_value=0, max_value=70),
+    st.booleans(),
+)
+def test_top_k_is_the_k_best_positive_scores_ties_by_id(values, k, masked):
+    scores = np.array(values, dtype=np.float32)
+    mask = (np.arange(len(scores)) % 3 != 0) if masked else None
+    ids, top_scores = top_k(scores, k, mask)
+    expected = sorted(
+        (i for i in range(len(scores)) if scores[i] > 0 and (mask is None or mask[i])), key=lambda i: (-scores[i], i)
+    )[:k]
+    assert ids.tolist() == expected
+    assert top_scores.tolist() == scores[expected].tolist()

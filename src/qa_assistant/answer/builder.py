@@ -379,7 +379,8 @@ class AnswerBuilder:
         about = self.speaking_of(asked.period, filters)
         if about is None or not about.any():
             return hits
-        docs = sorted({self.index.document_of(int(s)).id for s in np.flatnonzero(about).tolist()})
+        cards = self.index.cards
+        docs = sorted(cards[number].id for number in np.unique(self.index.sentences.doc_index[about]).tolist())
         if filters.doc_ids:
             docs = [doc for doc in docs if doc in set(filters.doc_ids)]
         widened = filters.model_copy(update={"since": None, "until": None, "doc_ids": docs})

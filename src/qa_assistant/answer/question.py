@@ -207,11 +207,12 @@ class QuestionReader:
         """The sides the index attributes to sentences of `speaker`."""
         if self._speaker_sides is None:
             labels = self.index.labels
-            pairs = np.unique(np.stack([labels.speaker, labels.side]), axis=1)
+            known = (labels.speaker >= 0) & (labels.side >= 0)
+            width = len(labels.side_names)  # each (speaker, side) pair as one integer: one sort of a flat array
+            pairs = np.unique(labels.speaker[known].astype(np.int64) * width + labels.side[known])
             table: dict[str, set[str]] = {}
-            for who, side in pairs.T.tolist():
-                if who >= 0 and side >= 0:
-                    table.setdefault(labels.speaker_names[who], set()).add(labels.side_names[side])
+            for who, side in zip((pairs // width).tolist(), (pairs % width).tolist()):
+                table.setdefault(labels.speaker_names[who], set()).add(labels.side_names[side])
             self._speaker_sides = table
         return self._speaker_sides.get(speaker, set())
 

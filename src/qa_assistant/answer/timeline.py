@@ -271,8 +271,8 @@ class TimelineMaker:
         periods = self.doc_periods(granularity)[doc_of]
         clusters = self.index.sentences.cluster
         cluster_of = clusters[ids] if clusters is not None else ids
-        cells = self.cells(position, row_code, periods, cluster_of, ids)
-        rows, left = self.dated_rows(cells, names, granularity, every_row=bool(sides))
+        cells, left = self.cells(position, row_code, periods, cluster_of, ids, max_rows=None if sides else MAX_ROWS)
+        rows, _ = self.dated_rows(cells, names, granularity, every_row=bool(sides))
         # made from plain values in one validation (thousands of cells at scale: one model each is slower)
         timeline = Timeline.model_validate(
             {
@@ -375,13 +375,19 @@ class TimelineMaker:
 
     @staticmethod
     def cells(
-        position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray, ids: np.ndarray
-    ) -> list[Cell]:
+        position: np.ndarray,
+        row: np.ndarray,
+        periods: np.ndarray,
+        clusters: np.ndarray,
+        ids: np.ndarray,
+        max_rows: int | None = None,
+    ) -> tuple[list[Cell], list[int]]:
         """(row, period code, statements, its best sentences' `ids`) per cell, in row and period order, for the
         sentences at `position` (smaller: better; increasing within each row) in `row`; near-duplicates (one
-        cluster) count once per cell."""
+        cluster) count once per cell. With `max_rows`, the dated cells of the `max_rows` rows with most dated
+        statements only (`shown_rows`); and the dated statements of each row left out, most first."""
         if not len(position):
-            return []
+            return [], []
         period_of, cluster = periods[position], clusters[position]
         # each (row, period, cluster) once, at its best sentence: one integer per triple, sorted once, stably (the
         # first of each triple is then its smallest position); a period as its distance from the first, undated last
@@ -389,7 +395,7 @@ class TimelineMaker:
         low, high = (int(period_of[dated].min()), int(period_of[dated].max())) if dated.any() else (0, 0)
         span, size = high - low + 2, int(cluster.max()) + 1
         if (int(row.max()) + 1) * span * size >= 2**62:  # (the integers would not fit: three keys)
-            return TimelineMaker.cells_by_keys(position, row, periods, clusters, ids)
+            return TimelineMaker.cells_by_keys(position, row, periods, clusters, ids, max_rows)
         cell = row * span + np.where(dated, period_of - low, span - 1)
         triple = cell * size + cluster
         order = np.argsort(triple, kind="stable")
@@ -397,14 +403,20 @@ class TimelineMaker:
         first = np.ones(len(order), dtype=bool)
         first[1:] = triple[1:] != triple[:-1]
         order = order[first]
-        cell, at = cell[order], position[order]
-        by_cell = np.lexsort((at, cell))  # by cell, best first in each
-        return TimelineMaker.split_cells(row[order][by_cell], period_of[order][by_cell], at[by_cell], ids)
+        r, p, at = row[order], period_of[order], position[order]
+        r, p, at, left = TimelineMaker.shown_rows(r, p, at, max_rows)
+        by_cell = np.lexsort((at, p, r))  # by cell, best first in each
+        return TimelineMaker.split_cells(r[by_cell], p[by_cell], at[by_cell], ids), left
 
     @staticmethod
     def cells_by_keys(
-        position: np.ndarray, row: np.ndarray, periods: np.ndarray, clusters: np.ndarray, ids: np.ndarray
-    ) -> list[Cell]:
+        position: np.ndarray,
+        row: np.ndarray,
+        periods: np.ndarray,
+        clusters: np.ndarray,
+        ids: np.ndarray,
+        max_rows: int | None = None,
+    ) -> tuple[list[Cell], list[int]]:
         """`cells`, sorting by row, period, cluster and position as four keys (slower; no bound on their values)."""
         period_of, cluster = periods[position], clusters[position]
         # each (row, period, cluster) once, at its best sentence
@@ -412,9 +424,28 @@ class TimelineMaker:
         r, p, c, at = row[order], period_of[order], cluster[order], position[order]
         first = np.ones(len(order), dtype=bool)
         first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])
-        r, p, at = r[first], p[first], at[first]
+        r, p, at, left = TimelineMaker.shown_rows(r[first], p[first], at[first], max_rows)
         order = np.lexsort((at, p, r))  # by cell, best first in each
-        return TimelineMaker.split_cells(r[order], p[order], at[order], ids)
+        return TimelineMaker.split_cells(r[order], p[order], at[order], ids), left
+
+    @staticmethod
+    def shown_rows(
+        r: np.ndarray, p: np.ndarray, at: np.ndarray, max_rows: int | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+        """Of counted statements (rows `r`, periods `p`, positions `at`; one per row, period and cluster), those
+        undated and those of the `max_rows` rows with most dated statements (ties: the lower row first), and the
+        dated statements of each row left out, most first (None: every row, none left out). At scale, no sides
+        asked: thousands of speakers, whose cells would be made only to be dropped."""
+        if max_rows is None:
+            return r, p, at, []
+        dated = p != UNDATED
+        totals = np.bincount(r[dated], minlength=int(r.max()) + 1)
+        counted = np.flatnonzero(totals)
+        ranked = counted[np.argsort(-totals[counted], kind="stable")]
+        shown = np.zeros(len(totals), dtype=bool)
+        shown[ranked[:max_rows]] = True
+        keep = shown[r] | ~dated
+        return r[keep], p[keep], at[keep], totals[ranked[max_rows:]].tolist()
 
     @staticmethod
     def split_cells(r: np.ndarray, p: np.ndarray, at: np.ndarray, ids: np.ndarray) -> list[Cell]:

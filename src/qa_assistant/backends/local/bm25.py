@@ -193,12 +193,15 @@ def top_k(scores: np.ndarray | None, k: int, mask: np.ndarray | None = None) -> 
     """Ids and scores of the `k` best positive `scores` (within `mask`), best first, ties by id."""
     if scores is None or len(scores) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    scored = scores > 0
     if mask is not None:
-        scores = np.where(mask, scores, 0.0)
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.lexsort((top, -scores[top]))]  # by score, ties by sentence id
-    top = top[scores[top] > 0]
+        scored &= mask
+    top = np.flatnonzero(scored)  # (a question's words are in a small part of a large collection's sentences)
+    if len(top) > k > 0:
+        kept = scores[top]
+        kth = np.partition(kept, len(kept) - k)[len(kept) - k]  # the k-th best score: every sentence tied with it
+        top = top[kept >= kth]
+    top = top[np.lexsort((top, -scores[top]))][: max(k, 0)]  # by score, ties by sentence id
     return top.astype(np.int64), scores[top].astype(np.float32)
 
 
