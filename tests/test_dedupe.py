@@ -1,4 +1,5 @@
-"""Near-duplicate clustering: the bounded-neighbour algorithm against the exact all-pairs one it replaced."""
+"""Near-duplicate clustering: the bounded-neighbour algorithm against the exact all-pairs one it replaced (on data
+without chains), and chains of close pairs split into statements (each sentence a duplicate of its head)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import pytest
 from qa_assistant.backends.local import neighbours
 from qa_assistant.backends.local.dense import DenseIndex
 from qa_assistant.backends.local.neighbours import cell_pairs, neighbour_pairs
-from qa_assistant.index.dedupe import MIN_SHARED_TOKENS, NEAR_DUPLICATE_COSINE, NEIGHBOURS, cluster_sentences
+from qa_assistant.index.dedupe import (
+    MIN_SHARED_TOKENS,
+    NEAR_DUPLICATE_COSINE,
+    NEIGHBOURS,
+    cluster_sentences,
+    extend_clusters,
+    split_chains,
+)
 from qa_assistant.index.embedder import Embedder
 from qa_assistant.index.store import load_index
 from qa_assistant.text.tokens import normalize, tokenize
@@ -181,3 +189,53 @@ def test_cell_by_cell_search_finds_the_pairs_an_ivf_search_of_each_vector_finds(
     # (scores from the vectors, not the stored codes: a float16 rounding may move a pair across the threshold)
     assert len(got ^ expected) <= (0 if storage == "float32" else len(expected) // 200), (len(got), len(expected))
     assert isinstance(dense.index, faiss.IndexIVF)
+
+
+def _at_angle(degrees: float) -> np.ndarray:
+    radians = np.deg2rad(degrees)
+    return np.array([np.cos(radians), np.sin(radians), 0.0], dtype=np.float32)
+
+
+CHAIN = [
+    "The United Nations must keep the peace.",
+    "The United Nations must keep the peace in the world.",
+    "The United Nations must keep the peace and security in the world.",
+]
+
+
+def test_a_chain_of_close_pairs_is_not_one_statement():
+    """A is a duplicate of B and B of C, but C is not one of A: the cluster is A's statement (A and B), and C
+    heads its own. Pairs alone joined 2,717 different sentences of the UN collection into one cluster."""
+    step = 21.0  # cos 21° = 0.934 between neighbours, cos 42° = 0.743 between the ends
+    vectors = np.stack([_at_angle(step * i) for i in range(3)])
+    assert vectors[0] @ vectors[1] >= NEAR_DUPLICATE_COSINE > vectors[0] @ vectors[2]
+    assert all(shared_tokens(a, b) >= MIN_SHARED_TOKENS for a in CHAIN for b in CHAIN)
+    doc_index = np.arange(3)
+    assert exact_clusters(CHAIN, doc_index, vectors).tolist() == [0, 0, 0]  # (what the pairs alone give)
+    assert cluster_sentences(CHAIN, doc_index, vectors).tolist() == [0, 0, 2]
+    # equal texts stay one statement whatever their vectors; the head is the first sentence of the cluster
+    texts = [*CHAIN, CHAIN[2].upper()]
+    with_copy = np.vstack([vectors, _at_angle(80.0)])
+    assert split_chains(
+        np.zeros(4, dtype=np.int64), texts, lambda ids: with_copy[ids], lambda i: set(tokenize(texts[i]))
+    ).tolist() == [0, 0, 2, 2]
+    # `only`: the clusters not named are left as they are
+    untouched = split_chains(
+        np.zeros(4, dtype=np.int64),
+        texts,
+        lambda ids: with_copy[ids],
+        lambda i: set(tokenize(texts[i])),
+        only=np.array([7]),
+    )
+    assert untouched.tolist() == [0, 0, 0, 0]
+
+
+def test_an_update_splits_a_chain_a_new_sentence_would_make():
+    """The same chain made by an update: A and C kept from the earlier build (two clusters), B added; B joins A's
+    statement, and C stays apart instead of being chained to A through B."""
+    step = 21.0
+    vectors = np.stack([_at_angle(step * i) for i in range(3)])
+    dense = DenseIndex.build(vectors, "flat", "float32")
+    earlier_row = np.array([0, -1, 1])  # A and C were sentences 0 and 1 of the earlier build, B is new
+    clusters = extend_clusters(CHAIN, np.arange(3), vectors[[1]], earlier_row, np.array([0, 1]), dense)
+    assert clusters.tolist() == [0, 0, 2]

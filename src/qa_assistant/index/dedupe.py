@@ -5,6 +5,11 @@ punctuation and quote marks ignored), or when their embeddings have cosine simil
 and at least MIN_SHARED_TOKENS of the shorter one's BM25 tokens occur in the other (a re-quoted or
 re-translated statement, not just the same topic).
 
+A cluster is one statement: its head (its first sentence) and the sentences that are duplicates of the head
+(`split_chains`). Pairs alone would chain: in formulaic speeches A is close to B and B to C, and a chain of such
+pairs joined 2,717 different sentences about peace and the United Nations into one "statement" of the UN
+collection, each shown as said again by all the others.
+
 The work grows about linearly with the number of sentences: equal texts are found by a hash of the normalized
 text, and each sentence's vector is compared with its NEIGHBOURS nearest vectors only (exact search up to
 EXACT_LIMIT sentences, an IVF index above, whose cells are visited in a fixed number, one cell at a time for
@@ -14,6 +19,8 @@ neighbour list.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,7 +110,46 @@ def cluster_sentences(
             continue
         _link(members[a], members[b], doc_index, groups)
         _link(members[b], members[a], doc_index, groups)
-    return np.array([groups.find(i) for i in range(n)], dtype=np.int64)
+    linked = np.array([groups.find(i) for i in range(n)], dtype=np.int64)
+    return split_chains(linked, texts, lambda ids: vectors[ids], token_set)
+
+
+def split_chains(
+    clusters: np.ndarray,
+    texts: list[str],
+    vectors_of: Callable[[np.ndarray], np.ndarray],
+    token_set: Callable[[int], set[str]],
+    only: np.ndarray | None = None,
+) -> np.ndarray:
+    """The clusters of sentences linked by duplicate pairs (`clusters`: a cluster id per sentence, the smallest
+    member), made statements: in each, the first sentence not yet placed is a head, and the others not yet placed
+    that are duplicates of it (equal normalized text, or cosine and shared tokens as above) join it; then the next
+    one left heads the next cluster. `vectors_of`: the vectors of some sentences; `token_set`: a sentence's BM25
+    tokens; `only`: the cluster ids to look at (default: every cluster of more than one sentence)."""
+    labels = clusters.copy()
+    ids, counts = np.unique(clusters, return_counts=True)
+    chosen = ids[counts > 1] if only is None else np.intersect1d(ids[counts > 1], only)
+    if not len(chosen):
+        return labels
+    inside = np.flatnonzero(np.isin(clusters, chosen))
+    inside = inside[np.argsort(clusters[inside], kind="stable")]  # by cluster, members in id order
+    starts = np.flatnonzero(np.r_[True, clusters[inside][1:] != clusters[inside][:-1]])
+    for members in np.split(inside, starts[1:]):
+        _, text_code = np.unique([normalize(texts[i]) for i in members.tolist()], return_inverse=True)
+        if text_code.max() == 0:  # one text said again: nothing to split
+            continue
+        vectors = np.asarray(vectors_of(members), dtype=np.float32)
+        left = np.ones(len(members), dtype=bool)
+        while left.any():
+            head = int(np.flatnonzero(left)[0])
+            equal = left & (text_code == text_code[head])
+            close = left & ~equal & (vectors @ vectors[head] >= NEAR_DUPLICATE_COSINE)
+            head_tokens = token_set(int(members[head]))
+            for at in np.flatnonzero(close).tolist():
+                equal[at] = _shared(token_set(int(members[at])), head_tokens) >= MIN_SHARED_TOKENS
+            labels[members[equal]] = members[head]
+            left &= ~equal
+    return labels
 
 
 def _labels(parent: np.ndarray) -> np.ndarray:
@@ -133,9 +179,10 @@ def extend_clusters(
     Sentences kept from the earlier build (`earlier_row[i]` >= 0: their id there) keep their clusters
     (`earlier_cluster`); each new sentence (-1; its vector the next of `new_vectors`) is searched for its `k`
     nearest vectors in `dense`, the index of all sentences, and joins the cluster of every one of another document
-    that passes the test of `cluster_sentences` (cosine and shared tokens). More neighbours than a full clustering
-    looks at make up for the earlier sentences' neighbour lists, which are not searched again. A cluster held
-    together only by sentences of removed documents stays together."""
+    that passes the test of `cluster_sentences` (cosine and shared tokens); a cluster a new sentence joined is then
+    split into statements as a full clustering splits them (`split_chains`, with the vectors stored in `dense`).
+    More neighbours than a full clustering looks at make up for the earlier sentences' neighbour lists, which are
+    not searched again. A cluster held together only by sentences of removed documents stays together."""
     n = len(texts)
     parent = np.arange(n, dtype=np.int64)
     kept = np.flatnonzero(earlier_row >= 0)
@@ -167,4 +214,5 @@ def extend_clusters(
                     MIN_SHARED_TOKENS
                 ):
                     groups.union(row, j)
-    return _labels(groups.parent)
+    linked = _labels(groups.parent)
+    return split_chains(linked, texts, dense.vector_batch, token_set, only=np.unique(linked[new]))
