@@ -426,6 +426,20 @@ def add_index_command(commands: Commands) -> None:
         choices=["HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX"],
         help="--backend milvus: dense index on a server (default HNSW; Milvus Lite always uses FLAT)",
     )
+    add_ray_options(index)
+    index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    index.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="when another run is writing the same index, wait this long for it (default 60; 0: fail at once)",
+    )
+    index.set_defaults(run=cmd_index)
+
+
+def add_ray_options(index: argparse.ArgumentParser) -> None:
+    """`index --ray [ADDRESS]` and the sizes of its workers."""
     index.add_argument(
         "--ray",
         nargs="?",
@@ -440,15 +454,6 @@ def add_index_command(commands: Commands) -> None:
     )
     index.add_argument("--ray-cpus", type=float, default=1.0, metavar="C", help="--ray: CPUs per worker (default 1)")
     index.add_argument("--ray-gpus", type=float, default=0.0, metavar="G", help="--ray: GPUs per worker (default 0)")
-    index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    index.add_argument(
-        "--wait",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="when another run is writing the same index, wait this long for it (default 60; 0: fail at once)",
-    )
-    index.set_defaults(run=cmd_index)
 
 
 def add_check_command(commands: Commands) -> None:

@@ -123,78 +123,119 @@ def build_on_ray(
     progress: bool = False,
     fault: Fault | None = None,
 ) -> SentenceIndex:
-    """Index `corpus_dir` into the collection `config` on Ray (`address`: a running cluster, "auto", or None: a local
-    Ray on this machine; one already started in this process is used as it is) with `workers` encoding workers of
-    `cpus_per_worker` CPUs and `gpus_per_worker` GPUs each (default: as many as the cluster's CPUs allow), and
-    write the serving tables of the index to `index_dir` (`index/serving.py`: manifest, sentence and document
-    tables; no vectors, no BM25 files). `force` writes every document again. Raises `RayBuildStopped` when the
-    build stops midway (run it again to finish)."""
+    """Index `corpus_dir` into the collection `config` on Ray (`address`: a cluster, "auto", or None: a local Ray;
+    one already started in this process is used as it is) with `workers` encoding workers of `cpus_per_worker`
+    CPUs and `gpus_per_worker` GPUs (default: as many as the CPUs allow); write the serving tables of the index to
+    `index_dir` (`index/serving.py`; no vectors, no BM25 files). `force` writes every document again. Raises
+    `RayBuildStopped` when the build stops midway (run it again to finish)."""
     say = on_stage or (lambda _msg: None)
-    corpus_dir = require_corpus_dir(corpus_dir)
-    index_dir = Path(index_dir)
-    check_encoder(encoder)
-    if workers is not None and workers < 1:
-        raise QAError(f"--ray-workers must be at least 1 (got {workers})")
-    if cpus_per_worker <= 0 or gpus_per_worker < 0:
-        raise QAError("--ray-cpus must be above 0 and --ray-gpus at least 0")
+    _check_options(encoder, workers, cpus_per_worker, gpus_per_worker)
     ray = ray_module()
-    if address:
-        _check_reachable(address)  # (before the corpus is hashed and the model loaded)
+    _check_reachable(address)  # (before the corpus is hashed and the model loaded)
     clock = _Clock()
-    plan = _CorpusPlan(corpus_dir)
+    plan = _CorpusPlan(require_corpus_dir(corpus_dir))
     say(f"{len(plan.files)} corpus files to read on Ray")
     dimension = Embedder(model, encoder).dimension
-    client = client_for(config)
-    stored = prepared_collection(client, config, dimension, say)
-    settings = StageSettings(
-        corpus_dir=str(corpus_dir.resolve()),
-        milvus=_worker_config(config).model_dump(),
-        model=model,
-        encoder=encoder,
-        sides=plan.sides.model_dump_json(),
-        file_sides=plan.file_sides.model_dump_json(),
-        rules=plan.rules_json,
-        stored={} if force else stored,
-        fault=fault,
-    )
+    stored = prepared_collection(client_for(config), config, dimension, say)
+    settings = _settings(plan, config, model, encoder, {} if force else stored, fault)
     clock.mark("preparing_ms")  # the corpus's hashes and metadata, the model's dimension, the collection
     with _ray_session(ray, address, workers, cpus_per_worker, say) as cluster_cpus:
         clock.mark("ray_start_ms")
-        if config.is_lite and sum(1 for node in ray.nodes() if node.get("Alive")) > 1:
-            raise QAError(
-                f"the Milvus Lite file {config.uri} is served to the workers over a unix socket on this machine: on "
-                "a Ray cluster of several machines give a Milvus server (--milvus-uri http://host:19530)"
-            )
+        _check_lite_on_one_node(ray, config)
         count = workers or _default_workers(cluster_cpus, cpus_per_worker)
         say(f"encoding on {count} Ray worker(s) of {cpus_per_worker:g} CPU(s), {gpus_per_worker:g} GPU(s) each")
-        stages = _Stages(ray, settings, count, cpus_per_worker, gpus_per_worker, retries, progress)
-        stages.batch = documents_per_batch
+        stages = _Stages(
+            ray, settings, count, (cpus_per_worker, gpus_per_worker), retries, progress, documents_per_batch
+        )
         collected = _Collected(stages.run(plan.items()), plan)
         clock.mark("stages_ms")  # read, segment, attribute, encode, write: the streaming stages
-        written = collected.count(WRITE)
-        say(f"{written} documents written to Milvus, {collected.count(KEEP)} kept as the collection held them")
-        index, rewrite = _final_stage(collected, plan, config, stored, model, encoder, dimension, say)
+        say(
+            f"{collected.count(WRITE)} documents written to Milvus, {collected.count(KEEP)} kept as the collection held them"
+        )
+        index, rewrite = _final_stage(
+            collected, plan, config, stored, _manifest(plan, model, encoder, dimension, config), say
+        )
         clock.mark("final_ms")  # vectors read back, clusters, versions
         if rewrite:
             say(f"writing again the rows of {len(rewrite)} documents whose near-duplicate clusters changed")
             stages.write_again(rewrite)
         clock.mark("rewrite_ms")
     say(f"writing the serving tables to {index_dir}")
-    save_serving_index(index, index_dir)
+    save_serving_index(index, Path(index_dir))
     clock.mark("save_ms")
-    report = BuildReport(documents_segmented=len(index.documents))
+    index.build_report = _report(collected, rewrite, len(index.sentences), count, clock)
+    return index
+
+
+def _report(
+    collected: _Collected, rewrite: list[dict[str, Any]], sentences: int, workers: int, clock: _Clock
+) -> BuildReport:
+    """What the build did: documents written, kept, written again, and the milliseconds of each step."""
+    report = BuildReport(documents_segmented=len(collected.rows))
     report.milvus = {
-        "inserted": written,
+        "inserted": collected.count(WRITE),
         "kept": collected.count(KEEP),
         "rewritten": len(rewrite),
         "rewritten_sentences": sum(len(int64s(r["starts"])) for r in rewrite),
-        "sentences": len(index.sentences),
-        "workers": count,
+        "sentences": sentences,
+        "workers": workers,
         **clock.marks,
     }
-    index.build_report = report
-    save_serving_index(index, index_dir)
-    return index
+    return report
+
+
+def _check_lite_on_one_node(ray: Any, config: MilvusConfig) -> None:
+    if config.is_lite and sum(1 for node in ray.nodes() if node.get("Alive")) > 1:
+        raise QAError(
+            f"the Milvus Lite file {config.uri} is served to the workers over a unix socket on this machine: on a "
+            "Ray cluster of several machines give a Milvus server (--milvus-uri http://host:19530)"
+        )
+
+
+def _check_options(encoder: str, workers: int | None, cpus_per_worker: float, gpus_per_worker: float) -> None:
+    check_encoder(encoder)
+    if workers is not None and workers < 1:
+        raise QAError(f"--ray-workers must be at least 1 (got {workers})")
+    if cpus_per_worker <= 0 or gpus_per_worker < 0:
+        raise QAError("--ray-cpus must be above 0 and --ray-gpus at least 0")
+
+
+def _settings(
+    plan: _CorpusPlan, config: MilvusConfig, model: str, encoder: str, stored: dict[str, str], fault: Fault | None
+) -> StageSettings:
+    return StageSettings(
+        corpus_dir=str(plan.corpus_dir.resolve()),
+        milvus=_worker_config(config).model_dump(),
+        model=model,
+        encoder=encoder,
+        sides=plan.sides.model_dump_json(),
+        file_sides=plan.file_sides.model_dump_json(),
+        rules=plan.rules_json,
+        stored=stored,
+        fault=fault,
+    )
+
+
+def _manifest(plan: _CorpusPlan, model: str, encoder: str, dimension: int, config: MilvusConfig) -> Manifest:
+    """The manifest of the build (its counts are set by the final stage, its file table when it is saved)."""
+    return Manifest(
+        schema_version=SCHEMA_VERSION,
+        package_version=__version__,
+        model=model,
+        dimension=dimension,
+        faiss_kind="flat",
+        encoder=encoder,
+        vectors="float32",
+        corpus_dir=str(plan.corpus_dir.resolve()),
+        corpus_fingerprint=corpus_fingerprint(plan.corpus_dir, plan.hashes),
+        documents=0,
+        sentences=0,
+        skipped=0,
+        created_at=dt.datetime.now(dt.UTC),
+        corpus_files=plan.hashes,
+        source_keys=plan.source_keys,
+        backend=BackendInfo(kind="milvus", milvus=config),
+    )
 
 
 class _Clock:
@@ -312,9 +353,9 @@ def _default_workers(cpus: float, cpus_per_worker: float) -> int:
     return max(1, int((cpus - 2 * LIGHT_CPUS) // cpus_per_worker))
 
 
-def _check_reachable(address: str) -> None:
+def _check_reachable(address: str | None) -> None:
     """A QAError now, rather than a long wait, when nothing listens at a Ray address (host:port, ray://host:port)."""
-    if address == "auto":
+    if not address or address == "auto":
         return
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
@@ -339,13 +380,14 @@ class _Stages:
         ray: Any,
         settings: StageSettings,
         workers: int,
-        cpus: float,
-        gpus: float,
+        resources: tuple[float, float],
         retries: int,
         progress: bool,
+        batch: int = DOCUMENTS_PER_BATCH,
     ):
-        self.ray, self.settings, self.workers, self.cpus, self.gpus = ray, settings, workers, cpus, gpus
-        self.batch = DOCUMENTS_PER_BATCH
+        self.ray, self.settings, self.workers = ray, settings, workers
+        self.cpus, self.gpus = resources  # of each encoding worker
+        self.batch = batch  # documents per encoding call and per write task
         self.task_args = lambda: {"max_retries": retries}
         self.actor_args = lambda: {"max_restarts": retries, "max_task_retries": retries}
         context = ray.data.DataContext.get_current()
@@ -353,6 +395,10 @@ class _Stages:
         context.print_on_execution_start = False
 
     def run(self, items: list[dict[str, str]]) -> list[dict[str, Any]]:
+        with _quiet():
+            return self._run(items)
+
+    def _run(self, items: list[dict[str, str]]) -> list[dict[str, Any]]:
         data = self.ray.data
         blocks = max(1, math.ceil(len(items) / FILES_PER_TASK))
         dataset = data.from_items(items, override_num_blocks=blocks).map_batches(
@@ -382,7 +428,8 @@ class _Stages:
     def write_again(self, rows: list[dict[str, Any]]) -> None:
         """Write the rows of documents again (their clusters changed), on the workers."""
         blocks = max(1, math.ceil(len(rows) / self.batch))
-        self._written(self.ray.data.from_items(rows, override_num_blocks=blocks))
+        with _quiet():
+            self._written(self.ray.data.from_items(rows, override_num_blocks=blocks))
 
     def _written(self, dataset: Any) -> list[dict[str, Any]]:
         dataset = dataset.map_batches(
@@ -393,9 +440,7 @@ class _Stages:
             ray_remote_args_fn=self.task_args,
         )
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                return dataset.take_all()
+            return dataset.take_all()
         except QAError:
             raise
         except Exception as exc:  # a stage that failed for good: Ray wraps the worker's error
@@ -407,6 +452,17 @@ class _Stages:
                 "the documents written whole so far are kept and no index folder was written: run the same command "
                 "again to finish"
             ) from None
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Without Ray Data's notes that say nothing to a user of this command: the remote-argument hooks of the pinned
+    Ray (retries are set through them) are to be renamed in a later Ray; a pool larger than a small corpus's
+    batches."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="The minimum number of concurrent actors", category=UserWarning)
+        yield
 
 
 def _worker_error(exc: BaseException) -> BaseException:
@@ -470,9 +526,7 @@ def _final_stage(
     plan: _CorpusPlan,
     config: MilvusConfig,
     stored: dict[str, str],
-    model: str,
-    encoder: str,
-    dimension: int,
+    manifest: Manifest,
     say: Callable[[str], None],
 ) -> tuple[SentenceIndex, list[dict[str, Any]]]:
     """The index of the whole collection (clusters from every vector, read back from Milvus), and the rows (in the
@@ -498,33 +552,16 @@ def _final_stage(
         stored.get(doc.id, str(r["key"])) if r["state"] == KEEP else str(r["key"])
         for doc, r in zip(documents, collected.rows)
     ]
-    vectors = _vectors_from_milvus(config, documents, counts, written, stored, dimension, say)
+    vectors = _vectors_from_milvus(config, documents, counts, written, stored, manifest.dimension, say)
     texts = [
         join_soft_hyphens(documents[d].text[s:e])
         for d, s, e in zip(sentences.doc_index, sentences.start, sentences.end)
     ]
     say(f"clustering near-duplicate sentences over all {len(texts)} vectors")
     sentences.cluster = cluster_sentences(texts, sentences.doc_index, vectors)
-    manifest = Manifest(
-        schema_version=SCHEMA_VERSION,
-        package_version=__version__,
-        model=model,
-        dimension=dimension,
-        faiss_kind="flat",
-        encoder=encoder,
-        vectors="float32",
-        corpus_dir=str(plan.corpus_dir.resolve()),
-        corpus_fingerprint=corpus_fingerprint(plan.corpus_dir, plan.hashes),
-        documents=len(documents),
-        sentences=len(sentences),
-        skipped=len(collected.skipped),
-        created_at=dt.datetime.now(dt.UTC),
-        corpus_files=plan.hashes,
-        source_keys=plan.source_keys,
-        backend=BackendInfo(kind="milvus", milvus=config),
-    )
+    counted = {"documents": len(documents), "sentences": len(sentences), "skipped": len(collected.skipped)}
     index = SentenceIndex(
-        manifest,
+        manifest.model_copy(update=counted),
         documents,
         sentences,
         sides,
@@ -538,12 +575,19 @@ def _final_stage(
     )
     made = IndexRows(index)
     index.document_keys = made.keys
-    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return index, _rewrites(collected, made, written, attributions, vectors)
+
+
+def _rewrites(
+    collected: _Collected, made: IndexRows, written: list[str], attributions: list[Attribution], vectors: np.ndarray
+) -> list[dict[str, Any]]:
+    """The rows (stages' columns) of the documents whose version after clustering (`made.keys`) is not the one
+    their rows hold (`written`), with their final clusters."""
     rewrite = []
     for i, row in enumerate(collected.rows):
         if made.keys[i] == written[i]:
             continue
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        lo, hi = int(made.bounds[i]), int(made.bounds[i + 1])
         rewrite.append(
             {
                 **{name: row[name] for name in ("file", "order", "doc", "starts", "ends")},
@@ -554,7 +598,7 @@ def _final_stage(
                 "clusters": np.asarray(made.clusters(i), dtype=np.int64).tobytes(),
             }
         )
-    return index, rewrite
+    return rewrite
 
 
 def _vectors_from_milvus(
