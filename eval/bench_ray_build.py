@@ -23,6 +23,7 @@ import csv
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         out.append(line)
 
+    say("# The build on Ray: figures")
+    say()
+    say("```")
+    say(f"$ .venv/bin/python eval/bench_ray_build.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     say(f"CPU: {cpu()}")
     say(f"load before: {load()}")
     loaded = load_corpus(corpus)
@@ -168,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"rows in '{name}': {len(found)}; equal to the single-machine build's (ids, versions, clusters): {same}")
         say(f"  sample ids: {', '.join(f'{pk}:{found[pk][1] == reference[pk][1]}' for pk in sample if pk in found)}")
     say(f"load after: {load()}")
+    say("```")
     for config in configs.values():
         milvus_sync.drop(config)
     if args.report:

@@ -18,6 +18,7 @@ from qa_assistant.backends.milvus import sync as milvus_sync
 from qa_assistant.backends.milvus.client import client_for
 from qa_assistant.backends.milvus.config import MilvusConfig
 from qa_assistant.backends.milvus.schema import documents_collection
+from qa_assistant.cli import main
 from qa_assistant.index.integrity import MANIFEST
 from qa_assistant.index.serving import DOCUMENTS_TABLE, SERVING_FILES, TermCounts
 
@@ -118,6 +119,7 @@ def test_the_folder_holds_the_serving_tables_alone_and_equal(builds):
         TermCounts.load(ray_dir / "token_counts.json"),
     )
     assert (ray_terms.counts, ray_terms.units) == (single_terms.counts, single_terms.units)
+    assert main(["check", str(ray_dir)]) == 0  # its files, and the collection holding every sentence
 
 
 def test_it_answers_as_the_single_machine_build(builds, seed_corpus):
