@@ -339,7 +339,11 @@ def _ray_session(
             cores = os.cpu_count() or 1
             wanted = (workers or _default_workers(cores, cpus_per_worker)) * cpus_per_worker + 2 * LIGHT_CPUS
             say(f"starting a local Ray ({max(cores, math.ceil(wanted))} CPUs)")
-            ray.init(num_cpus=max(cores, math.ceil(wanted)), **quiet)
+            try:
+                ray.init(num_cpus=max(cores, math.ceil(wanted)), **quiet)
+            except RuntimeError:  # its processes were slow to start (a busy machine): once more
+                ray.shutdown()
+                ray.init(num_cpus=max(cores, math.ceil(wanted)), **quiet)
         ours = True
     try:
         yield float(ray.cluster_resources().get("CPU", 1))
