@@ -18,8 +18,8 @@ CONSTRAINTS=(-c constraints.txt)
 .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
   || "${PIP[@]}" install "${CONSTRAINTS[@]}" "torch==2.13.0"
 
-# Everything the README's commands use: the app (ui), `qa-assistant eval` (eval), `qa-assistant serve` (serve) and
-# the Milvus backend (milvus); --test adds the test tools (its extra includes all of these).
+# Everything the README's commands use: the app (ui), `qa-assistant eval` (eval), `qa-assistant serve` (serve),
+# the Milvus backend (milvus) and the build on Ray (ray); --test adds the test tools (its extra includes all of these).
 if [ "${1:-}" = "--test" ]; then
   "${PIP[@]}" install "${CONSTRAINTS[@]}" -e ".[test]"
   if ! command -v chromium >/dev/null 2>&1; then
@@ -28,5 +28,5 @@ if [ "${1:-}" = "--test" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
   fi
 else
-  "${PIP[@]}" install "${CONSTRAINTS[@]}" -e ".[ui,eval,serve,milvus]"
+  "${PIP[@]}" install "${CONSTRAINTS[@]}" -e ".[ui,eval,serve,milvus,ray]"
 fi

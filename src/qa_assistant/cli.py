@@ -109,6 +109,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     say = lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)  # noqa: E731
     backend = backend_from_args(args)
+    if args.ray is not None:
+        return _index_on_ray(args, backend, say)
     with IndexLock(args.index, wait=args.wait, on_wait=say):  # one writer per index folder, for the whole build
         index = build_and_save(
             args.corpus,
@@ -121,6 +123,38 @@ def cmd_index(args: argparse.Namespace) -> int:
             vector_storage=args.vectors,
             force=args.force,
             backend=backend,
+        )
+    print(index_report(index, args.index))
+    return 0
+
+
+def _index_on_ray(args: argparse.Namespace, backend, say) -> int:
+    """`index --ray [ADDRESS]`: the build on Ray (`index/distributed`), into a Milvus collection."""
+    from qa_assistant.index.lock import IndexLock
+
+    if backend.kind != "milvus" or backend.milvus is None:
+        raise QAError(
+            "--ray builds into a Milvus collection: add --backend milvus --milvus-uri URI (a server, "
+            "http://host:19530, or on one machine a Milvus Lite file such as milvus.db)"
+        )
+    if args.faiss != "flat" or args.vectors != "float32":
+        raise QAError("--faiss and --vectors do not apply with --ray: its index folder holds no vectors (Milvus does)")
+    from qa_assistant.index.distributed.driver import build_on_ray
+
+    with IndexLock(args.index, wait=args.wait, on_wait=say):  # one writer per index folder, for the whole build
+        index = build_on_ray(
+            args.corpus,
+            args.index,
+            backend.milvus,
+            address=args.ray or None,
+            workers=args.ray_workers,
+            cpus_per_worker=args.ray_cpus,
+            gpus_per_worker=args.ray_gpus,
+            model=args.model,
+            encoder=args.encoder,
+            force=args.force,
+            on_stage=None if args.quiet else say,
+            progress=not args.quiet,
         )
     print(index_report(index, args.index))
     return 0
@@ -392,6 +426,7 @@ def add_index_command(commands: Commands) -> None:
         choices=["HNSW", "IVF_FLAT", "FLAT", "AUTOINDEX"],
         help="--backend milvus: dense index on a server (default HNSW; Milvus Lite always uses FLAT)",
     )
+    add_ray_options(index)
     index.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     index.add_argument(
         "--wait",
@@ -401,6 +436,24 @@ def add_index_command(commands: Commands) -> None:
         help="when another run is writing the same index, wait this long for it (default 60; 0: fail at once)",
     )
     index.set_defaults(run=cmd_index)
+
+
+def add_ray_options(index: argparse.ArgumentParser) -> None:
+    """`index --ray [ADDRESS]` and the sizes of its workers."""
+    index.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="--backend milvus: build on Ray (the cluster at ADDRESS, host:port or auto; none: a local Ray); the "
+        "folder gets the serving tables only (needs the ray extra)",
+    )
+    index.add_argument(
+        "--ray-workers", type=int, default=None, metavar="N", help="--ray: encoding workers (default: as CPUs allow)"
+    )
+    index.add_argument("--ray-cpus", type=float, default=1.0, metavar="C", help="--ray: CPUs per worker (default 1)")
+    index.add_argument("--ray-gpus", type=float, default=0.0, metavar="G", help="--ray: GPUs per worker (default 0)")
 
 
 def add_check_command(commands: Commands) -> None:

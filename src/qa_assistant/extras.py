@@ -1,5 +1,6 @@
 """Optional parts of the package: the app needs the `ui` extra, `qa-assistant eval` the `eval` extra,
-`qa-assistant serve` the `serve` extra."""
+`qa-assistant serve` the `serve` extra, the Milvus backend the `milvus` extra, a build on Ray (`index --ray`) the `ray`
+extra."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ EXTRAS = {
     "eval": ("ranx", "matplotlib", "tqdm"),
     "serve": ("fastapi", "uvicorn"),
     "milvus": ("pymilvus",),
+    "ray": ("ray", "pyarrow"),
 }
 
 

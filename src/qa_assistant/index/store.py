@@ -81,25 +81,10 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as handle:
             for doc in index.documents:
                 handle.write(doc.model_dump_json() + "\n")
-        table = index.sentences
-        arrays = {
-            "doc_index": table.doc_index,
-            "start": table.start,
-            "end": table.end,
-            "cluster": table.cluster if table.cluster is not None else np.arange(len(table)),
-        }
-        if table.quotable is not None:
-            arrays["quotable"] = table.quotable
-        np.savez(tmp / "sentences.npz", **arrays)  # type: ignore[arg-type]
         with (tmp / "attributions.jsonl").open("wb") as handle:
             for line in json_lines(index.attributions):
                 handle.write(line + b"\n")
-        index.labels.save(tmp / "labels.npz")
-        index.dates_spoken_of().save(tmp / "date_mentions.npz")
-        (tmp / "sides.json").write_text(index.sides.model_dump_json(indent=2), encoding="utf-8")
-        (tmp / "skipped.json").write_text(
-            json.dumps([s.model_dump() for s in index.skipped], indent=2), encoding="utf-8"
-        )
+        _write_tables(index, tmp)
         index.bm25.save(tmp / "bm25")
         if index.bm25_context is not None:
             index.bm25_context.save(tmp / "bm25_context")
@@ -116,6 +101,47 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
         raise
 
 
+def _write_tables(index: SentenceIndex, folder: Path) -> None:
+    """The tables every index folder has, a serving node's too: sentences, labels, date mentions, sides, skipped."""
+    table = index.sentences
+    arrays = {
+        "doc_index": table.doc_index,
+        "start": table.start,
+        "end": table.end,
+        "cluster": table.cluster if table.cluster is not None else np.arange(len(table)),
+    }
+    if table.quotable is not None:
+        arrays["quotable"] = table.quotable
+    np.savez(folder / "sentences.npz", **arrays)  # type: ignore[arg-type]
+    index.labels.save(folder / "labels.npz")
+    index.dates_spoken_of().save(folder / "date_mentions.npz")
+    (folder / "sides.json").write_text(index.sides.model_dump_json(indent=2), encoding="utf-8")
+    (folder / "skipped.json").write_text(
+        json.dumps([s.model_dump() for s in index.skipped], indent=2), encoding="utf-8"
+    )
+
+
+def save_serving_index(index: SentenceIndex, index_dir: Path) -> None:
+    """Write a Milvus-backed index of the serving tables alone (`index/serving.py`: what a node answering from Milvus
+    needs; a distributed build writes no more), swapped in as `save_index` does. `index` holds no search files: its
+    token counts are `index.term_counts`, its rows' versions `index.document_keys`."""
+    index_dir = Path(index_dir)
+    if index.manifest.backend.kind != "milvus" or index.term_counts is None or index.document_keys is None:
+        raise QAError("only a Milvus-backed index with its token counts and row versions is written as serving tables")
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with IndexLock(index_dir):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+        try:
+            _write_tables(index, tmp)
+            _save_serving_tables(index, tmp)
+            index.manifest = index.manifest.model_copy(update={"files": file_table(tmp)})
+            (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
+            swap_in(tmp, index_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
 def _save_serving_tables(index: SentenceIndex, folder: Path) -> None:
     """The small tables a node answering from Milvus alone reads (`index/serving.py`)."""
     if index.document_keys is None:
@@ -125,8 +151,11 @@ def _save_serving_tables(index: SentenceIndex, folder: Path) -> None:
     with (folder / DOCUMENTS_TABLE).open("w", encoding="utf-8") as handle:
         for info, key in zip(index.cards, index.document_keys, strict=True):
             handle.write(DocumentEntry(info=info, key=key).model_dump_json() + "\n")
-    assert index.bm25 is not None
-    TermCounts(index.bm25.token_counts(), len(index.sentences)).save(folder / TOKEN_COUNTS)
+    if index.bm25 is not None:
+        TermCounts(index.bm25.token_counts(), len(index.sentences)).save(folder / TOKEN_COUNTS)
+    else:
+        assert index.term_counts is not None
+        index.term_counts.save(folder / TOKEN_COUNTS)
 
 
 def load_index(

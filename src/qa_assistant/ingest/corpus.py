@@ -304,6 +304,16 @@ def _config_key(hashes: dict[str, str]) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def document_source_keys(hashes: dict[str, str], metadata: dict[str, DocumentMetadata]) -> dict[str, str]:
+    """The source key of every document file among `hashes` (what `load_corpus` records), without reading any."""
+    config_key = _config_key(hashes)
+    return {
+        rel: source_key(sha, metadata.get(rel), config_key)
+        for rel, sha in hashes.items()
+        if rel not in CONFIG_FILES and Path(rel).suffix.lower() in DOCUMENT_EXTENSIONS
+    }
+
+
 def require_corpus_dir(corpus_dir: str | Path) -> Path:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():

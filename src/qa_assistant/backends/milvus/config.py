@@ -22,8 +22,9 @@ _COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
 
 def is_server_uri(uri: str) -> bool:
-    """A server address (http, https, tcp, grpc, unix), not a Milvus Lite file."""
-    return re.match(r"(https?|tcp|grpc|unix)://", uri) is not None
+    """A server address (http, https, tcp, grpc, unix; `unix:/path` too: the socket of a Milvus Lite file's
+    server, as a distributed build hands it to its workers), not a Milvus Lite file."""
+    return re.match(r"(https?|tcp|grpc)://|unix:", uri) is not None
 
 
 def default_collection(index_dir: str | Path) -> str:
