@@ -382,6 +382,9 @@ class DenseIndex:
             if int(inside.sum()) < k:
                 continue
             found, similar = ids[inside], scores[inside]
+            if len(found) > k > 0:  # (tens of thousands for a broad question: only those tied with the k-th or above)
+                best = similar >= np.partition(similar, len(similar) - k)[len(similar) - k]
+                found, similar = found[best], similar[best]
             order = np.lexsort((-found, -similar))[:k]  # (FAISS's own order: ties, the larger id first)
             return found[order], similar[order]
         return None
