@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +77,7 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
             f"the index read from the serving tables of {index_dir} cannot be written: it holds no vectors and no BM25 "
             "files; build it where its whole folder is"
         )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-    try:
+    with _written_in(index, index_dir) as tmp:
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as handle:
             for doc in index.documents:
                 handle.write(doc.model_dump_json() + "\n")
@@ -93,6 +93,15 @@ def _save_index(index: SentenceIndex, index_dir: Path) -> None:
             index.tokens.save(tmp / "tokens")
         if index.manifest.backend.kind == "milvus":
             _save_serving_tables(index, tmp)
+
+
+@contextmanager
+def _written_in(index: SentenceIndex, index_dir: Path) -> Iterator[Path]:
+    """A temporary sibling folder of `index_dir` for the files of `index`; once they are written, the manifest (with
+    every file's size and checksum) is added last and the folder swapped in; on any error it is removed."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    try:
+        yield tmp
         index.manifest = index.manifest.model_copy(update={"files": file_table(tmp)})
         (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
         swap_in(tmp, index_dir)
@@ -129,17 +138,9 @@ def save_serving_index(index: SentenceIndex, index_dir: Path) -> None:
     if index.manifest.backend.kind != "milvus" or index.term_counts is None or index.document_keys is None:
         raise QAError("only a Milvus-backed index with its token counts and row versions is written as serving tables")
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with IndexLock(index_dir):
-        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-        try:
-            _write_tables(index, tmp)
-            _save_serving_tables(index, tmp)
-            index.manifest = index.manifest.model_copy(update={"files": file_table(tmp)})
-            (tmp / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
-            swap_in(tmp, index_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    with IndexLock(index_dir), _written_in(index, index_dir) as tmp:
+        _write_tables(index, tmp)
+        _save_serving_tables(index, tmp)
 
 
 def _save_serving_tables(index: SentenceIndex, folder: Path) -> None:
