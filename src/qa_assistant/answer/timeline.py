@@ -23,7 +23,6 @@ from qa_assistant.answer.quotes import QuoteMaker
 from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Granularity, Hit, Quote, Timeline
-from qa_assistant.text.quotable import may_be_quoted
 
 # (similarities, on the topic, shares a content word of it) -> which sentences may be quoted: the answer builder's
 # rule (`may_quote`)
@@ -119,7 +118,6 @@ class TimelineMaker:
         self._doc_dates: np.ndarray | None = None
         self._doc_periods: dict[str, np.ndarray] = {}
         self._publishers: tuple[np.ndarray, list[str]] | None = None
-        self._quotable = np.full(len(index.sentences), -1, dtype=np.int8)  # (when the index keeps none) -1: unknown
         manifest = index.manifest
         self.fingerprint = f"{manifest.corpus_fingerprint}:{manifest.sentences}:{manifest.created_at.isoformat()}"
 
@@ -141,18 +139,6 @@ class TimelineMaker:
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of sentences `ids` (the backend reads them in one batch where it can)."""
         return self.backend.vectors(ids)
-
-    def quotable(self, ids: np.ndarray) -> np.ndarray:
-        """Whether each sentence may be quoted at all (`text.quotable`): as the index keeps it, else checked and
-        remembered per sentence (an index built before it was kept)."""
-        kept = self.index.sentences.quotable
-        if kept is not None:
-            return kept[ids]
-        known = self._quotable[ids]
-        for at in np.flatnonzero(known < 0).tolist():
-            sentence_id = int(ids[at])
-            known[at] = self._quotable[sentence_id] = may_be_quoted(self.index.sentence_text(sentence_id))
-        return known.astype(bool)
 
     def relevant(
         self,
@@ -196,7 +182,7 @@ class TimelineMaker:
                 on_topic = np.concatenate([on_topic, np.ones(len(extra), dtype=bool)])
                 merit = np.concatenate([merit, -3.0 + weight / (float(weight.max()) + 1.0)])  # in [-3, -2)
         keep = rule(similarities, on_topic, self.sharing(topic, ids))
-        keep &= self.quotable(ids)  # (a fragment or a line of links is never quoted)
+        keep &= self.index.quotable(ids)  # (a fragment or a line of links is never quoted)
         return ids[keep], merit[keep]
 
     def topical(self, variants: list[frozenset[str]], scope: Filters) -> tuple[np.ndarray, np.ndarray]:

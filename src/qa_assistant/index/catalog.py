@@ -67,6 +67,7 @@ class SentenceIndex:
     entries: list[DocumentEntry] | None = None  # Milvus alone: the documents' metadata and row versions
     _cards: list[DocumentInfo] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _quotable_checked: np.ndarray | None = field(default=None, repr=False)  # (see `quotable`)
 
     @property
     def remote(self) -> bool:
@@ -141,7 +142,20 @@ class SentenceIndex:
         doc = self.document_of(sentence_id)
         return doc.text[int(self.sentences.start[sentence_id]) : int(self.sentences.end[sentence_id])]
 
-    def may_be_quoted(self, sentence_id: int) -> bool:
-        """Whether a sentence may be quoted at all (`text.quotable`): as the index keeps it, else checked now."""
+    def quotable(self, sentence_ids: np.ndarray) -> np.ndarray:
+        """Whether each sentence may be quoted at all (`text.quotable`): as the index keeps it, else checked on first
+        use and remembered (an index built before it was kept)."""
         kept = self.sentences.quotable
-        return bool(kept[sentence_id]) if kept is not None else may_be_quoted(self.sentence_text(sentence_id))
+        if kept is not None:
+            return kept[sentence_ids]
+        if self._quotable_checked is None:
+            self._quotable_checked = np.full(len(self.sentences), -1, dtype=np.int8)  # -1: not checked yet
+        known = self._quotable_checked[sentence_ids]
+        for at in np.flatnonzero(known < 0).tolist():
+            sentence_id = int(sentence_ids[at])
+            known[at] = self._quotable_checked[sentence_id] = may_be_quoted(self.sentence_text(sentence_id))
+        return known.astype(bool)
+
+    def may_be_quoted(self, sentence_id: int) -> bool:
+        """`quotable` of one sentence."""
+        return bool(self.quotable(np.array([sentence_id]))[0])
