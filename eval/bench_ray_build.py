@@ -14,6 +14,15 @@ and prints sentences/s of each, the ratios (2 workers / 1, Ray build / plain enc
 goes (Ray start-up, the streaming stages, the final stage, rows written again), and checks that each build wrote the
 same rows (count, and the row ids, versions and clusters compared whole; a sample of ids printed). Also the CPU
 (model name, whether it has AVX512-VNNI) and the load before and after.
+
+Where the CPU goes: during plain encoding and each build, every process's CPU time is sampled from /proc (4 times a
+second) and summed per kind of process — this process (the driver: reading, the single-machine build's own stages,
+the final stage), Ray's encoding workers, Ray's other tasks (reading, splitting, attributing, writing rows), Ray's
+own services (raylet, GCS, dashboard), the Milvus Lite server, and anything else on the machine — as CPU
+milliseconds per sentence, with how busy the cores were. On a machine whose cores are all busy, a build that spends
+B CPU-ms per sentence in all cannot pass cores / B sentences per second, whatever overlaps what; plain encoding
+spends E per sentence, so a build's rate over plain encoding's is bounded by E / B (when plain encoding keeps every
+core busy itself): the bound printed beside each ratio.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -74,6 +84,97 @@ def cpu() -> str:
         model = "unknown"
     vnni = "avx512_vnni" in cpu_flags()
     return f"{model}; {os.cpu_count()} logical CPUs; avx512_vnni: {'yes' if vnni else 'no'}"
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+KINDS = ["driver", "encoding workers", "other Ray tasks", "Ray services", "Milvus Lite server", "other processes"]
+
+
+def kind_of(pid: int, cmdline: str) -> str:
+    """Which kind of process (KINDS) a process is, by its pid and command line."""
+    if pid == os.getpid():
+        return "driver"
+    if cmdline.startswith("ray::"):
+        return "encoding workers" if "EncodeWorker" in cmdline else "other Ray tasks"
+    if "milvus" in cmdline and "ray" not in cmdline:
+        return "Milvus Lite server"
+    if "/ray/" in cmdline or "raylet" in cmdline or "gcs_server" in cmdline or "ray._private" in cmdline:
+        return "Ray services"
+    return "other processes"
+
+
+def process_times() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) so far of every process, with its kind."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # (the name may hold spaces)
+        found[int(entry.name)] = (kind_of(int(entry.name), cmdline), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def busy_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the machine so far (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuAccount:
+    """CPU seconds spent by each kind of process (KINDS) while it is open: processes sampled every 0.25 s, each
+    counted from its first sample (or from 0 when it started meanwhile) to its last (a process that ends loses at
+    most its last 0.25 s)."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.stop = threading.Event()
+
+    def sample(self, starting: bool = False) -> None:
+        for pid, (kind, seconds) in process_times().items():
+            if pid not in self.first:
+                self.first[pid] = seconds if starting else 0.0
+            self.last[pid] = (kind, seconds)
+
+    def __enter__(self) -> CpuAccount:
+        self.sample(starting=True)
+        self.ticks = busy_ticks()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.25):
+            self.sample()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        busy, total = busy_ticks()
+        self.busy_share = (busy - self.ticks[0]) / max(1, total - self.ticks[1])
+        self.seconds = dict.fromkeys(KINDS, 0.0)
+        for pid, (kind, seconds) in self.last.items():
+            self.seconds[kind] += seconds - self.first[pid]
+
+    def line(self, sentences: int) -> str:
+        """CPU ms per sentence of each kind that spent any, the sum, and how busy the cores were."""
+        parts = [f"{kind} {1000 * s / sentences:.2f}" for kind, s in self.seconds.items() if s >= 0.05]
+        return (
+            f"CPU ms per sentence: {', '.join(parts)}; all {self.per_sentence(sentences):.2f}; cores busy "
+            f"{self.busy_share:.0%}"
+        )
+
+    def per_sentence(self, sentences: int, kinds: list[str] | None = None) -> float:
+        """CPU ms per sentence of `kinds` (all but other processes when None)."""
+        chosen = kinds or [kind for kind in KINDS if kind != "other processes"]
+        return 1000 * sum(self.seconds[kind] for kind in chosen) / sentences
 
 
 def load() -> str:
@@ -127,24 +228,32 @@ def main(argv: list[str] | None = None) -> int:
     model = load_encoder()
     model.encode(texts[:64], batch_size=64)  # warm-up
     t0 = time.perf_counter()
-    model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    with CpuAccount() as plain_cpu:
+        model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
     plain = n / (time.perf_counter() - t0)
     say(f"plain sentence-transformers encoding: {plain:.0f} sentences/s")
+    say(f"  {plain_cpu.line(n)}")
+    encoding_ms = plain_cpu.per_sentence(n)
 
     lite = str(work / "milvus.db")
     configs = {"single": MilvusConfig(uri=lite, collection=f"bench_single_{uuid.uuid4().hex[:8]}")}
     t0 = time.perf_counter()
-    Assistant.build(corpus, work / "single", backend=configs["single"])
+    with CpuAccount() as single_cpu:
+        Assistant.build(corpus, work / "single", backend=configs["single"])
     single_s = time.perf_counter() - t0
     say(f"single-machine Milvus build: {single_s:.1f} s, {n / single_s:.0f} sentences/s")
+    say(f"  {single_cpu.line(n)}")
+    bounds = {"single": encoding_ms / single_cpu.per_sentence(n)}
 
     rates: dict[int, float] = {}
     for count in [int(w) for w in args.workers.split(",")]:
         name = f"ray{count}"
         configs[name] = MilvusConfig(uri=lite, collection=f"bench_{name}_{uuid.uuid4().hex[:8]}")
         t0 = time.perf_counter()
-        index = build_on_ray(corpus, work / name, configs[name], workers=count, cpus_per_worker=args.cpus)
+        with CpuAccount() as ray_cpu:
+            index = build_on_ray(corpus, work / name, configs[name], workers=count, cpus_per_worker=args.cpus)
         seconds = time.perf_counter() - t0
+        bounds[name] = encoding_ms / ray_cpu.per_sentence(n)
         rates[count] = n / seconds
         marks = index.build_report.milvus if index.build_report is not None else {}
         streaming = marks.get("stages_ms", 0) / 1000
@@ -158,12 +267,16 @@ def main(argv: list[str] | None = None) -> int:
             + f"; documents written again for their clusters: {marks.get('rewritten', 0)} "
             f"({marks.get('rewritten_sentences', 0)} sentences)"
         )
+        say(f"  {ray_cpu.line(n)}")
     counts = sorted(rates)
     if len(counts) >= 2:
         say(f"ratio {counts[-1]} workers / {counts[0]}: {rates[counts[-1]] / rates[counts[0]]:.2f}")
     for count in counts:
-        say(f"Ray build ({count} worker(s)) / plain encoding: {rates[count] / plain:.2f}")
-    say(f"single-machine build / plain encoding: {n / single_s / plain:.2f}")
+        say(
+            f"Ray build ({count} worker(s)) / plain encoding: {rates[count] / plain:.2f} (bound by its CPU per "
+            f"sentence: {bounds[f'ray{count}']:.2f})"
+        )
+    say(f"single-machine build / plain encoding: {n / single_s / plain:.2f} (bound: {bounds['single']:.2f})")
 
     reference = rows(configs["single"])
     sample = sorted(reference)[:: max(1, len(reference) // 5)][:5]

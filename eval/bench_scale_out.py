@@ -6,8 +6,10 @@
 
 BUILT_INDEX is a Milvus-backed index folder (`qa-assistant index CORPUS --index BUILT_INDEX --backend milvus`); the
 node gets a copy of its manifest and serving tables only (`index.serving.SERVING_FILES`: no vectors, no BM25
-files, no documents, no attributions). Each node is a fresh process that loads its index (start-up = import +
-`Assistant.load` + the first answer), then asks every question of the eval set once (default settings). Memory is
+files, no documents, no attributions). Each node is a fresh process that loads its index as `qa-assistant serve`
+and the app do (`Assistant.load(warm=True)`: a local index's mapped vectors and BM25 arrays are read in at load, so
+no question reads them from disk; start-up = import + load + the first answer), then asks every question of the
+eval set once (default settings). Memory is
 the process's VmRSS after start-up and VmHWM (peak) at the end; for Milvus Lite, the `milvus` server process it
 starts is measured apart (it stands for the Milvus cluster, not the node). Answers: per question the overlap of
 the two nodes' first 10 quotes (document, start, end), and whether both abstain or both answer.
@@ -72,7 +74,7 @@ def child(index: str, evalset: str, full: bool) -> None:
     from qa_assistant import Assistant
 
     questions = [json.loads(line)["question"] for line in Path(evalset).read_text("utf-8").splitlines() if line.strip()]
-    assistant = Assistant.load(index, check=False)
+    assistant = Assistant.load(index, check=False, warm=True)  # (as `serve` and the app load)
     loaded = time.perf_counter() - started
     assistant.ask(questions[0])
     startup = time.perf_counter() - started

@@ -1,6 +1,7 @@
 """Our BM25 (bm25s) ranks like the reference rank-bm25 BM25Okapi on the same tokens."""
 
 import numpy as np
+import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
@@ -108,3 +109,37 @@ def test_top_k_is_the_k_best_positive_scores_ties_by_id(values, k, masked):
     )[:k]
     assert ids.tolist() == expected
     assert top_scores.tolist() == scores[expected].tolist()
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["kashmir", "nuclear", "test", "peace", "talks", "india"]), max_size=6), max_size=40
+    ),
+    st.lists(
+        st.sampled_from(["kashmir", "nuclear", "test", "peace", "talks", "india", "absent"]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    ),
+)
+def test_units_holding_every_token_with_their_scores(units, tokens):
+    """`holding` (postings intersected by binary search) finds the units holding every token, each scored by the
+    sum of its weights for them, as reading each unit's row of the weight matrix does."""
+    texts = [" ".join(words) for words in units]
+    if not any(texts):
+        return
+    index = bm25_of(texts)
+    found, weight = index.holding(tokens)
+    vocab, scores = index.model.vocab_dict, index.model.scores
+    columns_stored = len(scores["indptr"]) - 1
+    matrix = sp.csc_matrix((scores["data"], scores["indices"], scores["indptr"]), shape=(len(texts), columns_stored))
+    expected = [
+        u
+        for u in range(len(texts))
+        if all(t in vocab and vocab[t] < columns_stored and matrix[u, vocab[t]] > 0 for t in set(tokens))
+    ]
+    assert found.tolist() == expected
+    if expected:
+        columns = [vocab[t] for t in dict.fromkeys(tokens)]
+        sums = np.asarray(matrix[expected][:, columns].sum(axis=1)).ravel()
+        assert np.allclose(weight, sums, rtol=1e-6)

@@ -1,13 +1,18 @@
 """The relevance rule that quotes and timeline share (`may_quote`), for one sentence and for many, and the
 vocabulary lookups the timeline applies its "shares a word of the topic" part with (`BM25Index.tokens_starting`,
-`BM25Index.holding_any`)."""
+`BM25Index.holding_any`, `shared_tokens`)."""
 
 from __future__ import annotations
+
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
 
 from qa_assistant.answer.builder import may_quote
+from qa_assistant.answer.question import AskedQuestion
+from qa_assistant.answer.timeline import TopicWords, shared_tokens
 from qa_assistant.backends.local.bm25 import BM25Index
 
 # min_similarity 0.33 (the quote floor 0.25): similarity, on the topic, shares a word of it -> may be quoted
@@ -39,3 +44,46 @@ def test_vocabulary_tokens_by_prefix_and_units_holding_any():
     assert index.tokens_starting("xyz") == []
     assert sorted(set(index.holding_any(["nuclei", "testing", "missing"]).tolist())) == [2, 3]
     assert index.holding_any(["test"], np.array([False, True, True, True])).tolist() == []
+
+
+def test_tokens_sharing_a_topic_word_are_those_the_rule_accepts_among_the_whole_vocabulary():
+    """`shared_tokens` looks only where sharing tokens can be (the word, its longer forms, its beginnings), and finds
+    every token of the vocabulary that the question's own rule (`AskedQuestion.shares_a_word`) accepts."""
+    vocab = sorted(
+        [
+            "nuclear",
+            "nuclearization",
+            "nucleus",
+            "nucl",
+            "nuc",
+            "internal",
+            "international",
+            "internationally",
+            "intern",
+            "inte",
+            "interest",
+            "war",
+            "warfare",
+            "ward",
+            "forc",
+            "forcibl",
+            "force",
+            "forces",
+            "test",
+        ]
+    )
+    counts = sp.csr_matrix(np.eye(len(vocab)))
+    index = BM25Index.from_counts(counts, vocab)
+    for words in (["nuclear"], ["international", "war"], ["forcibl"], ["internationally"], ["war"], ["inte"]):
+        rule = SimpleNamespace(content_words=frozenset(words))
+        shares = partial(AskedQuestion.shares_a_word, rule)
+        topic = TopicWords([], frozenset(words), shares)
+        expected = sorted(token for token in vocab if shares({token}))
+        assert shared_tokens(topic, index.tokens_starting) == expected, words
+    # e.g. "international": itself, its longer form and the stems it starts with; not "internal" or "interest"
+    topic = TopicWords(
+        [],
+        frozenset(["international"]),
+        partial(AskedQuestion.shares_a_word, SimpleNamespace(content_words=frozenset(["international"]))),
+    )
+    assert shared_tokens(topic, index.tokens_starting) == ["inte", "intern", "international", "internationally"]

@@ -12,6 +12,7 @@ too: it was said again. Documents with no date are counted apart.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +39,32 @@ class TopicWords:
     variants: list[frozenset[str]]
     content_words: frozenset[str]
     shares: Callable[[set[str]], bool]
+
+
+def shared_tokens(topic: TopicWords, tokens_starting: Callable[[str], list[str]]) -> list[str]:
+    """The tokens of a vocabulary (`tokens_starting(prefix)`: its tokens that start with `prefix`, sorted) that share
+    a content word of `topic` (`TopicWords.shares` decides). One lookup per word, of the tokens that start with its
+    first 4 letters (thousands, for "inte" or "cons", in a large collection); among them only where sharing ones can
+    be are tried: the word, the tokens that start with it, and its beginnings of at least 4 letters."""
+    candidates: set[str] = set()
+    for word in topic.content_words:
+        near = tokens_starting(word[:4])
+        candidates.update(near[bisect.bisect_left(near, word) : bisect.bisect_left(near, word + "\U0010ffff")])
+        for end in range(4, len(word)):
+            at = bisect.bisect_left(near, word[:end])
+            if at < len(near) and near[at] == word[:end]:
+                candidates.add(word[:end])
+    return sorted(token for token in candidates if topic.shares({token}))
+
+
+def shared_clusters(clusters: np.ndarray) -> np.ndarray:
+    """Whether each sentence's near-duplicate cluster (`clusters`: the smallest member's id, its own id when it
+    has none) holds another sentence."""
+    shared = np.zeros(len(clusters), dtype=bool)
+    joined = np.flatnonzero(clusters != np.arange(len(clusters)))
+    shared[joined] = True
+    shared[clusters[joined]] = True
+    return shared
 
 
 # a cell: its row, its period (`period_codes`), its statements and its best sentences (best first)
@@ -117,7 +144,8 @@ class TimelineMaker:
         self.quotes = QuoteMaker(index)
         self._doc_dates: np.ndarray | None = None
         self._doc_periods: dict[str, np.ndarray] = {}
-        self._publishers: tuple[np.ndarray, list[str]] | None = None
+        self._row_names: tuple[np.ndarray, list[str]] | None = None
+        self._shares_cluster: np.ndarray | None = None
         manifest = index.manifest
         self.fingerprint = f"{manifest.corpus_fingerprint}:{manifest.sentences}:{manifest.created_at.isoformat()}"
 
@@ -201,17 +229,11 @@ class TimelineMaker:
     def sharing(self, topic: TopicWords | None, ids: np.ndarray) -> np.ndarray:
         """Whether each sentence of `ids` holds a token sharing a content word of `topic` (`TopicWords.shares`: the
         word, or one of its forms — a stem of at least 4 letters and its longer forms); all true without one. The
-        tokens are looked up in the vocabulary (those that start as a content word does), their sentences flagged."""
+        tokens are looked up in the vocabulary (`shared_tokens`), their sentences flagged."""
         if topic is None or not topic.content_words:
             return np.ones(len(ids), dtype=bool)
-        tokens = {
-            token
-            for word in topic.content_words
-            for token in [word, *self.backend.tokens_starting(word[:4])]
-            if topic.shares({token})
-        }
         flags = np.zeros(len(self.index.sentences), dtype=bool)
-        flags[self.backend.holding_any(sorted(tokens), None)] = True
+        flags[self.backend.holding_any(shared_tokens(topic, self.backend.tokens_starting), None)] = True
         return flags[ids]
 
     @staticmethod
@@ -246,18 +268,22 @@ class TimelineMaker:
         answer found relevant among those it retrieved (see `relevant`)."""
         silent = silent or {}
         ids, merit = self.relevant(query_vector, floor, rule, self.scope_of(filters, sides), topic, also)
-        ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
         # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
         if sides:
+            ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
             names, position, row_code = self.side_rows(ids, filters, sides, silent)
-        else:
+        else:  # (in the order found: only the statements of the rows shown are put in order, `speaker_cells`)
             names, position, row_code = self.speaker_rows(ids)
         doc_of = self.index.sentences.doc_index[ids]
         granularity = granularity_of_counted(self.doc_dates()[doc_of[position]])
         periods = self.doc_periods(granularity)[doc_of]
         clusters = self.index.sentences.cluster
         cluster_of = clusters[ids] if clusters is not None else ids
-        cells, left = self.cells(position, row_code, periods, cluster_of, ids, max_rows=None if sides else MAX_ROWS)
+        left: list[int] = []  # (rows per speaker: the statements of each row left out)
+        if sides:
+            cells = self.cells(position, row_code, periods, cluster_of, ids)
+        else:
+            cells, left = self.speaker_cells(ids, merit, row_code, periods, cluster_of, len(names))
         rows, _ = self.dated_rows(cells, names, granularity, every_row=bool(sides))
         # made from plain values in one validation (thousands of cells at scale: one model each is slower)
         timeline = Timeline.model_validate(
@@ -291,13 +317,13 @@ class TimelineMaker:
         left out: with `every_row` (sides asked), every row in order, a row with none empty; else the rows with
         statements, the MAX_ROWS with most first — the others are left out, their cells not made (at scale,
         thousands of speakers)."""
-        per_row: list[list[Cell]] = [[] for _ in names]
-        totals = [0] * len(names)
+        per_row: dict[int, list[Cell]] = {number: [] for number in range(len(names))} if every_row else {}
+        totals: dict[int, int] = {}
         for cell in cells:
             if cell[1] != UNDATED:
-                per_row[cell[0]].append(cell)
-                totals[cell[0]] += cell[2]
-        shown = [number for number in range(len(names)) if every_row or per_row[number]]
+                per_row.setdefault(cell[0], []).append(cell)
+                totals[cell[0]] = totals.get(cell[0], 0) + cell[2]
+        shown = list(per_row)  # (in row order: cells come in row order)
         left: list[int] = []
         if not every_row:
             shown.sort(key=lambda number: -totals[number])
@@ -313,7 +339,7 @@ class TimelineMaker:
                 }
                 for _, code, count, best in per_row[number]
             ]
-            rows.append({"side": names[number], "count": totals[number], "cells": row_cells})
+            rows.append({"side": names[number], "count": totals.get(number, 0), "cells": row_cells})
         return rows, left
 
     def side_rows(
@@ -334,17 +360,68 @@ class TimelineMaker:
         return names, position, row_code
 
     def speaker_rows(self, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """One row per speaker found among `ids`: the names, and (position in `ids`, row) pairs — each sentence
-        belongs to its speaker's row."""
-        speaker_codes, every_name = self.speakers(ids)
-        present, row_code = np.unique(speaker_codes, return_inverse=True)  # rows of the speakers found only
-        found = [every_name[code] for code in present.tolist()]
-        # a speaker named as a publisher too: one row
-        row_of_name = {name: at for at, name in enumerate(dict.fromkeys(found))}
-        names = list(row_of_name)
-        row_code = np.array([row_of_name[name] for name in found], dtype=np.int64)[row_code]
-        position = np.arange(len(ids))
-        return names, position, row_code
+        """One row per name a speaker or publisher goes by (`row_names`; only those found among `ids` get cells):
+        the names, and (position in `ids`, row) pairs — each sentence belongs to its speaker's row."""
+        name_of, names = self.row_names()
+        return names, np.arange(len(ids)), name_of[ids].astype(np.int64)
+
+    def speaker_cells(
+        self,
+        ids: np.ndarray,
+        merit: np.ndarray,
+        row: np.ndarray,
+        periods: np.ndarray,
+        clusters: np.ndarray,
+        rows: int,
+    ) -> tuple[list[Cell], list[int]]:
+        """`cells` of speaker rows (one row each of `rows` per sentence of `ids`, not ordered; `merit` the order of
+        their merit, greater: better): those of the MAX_ROWS rows with most dated statements and the undated ones,
+        and the dated statements of each row left out, most first. A topic asked alone counts tens of thousands of
+        statements over thousands of speakers at scale: the rows are ranked first (`shown_speakers`, no ordering
+        of the statements), then only the statements kept are put best first and made into cells."""
+        kept, left = self.shown_speakers(row, periods, clusters, self.shares_cluster()[ids], rows)
+        kept = kept[np.argsort(-merit[kept], kind="stable")]  # best first, ties in the order given (as `make`'s)
+        return self.cells(np.arange(len(kept)), row[kept], periods[kept], clusters[kept], ids[kept]), left
+
+    @staticmethod
+    def shown_speakers(
+        row: np.ndarray,
+        periods: np.ndarray,
+        clusters: np.ndarray,
+        shared: np.ndarray,
+        rows: int,
+        max_rows: int = MAX_ROWS,
+    ) -> tuple[np.ndarray, list[int]]:
+        """Of statements (their rows among `rows`, period codes and clusters; `shared`: whether their cluster has
+        other sentences), which are those of the `max_rows` rows with most dated statements (ties: the lower row
+        first) or undated (positions, in order); and the dated statements of each row left out, most first. A
+        row's statements are counted as `cells` counts them, near-duplicates once per period, without sorting
+        them all: a sentence alone in its cluster counts once; only those sharing one are sorted, to count each
+        (row, period, cluster) once."""
+        dated = periods != UNDATED
+        totals = np.bincount(row[dated & ~shared], minlength=rows)
+        repeated = np.flatnonzero(dated & shared)
+        if len(repeated):  # each (row, period, cluster) once: one integer each where they fit, else three keys
+            r, p, c = row[repeated], periods[repeated], clusters[repeated]
+            low, span, size = int(p.min()), int(p.max() - p.min()) + 1, int(c.max()) + 1
+            if rows * span * size < 2**62:
+                triples = np.unique((r * span + (p - low)) * size + c)
+                totals += np.bincount(triples // (span * size), minlength=rows)
+            else:
+                totals += np.bincount(np.unique(np.stack([r, p, c]), axis=1)[0], minlength=rows)
+        counted = np.flatnonzero(totals)
+        ranked = counted[np.argsort(-totals[counted], kind="stable")]
+        shown = np.zeros(rows, dtype=bool)
+        shown[ranked[:max_rows]] = True
+        return np.flatnonzero(shown[row] | ~dated), totals[ranked[max_rows:]].tolist()
+
+    def shares_cluster(self) -> np.ndarray:
+        """Whether each sentence of the index has near-duplicates (`shared_clusters`); made once."""
+        if self._shares_cluster is None:
+            clusters = self.index.sentences.cluster
+            none = np.zeros(len(self.index.sentences), dtype=bool)
+            self._shares_cluster = shared_clusters(clusters) if clusters is not None else none
+        return self._shares_cluster
 
     def add_notes(self, timeline: Timeline, filters: Filters, sides: list[str] | None, silent: dict[str, str]) -> None:
         """The notes under `timeline`: statements counted apart for lack of a date, documents no date filter
@@ -366,14 +443,12 @@ class TimelineMaker:
         periods: np.ndarray,
         clusters: np.ndarray,
         ids: np.ndarray,
-        max_rows: int | None = None,
-    ) -> tuple[list[Cell], list[int]]:
+    ) -> list[Cell]:
         """(row, period code, statements, its best sentences' `ids`) per cell, in row and period order, for the
         sentences at `position` (smaller: better; increasing within each row) in `row`; near-duplicates (one
-        cluster) count once per cell. With `max_rows`, the dated cells of the `max_rows` rows with most dated
-        statements only (`shown_rows`); and the dated statements of each row left out, most first."""
+        cluster) count once per cell."""
         if not len(position):
-            return [], []
+            return []
         period_of, cluster = periods[position], clusters[position]
         # each (row, period, cluster) once, at its best sentence: one integer per triple, sorted once, stably (the
         # first of each triple is then its smallest position); a period as its distance from the first, undated last
@@ -381,7 +456,7 @@ class TimelineMaker:
         low, high = (int(period_of[dated].min()), int(period_of[dated].max())) if dated.any() else (0, 0)
         span, size = high - low + 2, int(cluster.max()) + 1
         if (int(row.max()) + 1) * span * size >= 2**62:  # (the integers would not fit: three keys)
-            return TimelineMaker.cells_by_keys(position, row, periods, clusters, ids, max_rows)
+            return TimelineMaker.cells_by_keys(position, row, periods, clusters, ids)
         cell = row * span + np.where(dated, period_of - low, span - 1)
         triple = cell * size + cluster
         order = np.argsort(triple, kind="stable")
@@ -390,9 +465,8 @@ class TimelineMaker:
         first[1:] = triple[1:] != triple[:-1]
         order = order[first]
         r, p, at = row[order], period_of[order], position[order]
-        r, p, at, left = TimelineMaker.shown_rows(r, p, at, max_rows)
         by_cell = np.lexsort((at, p, r))  # by cell, best first in each
-        return TimelineMaker.split_cells(r[by_cell], p[by_cell], at[by_cell], ids), left
+        return TimelineMaker.split_cells(r[by_cell], p[by_cell], at[by_cell], ids)
 
     @staticmethod
     def cells_by_keys(
@@ -401,8 +475,7 @@ class TimelineMaker:
         periods: np.ndarray,
         clusters: np.ndarray,
         ids: np.ndarray,
-        max_rows: int | None = None,
-    ) -> tuple[list[Cell], list[int]]:
+    ) -> list[Cell]:
         """`cells`, sorting by row, period, cluster and position as four keys (slower; no bound on their values)."""
         period_of, cluster = periods[position], clusters[position]
         # each (row, period, cluster) once, at its best sentence
@@ -410,28 +483,9 @@ class TimelineMaker:
         r, p, c, at = row[order], period_of[order], cluster[order], position[order]
         first = np.ones(len(order), dtype=bool)
         first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1]) | (c[1:] != c[:-1])
-        r, p, at, left = TimelineMaker.shown_rows(r[first], p[first], at[first], max_rows)
+        r, p, at = r[first], p[first], at[first]
         order = np.lexsort((at, p, r))  # by cell, best first in each
-        return TimelineMaker.split_cells(r[order], p[order], at[order], ids), left
-
-    @staticmethod
-    def shown_rows(
-        r: np.ndarray, p: np.ndarray, at: np.ndarray, max_rows: int | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
-        """Of counted statements (rows `r`, periods `p`, positions `at`; one per row, period and cluster), those
-        undated and those of the `max_rows` rows with most dated statements (ties: the lower row first), and the
-        dated statements of each row left out, most first (None: every row, none left out). At scale, no sides
-        asked: thousands of speakers, whose cells would be made only to be dropped."""
-        if max_rows is None:
-            return r, p, at, []
-        dated = p != UNDATED
-        totals = np.bincount(r[dated], minlength=int(r.max()) + 1)
-        counted = np.flatnonzero(totals)
-        ranked = counted[np.argsort(-totals[counted], kind="stable")]
-        shown = np.zeros(len(totals), dtype=bool)
-        shown[ranked[:max_rows]] = True
-        keep = shown[r] | ~dated
-        return r[keep], p[keep], at[keep], totals[ranked[max_rows:]].tolist()
+        return TimelineMaker.split_cells(r[order], p[order], at[order], ids)
 
     @staticmethod
     def split_cells(r: np.ndarray, p: np.ndarray, at: np.ndarray, ids: np.ndarray) -> list[Cell]:
@@ -450,18 +504,23 @@ class TimelineMaker:
             )
         ]
 
-    def speakers(self, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """The speaker of each sentence as quotes name it, else its document's publisher: a code per sentence and
-        the names of the codes."""
-        labels = self.index.labels
-        if self._publishers is None:  # (made once: the speakers' names, then the publishers')
+    def row_names(self) -> tuple[np.ndarray, list[str]]:
+        """The row each sentence of the index counts in when rows are per speaker — its speaker as quotes name it,
+        else its document's publisher — as a number per sentence, and the rows' names (a speaker named as a
+        publisher too: one row). Made once per index: a question then reads its sentences' rows in one go."""
+        if self._row_names is None:
+            labels, table = self.index.labels, self.index.sentences
             publishers = [d.publisher or UNATTRIBUTED for d in self.index.cards]
-            names, codes = np.unique(np.array(publishers, dtype=str), return_inverse=True)
-            self._publishers = (codes.astype(np.int64), [*labels.speaker_names, *names.tolist()])
-        publisher_codes, every_name = self._publishers
-        speaker = labels.speaker[ids].astype(np.int64)
-        fallback = len(labels.speaker_names) + publisher_codes[self.index.sentences.doc_index[ids]]
-        return np.where(speaker >= 0, speaker, fallback), every_name
+            names = list(dict.fromkeys([*labels.speaker_names, *sorted(set(publishers))]))  # (speakers first)
+            number = {name: at for at, name in enumerate(names)}
+            speaker_row = np.array([number[name] for name in labels.speaker_names], dtype=np.int32)
+            publisher_row = np.array([number[name] for name in publishers], dtype=np.int32)
+            speaker = np.asarray(labels.speaker)
+            name_of = publisher_row[np.asarray(table.doc_index)] if len(publisher_row) else np.zeros(0, np.int32)
+            spoken = np.flatnonzero(speaker >= 0)
+            name_of[spoken] = speaker_row[speaker[spoken]]
+            self._row_names = (name_of, names)
+        return self._row_names
 
     # ------------------------------------------------------------------------------------ opening a mark
 

@@ -34,6 +34,7 @@ class FilterMasks:
         self.index = index
         self._cache: dict[str, np.ndarray] = {}
         self._columns: tuple[np.ndarray, list[str], list[str]] | None = None
+        self._runs: np.ndarray | None = None  # sentences per document, when stored document by document
         self._lock = threading.Lock()
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
@@ -63,6 +64,20 @@ class FilterMasks:
             self._columns = (dates, [(d.publisher or "").lower() for d in docs], [d.id for d in docs])
         return self._columns
 
+    def _per_sentence(self, doc_ok: np.ndarray) -> np.ndarray:
+        """A flag per document as a flag per sentence: each repeated over its sentences where they are stored
+        document by document (as a build writes them: a million sentences in a tenth of the time of a lookup each),
+        else looked up per sentence."""
+        if doc_ok.all():
+            return np.ones(len(self.index.sentences.doc_index), dtype=bool)
+        if self._runs is None:
+            doc_index = np.asarray(self.index.sentences.doc_index)
+            in_order = bool((doc_index[1:] >= doc_index[:-1]).all())
+            self._runs = np.bincount(doc_index, minlength=len(doc_ok)) if in_order else np.empty(0, dtype=np.int64)
+        if len(self._runs) == len(doc_ok):
+            return np.repeat(doc_ok, self._runs)
+        return doc_ok[self.index.sentences.doc_index]
+
     def _compute_mask(self, filters: Filters) -> np.ndarray:
         dates, publisher_names, ids = self._document_columns()
         doc_ok = np.ones(len(ids), dtype=bool)
@@ -76,7 +91,7 @@ class FilterMasks:
             doc_ok &= dates >= filters.since.toordinal()
         if filters.until:
             doc_ok &= (dates >= 0) & (dates <= filters.until.toordinal())
-        mask = doc_ok[self.index.sentences.doc_index]
+        mask = self._per_sentence(doc_ok)
         sides = _lower_set(filters.sides)
         if sides is not None:
             mask &= self.index.labels.with_side(sides)

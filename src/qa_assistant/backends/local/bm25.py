@@ -84,8 +84,7 @@ class BM25Index:
             if found is None:
                 found, weight = units, weights
                 continue
-            found, mine, theirs = np.intersect1d(found, units, assume_unique=True, return_indices=True)
-            weight = weight[mine] + weights[theirs]
+            found, weight = _common(found, weight, units, weights)
         if found is None:
             return np.empty(0, dtype=np.int64), weight
         if mask is not None:
@@ -187,6 +186,18 @@ class BM25Index:
             return np.empty(0, dtype=np.int64)
         start = int(indptr[at])
         return np.asarray(self.model.scores["indices"][start : min(int(indptr[at + 1]), start + limit)], dtype=np.int64)
+
+
+def _common(
+    ids: np.ndarray, weights: np.ndarray, other_ids: np.ndarray, other_weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ids in both sorted, distinct id lists (a token's postings are stored sorted: `from_counts`), each with
+    the sum of its two weights: the shorter list looked up in the longer by binary search (no sort of both)."""
+    if len(ids) > len(other_ids):
+        ids, weights, other_ids, other_weights = other_ids, other_weights, ids, weights
+    at = np.minimum(np.searchsorted(other_ids, ids), max(len(other_ids) - 1, 0))
+    both = other_ids[at] == ids if len(other_ids) else np.zeros(len(ids), dtype=bool)
+    return ids[both], weights[both] + other_weights[at[both]]
 
 
 def top_k(scores: np.ndarray | None, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -365,6 +365,11 @@ class DenseIndex:
         self._ranges = [*self._ranges[-(RANGES_KEPT - 1) :], (raw, floor, mask, ids, scores)]
         return ids, scores
 
+    def forget_ranges(self) -> None:
+        """Drop the kept range searches (a benchmark asking the same question twice measures each ask as if asked
+        once: the second would otherwise read its searches from the first's range)."""
+        self._ranges = []
+
     def from_ranges(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
         """The `k` nearest vectors within `mask` read from a kept range search of the same vector whose mask holds
         `mask` and which found at least `k` of them (None: none such): the same as `search` finds — flat and IVF
