@@ -14,7 +14,8 @@ the process's VmRSS after start-up and VmHWM (peak) at the end; for Milvus Lite,
 starts is measured apart (it stands for the Milvus cluster, not the node). Answers: per question the overlap of
 the two nodes' first 10 quotes (document, start, end), and whether both abstain or both answer.
 
-`--baseline-src`: also ask every question on the local index with the package at that path (e.g. the main
+`--questions N`: only the first N questions (Milvus Lite searches a million sentences exactly, on one core: seconds
+per search). `--baseline-src`: also ask every question on the local index with the package at that path (e.g. the main
 branch's src) and compare the full answers (`model_dump`, timings left out): the local default must not change.
 """
 
@@ -68,12 +69,13 @@ def _strip(value):
     return value
 
 
-def child(index: str, evalset: str, full: bool) -> None:
+def child(index: str, evalset: str, full: bool, limit: int | None = None) -> None:
     """Run in a fresh process: load, answer, measure; prints one JSON object."""
     started = time.perf_counter()
     from qa_assistant import Assistant
 
     questions = [json.loads(line)["question"] for line in Path(evalset).read_text("utf-8").splitlines() if line.strip()]
+    questions = questions[:limit]
     assistant = Assistant.load(index, check=False, warm=True)  # (as `serve` and the app load)
     loaded = time.perf_counter() - started
     assistant.ask(questions[0])
@@ -107,9 +109,10 @@ def child(index: str, evalset: str, full: bool) -> None:
     )
 
 
-def _run(src: str, index: str, evalset: str, full: bool = False) -> dict:
+def _run(src: str, index: str, evalset: str, full: bool = False, limit: int | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": src}
     command = [sys.executable, __file__, "--child", index, "--evalset", evalset] + (["--full"] if full else [])
+    command += ["--questions", str(limit)] if limit else []
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"the node on {index} failed:\n{out.stderr[-3000:]}")
@@ -162,25 +165,26 @@ def main() -> None:
     parser.add_argument("--milvus", help="a Milvus-backed index folder (the build's)")
     parser.add_argument("--evalset", required=True)
     parser.add_argument("--baseline-src", help="another package source to compare the local answers with")
+    parser.add_argument("--questions", type=int, help="only the first N questions of the eval set")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.evalset, args.full)
+        child(args.child, args.evalset, args.full, args.questions)
         return
     src = str(Path(__file__).resolve().parents[1] / "src")
-    local = _run(src, args.local, args.evalset, full=bool(args.baseline_src))
+    local = _run(src, args.local, args.evalset, full=bool(args.baseline_src), limit=args.questions)
     _report("local", local)
     with tempfile.TemporaryDirectory(prefix="node-") as tmp:
         node_dir = serving_copy(Path(args.milvus), Path(tmp) / "index")
         size = sum(p.stat().st_size for p in node_dir.rglob("*") if p.is_file())
         print(f"node folder: {len(list(node_dir.iterdir()))} files, {size / 1e6:.1f} MB ({Path(args.milvus)} copied)")
-        node = _run(src, str(node_dir), args.evalset)
+        node = _run(src, str(node_dir), args.evalset, limit=args.questions)
     _report("node", node)
     print(
         f"RSS node/local: {node['rss_mb'] / local['rss_mb']:.2f} after start-up, {node['peak_mb'] / local['peak_mb']:.2f} peak"
     )
     compare(local, node)
     if args.baseline_src:
-        base = _run(args.baseline_src, args.local, args.evalset, full=True)
+        base = _run(args.baseline_src, args.local, args.evalset, full=True, limit=args.questions)
         same = sum(a["answer"] == b["answer"] for a, b in zip(local["answers"], base["answers"], strict=True))
         print(
             f"local answers with {args.baseline_src}: {same}/{len(base['answers'])} identical (model_dump, no timings)"

@@ -342,9 +342,17 @@ def _ray_session(
             say(f"starting a local Ray ({max(cores, math.ceil(wanted))} CPUs)")
             try:
                 ray.init(num_cpus=max(cores, math.ceil(wanted)), **quiet)
-            except RuntimeError:  # its processes were slow to start (a busy machine): once more
+            except Exception:  # its processes were slow to start (RuntimeError, or Exception "timed out"): once more
                 ray.shutdown()
-                ray.init(num_cpus=max(cores, math.ceil(wanted)), **quiet)
+                try:
+                    ray.init(num_cpus=max(cores, math.ceil(wanted)), **quiet)
+                except Exception as exc:
+                    ray.shutdown()
+                    raise QAError(
+                        f"a local Ray did not start twice ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                        "the build did not start: run the same command again, or start Ray yourself (`ray start "
+                        "--head`) and pass --ray auto"
+                    ) from None
         ours = True
     try:
         yield float(ray.cluster_resources().get("CPU", 1))
