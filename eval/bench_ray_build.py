@@ -96,7 +96,7 @@ def kind_of(pid: int, cmdline: str) -> str:
         return "driver"
     if cmdline.startswith("ray::"):
         return "encoding workers" if "EncodeWorker" in cmdline else "other Ray tasks"
-    if "milvus" in cmdline and "ray" not in cmdline:
+    if "milvus_lite/lib/milvus" in cmdline:  # (its binary; the .db path may hold any word)
         return "Milvus Lite server"
     if "/ray/" in cmdline or "raylet" in cmdline or "gcs_server" in cmdline or "ray._private" in cmdline:
         return "Ray services"
