@@ -38,7 +38,12 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    options = {"num_cpus": 3, "include_dashboard": False, "log_to_driver": False, "logging_level": "warning"}
+    try:
+        ray.init(**options)
+    except Exception:  # (a local Ray's services can time out while starting on a busy machine: once more)
+        ray.shutdown()
+        ray.init(**options)
     yield ray
     ray.shutdown()
 
