@@ -1,5 +1,7 @@
 """Our BM25 (bm25s) ranks like the reference rank-bm25 BM25Okapi on the same tokens."""
 
+from unittest.mock import patch
+
 import numpy as np
 import scipy.sparse as sp
 from hypothesis import given
@@ -143,3 +145,24 @@ def test_units_holding_every_token_with_their_scores(units, tokens):
         columns = [vocab[t] for t in dict.fromkeys(tokens)]
         sums = np.asarray(matrix[expected][:, columns].sum(axis=1)).ravel()
         assert np.allclose(weight, sums, rtol=1e-6)
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["kashmir", "nuclear", "test", "peace", "talks", "india"]), max_size=6), max_size=40
+    ),
+    st.lists(st.sampled_from(["kashmir", "nuclear", "test", "peace", "absent"]), max_size=3, unique=True),
+    st.lists(st.integers(min_value=0, max_value=39), max_size=50),
+)
+def test_which_units_hold_any_token_by_binary_search_and_by_flags(units, tokens, asked):
+    """`holds_any` answers "does each of these units hold one of the tokens?" as the texts' own words do, whether it
+    looks each unit up in the postings (few units) or flags the postings (many): both ways forced."""
+    texts = [" ".join(words) for words in units]
+    if not any(texts):
+        return
+    index = bm25_of(texts)
+    asked_units = np.array([u for u in asked if u < len(texts)], dtype=np.int64)
+    expected = [any(t in tokenize(texts[u]) for t in tokens) for u in asked_units.tolist()]
+    for lookup_cost, table_cost in ((0, 10**9), (10**9, 1)):  # binary search, then flags
+        with patch.multiple("qa_assistant.backends.local.bm25", LOOKUP_COST=lookup_cost, TABLE_COST=table_cost):
+            assert index.holds_any(tokens, asked_units).tolist() == expected

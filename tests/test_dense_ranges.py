@@ -17,7 +17,8 @@ def unit_vectors(n: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("kind,storage", [("flat", "float32"), ("flat", "float16"), ("ivf", "float16")])
-def test_search_read_from_a_range_equals_the_search(kind, storage):
+def test_search_read_from_a_range_equals_the_search(kind, storage, monkeypatch):
+    monkeypatch.setattr("qa_assistant.backends.local.dense.SCANNED_KEPT", 0)  # (kept: only those above the floor)
     vectors = unit_vectors(3000, seed=1)
     index = DenseIndex.build(vectors, kind, storage)
     fresh = DenseIndex(index.index)  # the same FAISS index, nothing kept
@@ -46,3 +47,31 @@ def test_search_read_from_a_range_equals_the_search(kind, storage):
     assert index.from_ranges(query, 10, outside) is None
     assert index.from_ranges(query, len(ids) + 1, scope) is None
     assert index.from_ranges(vectors[3], 10, scope) is None
+
+
+@pytest.mark.parametrize("kind,storage", [("flat", "float16"), ("ivf", "float16")])
+def test_a_range_within_a_small_scope_serves_searches_it_found_fewer_than_k_for(kind, storage):
+    """Within a scope where the search visits few vectors, the range search keeps every vector it visits: a side
+    with fewer than k sentences above the floor is still read from it — the same ids, similarities and order as its
+    own search, fewer than k where the search finds fewer — and the range itself is only those above the floor."""
+    vectors = unit_vectors(3000, seed=2)
+    index = DenseIndex.build(vectors, kind, storage)
+    fresh = DenseIndex(index.index)
+    query = vectors[11]
+    scope = np.zeros(len(vectors), dtype=bool)
+    scope[:300] = True
+    scope.flags.writeable = False
+    side = scope.copy()
+    side[::3] = False
+    side.flags.writeable = False
+    assert index.visits_few(scope) and not index.visits_few(None)
+    floor = 0.3
+    ids, scores = index.at_least(query, floor, scope)
+    expected_ids, expected_scores = fresh.range_search(query, floor, scope)
+    assert ids.tolist() == expected_ids.tolist() and scores.tolist() == expected_scores.tolist()
+    assert len(ids) < 50  # few above the floor: a search for 100 needs those below it
+    for mask, k in ((scope, 100), (side, 100), (side, 5)):
+        assert index.from_ranges(query, k, mask) is not None
+        found, expected = index.search(query, k, mask), fresh.search(query, k, mask)
+        assert found[0].tolist() == expected[0].tolist()
+        assert found[1].tolist() == expected[1].tolist()

@@ -1,6 +1,6 @@
 """The relevance rule that quotes and timeline share (`may_quote`), for one sentence and for many, and the
 vocabulary lookups the timeline applies its "shares a word of the topic" part with (`BM25Index.tokens_starting`,
-`BM25Index.holding_any`, `shared_tokens`)."""
+`BM25Index.holds_any`, `shared_tokens`)."""
 
 from __future__ import annotations
 
@@ -35,15 +35,16 @@ def test_the_rule_for_one_sentence_and_for_many():
     assert kept.tolist() == [False, True]
 
 
-def test_vocabulary_tokens_by_prefix_and_units_holding_any():
+def test_vocabulary_tokens_by_prefix_and_units_holding_any_of_them():
     vocab = ["nuclear", "nucleus", "nuclei", "test", "testing", "tea"]
     counts = sp.csr_matrix(np.array([[1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1], [0, 0, 1, 0, 0, 0]]))
     index = BM25Index.from_counts(counts, vocab)
     assert index.tokens_starting("nucl") == ["nuclear", "nuclei", "nucleus"]
     assert index.tokens_starting("test") == ["test", "testing"]
     assert index.tokens_starting("xyz") == []
-    assert sorted(set(index.holding_any(["nuclei", "testing", "missing"]).tolist())) == [2, 3]
-    assert index.holding_any(["test"], np.array([False, True, True, True])).tolist() == []
+    assert index.holds_any(["nuclei", "testing", "missing"], np.arange(4)).tolist() == [False, False, True, True]
+    assert index.holds_any(["test"], np.array([3, 2, 1])).tolist() == [False, False, False]
+    assert index.holds_any(["test", "nucleus"], np.array([1, 0, 1])).tolist() == [True, True, True]
 
 
 def test_tokens_sharing_a_topic_word_are_those_the_rule_accepts_among_the_whole_vocabulary():

@@ -209,9 +209,9 @@ class TimelineMaker:
                 similarities = np.concatenate([similarities, np.full(len(extra), -np.inf, dtype=np.float32)])
                 on_topic = np.concatenate([on_topic, np.ones(len(extra), dtype=bool)])
                 merit = np.concatenate([merit, -3.0 + weight / (float(weight.max()) + 1.0)])  # in [-3, -2)
-        keep = rule(similarities, on_topic, self.sharing(topic, ids))
-        keep &= self.index.quotable(ids)  # (a fragment or a line of links is never quoted)
-        return ids[keep], merit[keep]
+        kept = np.flatnonzero(rule(similarities, on_topic, self.sharing(topic, ids)))
+        kept = kept[self.index.quotable(ids[kept])]  # (a fragment or a line of links is never quoted)
+        return ids[kept], merit[kept]
 
     def topical(self, variants: list[frozenset[str]], scope: Filters) -> tuple[np.ndarray, np.ndarray]:
         """The sentences within `scope` holding every token of one of `variants`, each with its best BM25 score for
@@ -229,12 +229,10 @@ class TimelineMaker:
     def sharing(self, topic: TopicWords | None, ids: np.ndarray) -> np.ndarray:
         """Whether each sentence of `ids` holds a token sharing a content word of `topic` (`TopicWords.shares`: the
         word, or one of its forms — a stem of at least 4 letters and its longer forms); all true without one. The
-        tokens are looked up in the vocabulary (`shared_tokens`), their sentences flagged."""
+        tokens are looked up in the vocabulary (`shared_tokens`), then whether each sentence holds one."""
         if topic is None or not topic.content_words:
             return np.ones(len(ids), dtype=bool)
-        flags = np.zeros(len(self.index.sentences), dtype=bool)
-        flags[self.backend.holding_any(shared_tokens(topic, self.backend.tokens_starting), None)] = True
-        return flags[ids]
+        return self.backend.holds_any(shared_tokens(topic, self.backend.tokens_starting), ids)
 
     @staticmethod
     def scope_of(filters: Filters, sides: list[str] | None) -> Filters:

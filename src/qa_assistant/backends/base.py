@@ -73,9 +73,8 @@ class SearchBackend(Protocol):
         `filters` (not necessarily the same sentence; no tokens: True)."""
         ...
 
-    def holding_any(self, tokens: Sequence[str], filters: Filters | None) -> np.ndarray:
-        """Ids of the sentences within `filters` holding at least one of `tokens` (BM25 tokens; unsorted, an id may
-        repeat)."""
+    def holds_any(self, tokens: Sequence[str], sentence_ids: np.ndarray) -> np.ndarray:
+        """Whether each of `sentence_ids` holds at least one of `tokens` (BM25 tokens): one flag per id."""
         ...
 
     def tokens_starting(self, prefix: str) -> list[str]:

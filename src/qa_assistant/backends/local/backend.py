@@ -54,8 +54,8 @@ class LocalBackend:
     def mentions(self, tokens: Sequence[str], filters: Filters | None = None) -> bool:
         return self.index.bm25.has_tokens(tokens, self.masks.mask(filters))
 
-    def holding_any(self, tokens: Sequence[str], filters: Filters | None) -> np.ndarray:
-        return self.index.bm25.holding_any(tokens, self.masks.mask(filters))
+    def holds_any(self, tokens: Sequence[str], sentence_ids: np.ndarray) -> np.ndarray:
+        return self.index.bm25.holds_any(tokens, sentence_ids)
 
     def tokens_starting(self, prefix: str) -> list[str]:
         return self.index.bm25.tokens_starting(prefix)

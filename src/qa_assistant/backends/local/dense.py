@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import faiss
 import numpy as np
@@ -32,6 +32,10 @@ ADD_BATCH = 65_536
 _SQ_TYPES = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
 BITMAP_CACHE = 16  # the bitmaps of the last read-only masks searched with (a question searches each twice or more)
 RANGES_KEPT = 4  # the last range searches kept: a search of the same vector within their scope is read from them
+# a range search within a scope where it visits at most this many vectors keeps every one it visits, whatever its
+# similarity: then any search within that scope is read from it (a side whose sentences are fewer than k above the
+# floor too), for a few thousand more results at most
+SCANNED_KEPT = 5_000
 
 
 @contextmanager
@@ -223,12 +227,24 @@ def index_kind(index: faiss.Index) -> str:
     return "flat"
 
 
+class KeptRange(NamedTuple):
+    """A range search kept by `DenseIndex.at_least`: its query vector's bytes, floor and mask (None: every
+    sentence), the ids and similarities it found at least `floor` similar, and — searched where it visits few
+    vectors — every vector it visited within the mask, whatever its similarity (else None)."""
+
+    vector: bytes
+    floor: float
+    scope: np.ndarray | None
+    ids: np.ndarray
+    scores: np.ndarray
+    scanned: tuple[np.ndarray, np.ndarray] | None
+
+
 class DenseIndex:
     def __init__(self, index: faiss.Index):
         self.index = index
         self._bitmaps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(mask) -> (mask, its bitmap)
-        # (query vector's bytes, floor, mask searched within, ids, similarities) of the last range searches
-        self._ranges: list[tuple[bytes, float, np.ndarray | None, np.ndarray, np.ndarray]] = []
+        self._ranges: list[KeptRange] = []  # the last range searches (`at_least`)
 
     def bitmap_of(self, mask: np.ndarray) -> np.ndarray:
         """`mask` packed as FAISS's IDSelectorBitmap reads it (bit i in byte i // 8, lowest first). The filters'
@@ -355,15 +371,33 @@ class DenseIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Ids and cosine similarities of the vectors (within `mask`) at least `floor` similar to `query_vector`:
         a range search, in the order FAISS returns them (read-only arrays). The last RANGES_KEPT are kept: the same
-        search again is not run again, and `search` reads a search of the same vector within them (`from_ranges`)."""
+        search again is not run again, and `search` reads a search of the same vector within them (`from_ranges`).
+        Within a scope where the search visits few vectors (`visits_few`), every vector it visits is kept."""
         raw = np.ascontiguousarray(query_vector, dtype=np.float32).tobytes()
-        for vector, kept_floor, scope, ids, scores in self._ranges:
-            if vector == raw and kept_floor == floor and scope is mask:
-                return ids, scores
-        ids, scores = self.range_search(query_vector, floor, mask)
-        ids.flags.writeable = scores.flags.writeable = False
-        self._ranges = [*self._ranges[-(RANGES_KEPT - 1) :], (raw, floor, mask, ids, scores)]
+        for kept in self._ranges:
+            if kept.vector == raw and kept.floor == floor and kept.scope is mask:
+                return kept.ids, kept.scores
+        scanned = None
+        if self.visits_few(mask):
+            scanned = self.range_search(query_vector, -np.inf, mask)
+            above = np.flatnonzero(scanned[1] >= np.float32(floor))  # (as the range search at `floor` keeps them)
+            ids, scores = scanned[0][above], scanned[1][above]
+        else:
+            ids, scores = self.range_search(query_vector, floor, mask)
+        for array in (ids, scores, *(scanned or ())):
+            array.flags.writeable = False
+        self._ranges = [*self._ranges[-(RANGES_KEPT - 1) :], KeptRange(raw, floor, mask, ids, scores, scanned)]
         return ids, scores
+
+    def visits_few(self, mask: np.ndarray | None) -> bool:
+        """Whether a search within `mask` visits at most SCANNED_KEPT vectors, as expected from its share of the
+        sentences and, for IVF, of the cells visited (a graph search is not read from ranges: never)."""
+        if mask is None or isinstance(self.index, faiss.IndexHNSW):
+            return False
+        share = 1.0
+        if isinstance(self.index, faiss.IndexIVF):
+            share = self.index.nprobe / self.index.nlist
+        return bool(np.count_nonzero(mask) * share <= SCANNED_KEPT)
 
     def forget_ranges(self) -> None:
         """Drop the kept range searches (a benchmark asking the same question twice measures each ask as if asked
@@ -372,21 +406,27 @@ class DenseIndex:
 
     def from_ranges(self, query: np.ndarray, k: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
         """The `k` nearest vectors within `mask` read from a kept range search of the same vector whose mask holds
-        `mask` and which found at least `k` of them (None: none such): the same as `search` finds — flat and IVF
-        indexes compare the same vectors (the same cells) by the same code either way — best first, as FAISS orders them.
-        A question's timeline searches the range first, and its side searches need not scan the index again."""
+        `mask` and which found at least `k` of them, or kept every vector it visited (None: none such): the same
+        as `search` finds — flat and IVF indexes compare the same vectors (the same cells) by the same code either
+        way — best first, as FAISS orders them. A question's timeline searches the range first, and its side
+        searches need not scan the index again."""
         if isinstance(self.index, faiss.IndexHNSW):  # (a graph search is not a range search)
             return None
         raw = np.ascontiguousarray(query, dtype=np.float32).tobytes()
-        for vector, _floor, scope, ids, scores in reversed(self._ranges):
-            if vector != raw or not (
-                scope is None or scope is mask or (mask is not None and not (mask & ~scope).any())
+        for kept in reversed(self._ranges):
+            scope = kept.scope
+            if kept.vector != raw or not (
+                scope is None or scope is mask or (mask is not None and not np.greater(mask, scope).any())
             ):
                 continue
-            inside = mask[ids] if mask is not None and mask is not scope else np.ones(len(ids), dtype=bool)
-            if int(inside.sum()) < k:
+            # every vector visited within the scope: the search's own candidates, however few; else those above the
+            # floor, which hold the search's k best only when there are k of them
+            found, similar = kept.scanned if kept.scanned is not None else (kept.ids, kept.scores)
+            if mask is not None and mask is not scope:
+                inside = np.flatnonzero(mask[found])
+                found, similar = found[inside], similar[inside]
+            if len(found) < k and kept.scanned is None:
                 continue
-            found, similar = ids[inside], scores[inside]
             if len(found) > k > 0:  # (tens of thousands for a broad question: only those tied with the k-th or above)
                 best = similar >= np.partition(similar, len(similar) - k)[len(similar) - k]
                 found, similar = found[best], similar[best]
@@ -421,7 +461,7 @@ class DenseIndex:
                 query, float(np.nextafter(np.float32(floor), np.float32(-1))), params=params
             )
         del bitmap
-        return ids.astype(np.int64), scores.astype(np.float32)
+        return ids.astype(np.int64, copy=False), scores.astype(np.float32, copy=False)
 
     def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Sentence ids and cosine similarities of the `k` nearest sentences (within `mask`); read from a kept range
