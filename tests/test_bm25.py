@@ -126,7 +126,7 @@ def test_top_k_is_the_k_best_positive_scores_ties_by_id(values, k, masked):
 )
 def test_units_holding_every_token_with_their_scores(units, tokens):
     """`holding` (postings intersected by binary search) finds the units holding every token, each scored by the
-    sum of its weights for them, as reading each unit's row of the weight matrix does."""
+    sum of its weights for them, as reading each unit's row of the weight matrix does; within a mask, the same."""
     texts = [" ".join(words) for words in units]
     if not any(texts):
         return
@@ -145,6 +145,12 @@ def test_units_holding_every_token_with_their_scores(units, tokens):
         columns = [vocab[t] for t in dict.fromkeys(tokens)]
         sums = np.asarray(matrix[expected][:, columns].sum(axis=1)).ravel()
         assert np.allclose(weight, sums, rtol=1e-6)
+    # within a mask: the same units and the very same scores, those outside left out
+    mask = np.arange(len(texts)) % 3 != 1
+    inside, inside_weight = index.holding(tokens, mask)
+    kept = mask[found]
+    assert inside.tolist() == found[kept].tolist()
+    assert inside_weight.tolist() == weight[kept].tolist()
 
 
 @given(

@@ -273,15 +273,15 @@ class TimelineMaker:
         else:  # (in the order found: only the statements of the rows shown are put in order, `speaker_cells`)
             names, position, row_code = self.speaker_rows(ids)
         doc_of = self.index.sentences.doc_index[ids]
-        granularity = granularity_of_counted(self.doc_dates()[doc_of[position]])
+        granularity = self.granularity_of_documents(doc_of[position] if sides else doc_of)
         periods = self.doc_periods(granularity)[doc_of]
-        clusters = self.index.sentences.cluster
-        cluster_of = clusters[ids] if clusters is not None else ids
+        shared = self.shares_cluster()[ids]
+        cluster_of = self.clusters_of(ids, shared)
         left: list[int] = []  # (rows per speaker: the statements of each row left out)
         if sides:
             cells = self.cells(position, row_code, periods, cluster_of, ids)
         else:
-            cells, left = self.speaker_cells(ids, merit, row_code, periods, cluster_of, len(names))
+            cells, left = self.speaker_cells(ids, merit, row_code, periods, cluster_of, shared, len(names))
         rows, _ = self.dated_rows(cells, names, granularity, every_row=bool(sides))
         # made from plain values in one validation (thousands of cells at scale: one model each is slower)
         timeline = Timeline.model_validate(
@@ -370,14 +370,15 @@ class TimelineMaker:
         row: np.ndarray,
         periods: np.ndarray,
         clusters: np.ndarray,
+        shared: np.ndarray,
         rows: int,
     ) -> tuple[list[Cell], list[int]]:
         """`cells` of speaker rows (one row each of `rows` per sentence of `ids`, not ordered; `merit` the order of
-        their merit, greater: better): those of the MAX_ROWS rows with most dated statements and the undated ones,
+        their merit, greater: better; `shared`: whether each has near-duplicates in its cluster): those of the MAX_ROWS rows with most dated statements and the undated ones,
         and the dated statements of each row left out, most first. A topic asked alone counts tens of thousands of
         statements over thousands of speakers at scale: the rows are ranked first (`shown_speakers`, no ordering
         of the statements), then only the statements kept are put best first and made into cells."""
-        kept, left = self.shown_speakers(row, periods, clusters, self.shares_cluster()[ids], rows)
+        kept, left = self.shown_speakers(row, periods, clusters, shared, rows)
         kept = kept[np.argsort(-merit[kept], kind="stable")]  # best first, ties in the order given (as `make`'s)
         return self.cells(np.arange(len(kept)), row[kept], periods[kept], clusters[kept], ids[kept]), left
 
@@ -412,6 +413,23 @@ class TimelineMaker:
         shown = np.zeros(rows, dtype=bool)
         shown[ranked[:max_rows]] = True
         return np.flatnonzero(shown[row] | ~dated), totals[ranked[max_rows:]].tolist()
+
+    def granularity_of_documents(self, doc_numbers: np.ndarray) -> Granularity:
+        """`granularity_of_counted` over the dates of the documents `doc_numbers` (one per statement, repeated):
+        read from the documents present, one flag each, not from a date per statement."""
+        present = np.zeros(len(self.doc_dates()), dtype=bool)
+        present[doc_numbers] = True
+        return granularity_of_counted(self.doc_dates()[present])
+
+    def clusters_of(self, ids: np.ndarray, shared: np.ndarray) -> np.ndarray:
+        """The cluster of each sentence of `ids` (`shared`: whether it has near-duplicates): a sentence without any is
+        its own cluster (`shared_clusters`), so only the others are read from the index's clusters."""
+        clusters = self.index.sentences.cluster
+        found = ids.copy()
+        if clusters is not None:
+            others = np.flatnonzero(shared)
+            found[others] = clusters[ids[others]]
+        return found
 
     def shares_cluster(self) -> np.ndarray:
         """Whether each sentence of the index has near-duplicates (`shared_clusters`); made once."""

@@ -85,15 +85,13 @@ class BM25Index:
             lo, hi = int(scores["indptr"][at]), int(scores["indptr"][at + 1])
             units = scores["indices"][lo:hi]  # (as stored: intersected before any copy)
             weights = np.asarray(scores["data"][lo:hi], dtype=np.float32)
-            if found is None:
-                found, weight = units, weights
+            if found is None:  # (within `mask` from the first token on: the next are looked up for those only)
+                inside = np.flatnonzero(mask[units]) if mask is not None else slice(None)
+                found, weight = units[inside], weights[inside]
                 continue
             found, weight = _common(found, weight, units, weights)
         if found is None:
             return np.empty(0, dtype=np.int64), weight
-        if mask is not None:
-            inside = np.flatnonzero(mask[found])
-            found, weight = found[inside], weight[inside]
         return found.astype(np.int64), weight
 
     def holds_any(self, tokens: Sequence[str], units: np.ndarray) -> np.ndarray:
