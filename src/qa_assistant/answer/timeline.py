@@ -374,10 +374,11 @@ class TimelineMaker:
         rows: int,
     ) -> tuple[list[Cell], list[int]]:
         """`cells` of speaker rows (one row each of `rows` per sentence of `ids`, not ordered; `merit` the order of
-        their merit, greater: better; `shared`: whether each has near-duplicates in its cluster): those of the MAX_ROWS rows with most dated statements and the undated ones,
-        and the dated statements of each row left out, most first. A topic asked alone counts tens of thousands of
-        statements over thousands of speakers at scale: the rows are ranked first (`shown_speakers`, no ordering
-        of the statements), then only the statements kept are put best first and made into cells."""
+        their merit, greater: better; `shared`: whether each has near-duplicates): those of the MAX_ROWS rows with
+        most dated statements and the undated ones, and the dated statements of each row left out, most first. A
+        topic asked alone counts tens of thousands of statements over thousands of speakers at scale: the rows are
+        ranked first (`shown_speakers`, no ordering of the statements), then only the statements kept are put best
+        first and made into cells."""
         kept, left = self.shown_speakers(row, periods, clusters, shared, rows)
         kept = kept[np.argsort(-merit[kept], kind="stable")]  # best first, ties in the order given (as `make`'s)
         return self.cells(np.arange(len(kept)), row[kept], periods[kept], clusters[kept], ids[kept]), left

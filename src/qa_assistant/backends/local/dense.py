@@ -391,7 +391,8 @@ class DenseIndex:
 
     def visits_few(self, mask: np.ndarray | None) -> bool:
         """Whether a search within `mask` visits at most SCANNED_KEPT vectors, as expected from its share of the
-        sentences and, for IVF, of the cells visited (a graph search is not read from ranges: never)."""
+        sentences and, for IVF, of the cells visited (never for a graph index: its searches are not read from
+        ranges)."""
         if mask is None or isinstance(self.index, faiss.IndexHNSW):
             return False
         share = 1.0
