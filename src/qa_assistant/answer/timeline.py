@@ -26,7 +26,7 @@ from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Granularity, Hit, Quote, Timeline
 
 # (similarities, on the topic, shares a content word of it) -> which sentences may be quoted: the answer builder's
-# rule (`may_quote`)
+# rule (`may_quote`); sharing a word never takes a sentence out (`relevant` asks it only where it decides)
 RelevanceRule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -209,7 +209,12 @@ class TimelineMaker:
                 similarities = np.concatenate([similarities, np.full(len(extra), -np.inf, dtype=np.float32)])
                 on_topic = np.concatenate([on_topic, np.ones(len(extra), dtype=bool)])
                 merit = np.concatenate([merit, -3.0 + weight / (float(weight.max()) + 1.0)])  # in [-3, -2)
-        kept = np.flatnonzero(rule(similarities, on_topic, self.sharing(topic, ids)))
+        # whether a sentence shares a word of the topic is looked up only where it decides: kept without it (most,
+        # for a broad question) or not even with it need no lookup
+        surely = np.array(rule(similarities, on_topic, np.zeros(len(ids), dtype=bool)), dtype=bool)  # (a copy)
+        maybe = np.flatnonzero(rule(similarities, on_topic, np.ones(len(ids), dtype=bool)) & ~surely)
+        surely[maybe[self.sharing(topic, ids[maybe])]] = True
+        kept = np.flatnonzero(surely)
         kept = kept[self.index.quotable(ids[kept])]  # (a fragment or a line of links is never quoted)
         return ids[kept], merit[kept]
 
@@ -361,7 +366,7 @@ class TimelineMaker:
         """One row per name a speaker or publisher goes by (`row_names`; only those found among `ids` get cells):
         the names, and (position in `ids`, row) pairs — each sentence belongs to its speaker's row."""
         name_of, names = self.row_names()
-        return names, np.arange(len(ids)), name_of[ids].astype(np.int64)
+        return names, np.arange(len(ids)), name_of[ids]  # (32-bit: `speaker_cells` widens the rows it keeps)
 
     def speaker_cells(
         self,
@@ -381,7 +386,8 @@ class TimelineMaker:
         first and made into cells."""
         kept, left = self.shown_speakers(row, periods, clusters, shared, rows)
         kept = kept[np.argsort(-merit[kept], kind="stable")]  # best first, ties in the order given (as `make`'s)
-        return self.cells(np.arange(len(kept)), row[kept], periods[kept], clusters[kept], ids[kept]), left
+        rows_kept = row[kept].astype(np.int64)
+        return self.cells(np.arange(len(kept)), rows_kept, periods[kept], clusters[kept], ids[kept]), left
 
     @staticmethod
     def shown_speakers(
@@ -402,7 +408,7 @@ class TimelineMaker:
         totals = np.bincount(row[dated & ~shared], minlength=rows)
         repeated = np.flatnonzero(dated & shared)
         if len(repeated):  # each (row, period, cluster) once: one integer each where they fit, else three keys
-            r, p, c = row[repeated], periods[repeated], clusters[repeated]
+            r, p, c = row[repeated].astype(np.int64), periods[repeated], clusters[repeated]
             low, span, size = int(p.min()), int(p.max() - p.min()) + 1, int(c.max()) + 1
             if rows * span * size < 2**62:
                 triples = np.unique((r * span + (p - low)) * size + c)
