@@ -88,3 +88,17 @@ def test_tokens_sharing_a_topic_word_are_those_the_rule_accepts_among_the_whole_
         partial(AskedQuestion.shares_a_word, SimpleNamespace(content_words=frozenset(["international"]))),
     )
     assert shared_tokens(topic, index.tokens_starting) == ["inte", "intern", "international", "internationally"]
+
+
+def test_sharing_a_word_only_ever_lets_a_sentence_in():
+    """The timeline looks up whether a sentence shares a word of the topic only where the rule leaves it undecided
+    (`TimelineMaker.relevant`): that is the rule itself only while sharing a word never takes a sentence out."""
+    rng = np.random.default_rng(0)
+    similarity = rng.uniform(-0.2, 0.8, 500).astype(np.float32)
+    on_topic, shares = rng.random(500) < 0.2, rng.random(500) < 0.5
+    for answered in (True, False):
+        rule = partial(may_quote, min_similarity=0.33, answered=answered)
+        without = rule(similarity, on_topic, np.zeros(500, dtype=bool))
+        with_all = rule(similarity, on_topic, np.ones(500, dtype=bool))
+        assert not (without & ~with_all).any()
+        assert (rule(similarity, on_topic, shares) == (without | (with_all & shares))).all()
