@@ -38,6 +38,8 @@ import time
 import uuid
 from pathlib import Path
 
+from proc_table import processes
+
 from qa_assistant import Assistant
 from qa_assistant.backends.milvus import sync as milvus_sync
 from qa_assistant.backends.milvus.client import client_for
@@ -105,18 +107,10 @@ def kind_of(pid: int, cmdline: str) -> str:
 
 def process_times() -> dict[int, tuple[str, float]]:
     """CPU seconds (user + system) so far of every process, with its kind."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # (the name may hold spaces)
-        found[int(entry.name)] = (kind_of(int(entry.name), cmdline), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return found
+    return {
+        pid: (kind_of(pid, cmdline), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+        for pid, fields, cmdline in processes()
+    }
 
 
 def busy_ticks() -> tuple[int, int]:

@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from proc_table import processes
+
 QUOTES = 10
 
 
@@ -53,17 +55,7 @@ def _status(pid: int | str, field: str) -> int:
 
 def _milvus_servers() -> list[int]:
     """Milvus Lite server processes started by this process (its children running the milvus binary)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().split()
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
-            except OSError:
-                continue
-            if int(stat[3]) == os.getpid() and "milvus" in cmd:
-                found.append(int(entry.name))
-    return found
+    return [pid for pid, fields, cmdline in processes() if int(fields[1]) == os.getpid() and "milvus" in cmdline]
 
 
 def _strip(value):
