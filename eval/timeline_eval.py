@@ -149,14 +149,25 @@ def options_of(options: dict) -> dict:
     return {**options, "filters": Filters(**options["filters"])} if "filters" in options else options
 
 
-def dump(index: Path, extra: Sequence[Path], out: Path, against: Path | None) -> int:
+def with_scale_questions(questions: list[tuple[str, str, dict]], scale: bool) -> list[tuple[str, str, dict]]:
+    """`questions`, and with `scale` the scale benchmark's questions of the whole collection after them
+    (eval/scale_questions.py, beside this)."""
+    if not scale:
+        return questions
+    from scale_questions import scale_questions
+
+    return questions + [(f"scale-{n}", q, {"kind": f"scale: {k}"}) for n, (k, q) in enumerate(scale_questions())]
+
+
+def dump(index: Path, extra: Sequence[Path], out: Path, against: Path | None, scale: bool = False) -> int:
     """Write each question's timeline (its JSON), the answer's notes (which name what the timeline counts) and its
-    quotes to `out`, one line per question; with `against`, compare with an earlier dump: 1 when any line differs."""
+    quotes to `out`, one line per question (with `scale`, the scale questions too); with `against`, compare with an
+    earlier dump: 1 when any line differs."""
     from qa_assistant import Assistant
 
     assistant = Assistant.load(index)
     lines = []
-    for question_id, question, options in asked_questions(extra):
+    for question_id, question, options in with_scale_questions(asked_questions(extra), scale):
         answer = assistant.ask(question, **options_of(options))
         timeline = answer.timeline.model_dump(mode="json") if answer.timeline is not None else None
         quotes = [
@@ -302,11 +313,7 @@ def cost(
         f"in {time.perf_counter() - started:.1f} s",
         flush=True,
     )
-    questions = asked_questions(extra)
-    if scale:  # the scale benchmark's questions of the whole collection (eval/scale_questions.py, beside this)
-        from scale_questions import scale_questions
-
-        questions += [(f"scale-{n}", q, {"kind": f"scale: {k}"}) for n, (k, q) in enumerate(scale_questions())]
+    questions = with_scale_questions(asked_questions(extra), scale)
     answered = []
     for question_id, question, options in questions:  # encoded once: both variants then find it in the query cache
         if assistant.ask(question, **options_of(options)).timeline is not None:
@@ -406,6 +413,7 @@ def main() -> int:
     dumped.add_argument("--questions", type=Path, nargs="*", default=MORE_QUESTIONS, help="more questions (JSONL)")
     dumped.add_argument("--out", type=Path, required=True)
     dumped.add_argument("--against", type=Path, help="an earlier dump: exit 1 when a timeline differs")
+    dumped.add_argument("--scale", action="store_true", help="also the 125 questions of eval/scale_questions.py")
     timed = sub.add_parser("cost", help="time of ask with and without the timeline")
     timed.add_argument("--index", type=Path, required=True)
     timed.add_argument("--rounds", type=int, default=3)
@@ -421,7 +429,7 @@ def main() -> int:
         thresholds = [float(v) for v in args.min_similarity.split(",") if v.strip()] or [None]
         sessions(args.index, args.report, thresholds)
     elif args.command == "dump":
-        return dump(args.index, args.questions, args.out, args.against)
+        return dump(args.index, args.questions, args.out, args.against, args.scale)
     else:
         cost(args.index, args.rounds, args.questions, args.replicate, args.faiss, args.vectors, args.scale)
     return 0

@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa_assistant.answer.timeline import CELL_SENTENCES, MAX_ROWS, UNDATED, TimelineMaker, shared_clusters
+from qa_assistant.answer.timeline import (
+    CELL_SENTENCES,
+    MAX_ROWS,
+    UNDATED,
+    TimelineMaker,
+    distinct,
+    shared_clusters,
+    top_rows,
+)
 
 
 def as_lists(cells):
@@ -59,12 +67,13 @@ def test_shown_speakers_by_hand():
     assert shared.tolist() == [True, False, True, True, False, False, False]
     # rows 0 and 2 have two dated statements each, row 1 one: with one row shown, the lower of the tied rows (0)
     kept, left = TimelineMaker.shown_speakers(row, periods, clusters, shared, rows=3, max_rows=1)
-    assert kept.tolist() == [0, 2, 3, 4] and left == [2, 1]  # row 1's undated statement stays (counted apart)
+    assert kept.tolist() == [0, 2, 3, 4] and left.tolist() == [1, 2]  # rows 1 and 2 left out (in row order); row
+    # 1's undated statement stays (counted apart)
     kept, left = TimelineMaker.shown_speakers(row, periods, clusters, shared, rows=3, max_rows=3)
-    assert kept.tolist() == list(range(7)) and left == []
+    assert kept.tolist() == list(range(7)) and left.tolist() == []
     # labels too large for one integer per (row, period, cluster): counted by three keys, the same
     far = clusters + 2**61
-    assert TimelineMaker.shown_speakers(row, periods, far, shared, rows=3, max_rows=1)[1] == [2, 1]
+    assert TimelineMaker.shown_speakers(row, periods, far, shared, rows=3, max_rows=1)[1].tolist() == [1, 2]
 
 
 def random_speaker_statements(seed: int, n: int, rows: int):
@@ -101,5 +110,24 @@ def test_rows_left_out_are_those_dated_rows_leaves_out(seed):
     shown = TimelineMaker.cells(np.arange(len(kept)), row[kept], periods[kept], clusters[kept], ids[kept])
     got_rows, nothing_more = TimelineMaker.dated_rows(shown, names, "year", every_row=False)
     assert got_rows == expected_rows[:shown_rows] and nothing_more == []
-    assert left == [expected["count"] for expected in expected_rows[shown_rows:]]
+    assert sorted(left.tolist(), reverse=True) == [expected["count"] for expected in expected_rows[shown_rows:]]
     assert TimelineMaker.undated_cells(shown, names) == TimelineMaker.undated_cells(every, names)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_rows_are_the_first_rows_of_a_full_ranking(seed):
+    """`top_rows` orders only the rows at or above the bar; the rows it gives are the first of every row ranked by
+    total (most first, ties: the lower row first), rows with none never among them — many ties here, at the bar too."""
+    rng = np.random.default_rng(seed)
+    totals = rng.integers(0, 4, 50 + 40 * seed)
+    counted = np.flatnonzero(totals)
+    everyone = counted[np.argsort(-totals[counted], kind="stable")].tolist()
+    for count in (1, 5, MAX_ROWS, len(totals)):
+        assert top_rows(totals, count).tolist() == everyone[:count]
+    assert top_rows(np.zeros(7, dtype=np.int64), 3).tolist() == []
+
+
+def test_distinct_is_numpys_unique():
+    values = np.random.default_rng(0).integers(-50, 50, 400)
+    assert distinct(values).tolist() == np.unique(values).tolist()
+    assert distinct(np.empty(0, dtype=np.int64)).tolist() == []

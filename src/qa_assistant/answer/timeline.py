@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,8 @@ DAY_SPAN = 62  # statements within this many days: one period per day
 MONTH_SPAN = 36  # within this many calendar months: one per month; longer: one per year
 UNATTRIBUTED = "(no speaker or publisher)"
 _EPOCH = dt.date(1970, 1, 1).toordinal()
+# `TimelineMaker.sentence_facts`: a sentence's document number (below 2**32), flags, speaker row
+_DOCUMENT, _SHARED, _QUOTABLE, _ROW_SHIFT = 2**32 - 1, 2**32, 2**33, 34
 
 
 def granularity_of(first: dt.date, last: dt.date) -> Granularity:
@@ -96,15 +99,35 @@ def granularity_of_counted(ordinals: np.ndarray) -> Granularity:
     return "year"
 
 
-def note_rows_left_out(timeline: Timeline, left: list[int]) -> None:
-    """Say in `timeline` that rows with `left` statements (one count per row) are counted apart."""
+def note_rows_left_out(timeline: Timeline, left: Sequence[int] | np.ndarray) -> None:
+    """Say in `timeline` that rows with `left` statements (one count per row, in any order) are counted apart."""
     timeline.rows_left_out = len(left)
-    timeline.statements_left_out = sum(left)
-    if left:
+    timeline.statements_left_out = int(np.sum(left))
+    if len(left):
         timeline.notes.append(
             f"{len(left)} more speakers with {timeline.statements_left_out} statements between them are "
             f"left out (the {MAX_ROWS} with most statements are shown)."
         )
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, smallest first: one sort and a look at neighbours (`np.unique`
+    takes several times as long on the arrays a timeline counts)."""
+    ordered = np.sort(values)
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first]
+
+
+def top_rows(totals: np.ndarray, count: int) -> np.ndarray:
+    """The `count` rows with the largest `totals` (none with 0), largest first, ties: the lower row first. Only the
+    rows at or above the `count`-th largest total are put in order, not every row (thousands of speakers)."""
+    counted = np.flatnonzero(totals)
+    if len(counted) > count:
+        at = len(counted) - count
+        bar = np.partition(totals[counted], at)[at]
+        counted = counted[totals[counted] >= bar]
+    return counted[np.argsort(-totals[counted], kind="stable")][:count]
 
 
 UNDATED = np.iinfo(np.int64).max  # the period code of a document with no date (after every period)
@@ -121,6 +144,7 @@ def period_codes(ordinals: np.ndarray, granularity: Granularity) -> np.ndarray:
     return codes
 
 
+@functools.lru_cache(maxsize=8192)
 def period_label(code: int, granularity: Granularity) -> str:
     """YYYY, YYYY-MM or YYYY-MM-DD for a code of `period_codes`; "undated" for UNDATED."""
     if code == UNDATED:
@@ -146,6 +170,7 @@ class TimelineMaker:
         self._doc_periods: dict[str, np.ndarray] = {}
         self._row_names: tuple[np.ndarray, list[str]] | None = None
         self._shares_cluster: np.ndarray | None = None
+        self._sentence_facts: np.ndarray | None = None
         manifest = index.manifest
         self.fingerprint = f"{manifest.corpus_fingerprint}:{manifest.sentences}:{manifest.created_at.isoformat()}"
 
@@ -176,10 +201,11 @@ class TimelineMaker:
         scope: Filters,
         topic: TopicWords | None,
         also: Iterable[int] = (),
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Ids of the sentences within `scope` that `rule` lets the answer quote, and the order of their merit: the
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Ids of the sentences within `scope` that `rule` lets the answer quote, the order of their merit — the
         similarity of those found similar enough; below all of them, the others (on the `topic`, a pass whatever
-        their similarity) by their BM25 score for the topic's words — no need to read their vectors.
+        their similarity) by their BM25 score for the topic's words: no need to read their vectors —, and their
+        `sentence_facts`.
         `also`: sentences the answer found relevant (its retrieved ones), weighed too: an IVF or HNSW range search
         does not visit every cell, and a statement the answer quotes is never left out of its timeline."""
         mask = self.mask_of(scope)
@@ -187,7 +213,7 @@ class TimelineMaker:
         # which sentences are among `ids`: a flag per sentence of the index, not a sort of large id sets
         among = np.zeros(len(self.index.sentences), dtype=bool)
         among[ids] = True
-        found = np.unique(np.fromiter(also, dtype=np.int64))
+        found = distinct(np.fromiter(also, dtype=np.int64))
         found = found[mask[found]] if mask is not None else found
         found = found[~among[found]]
         if len(found):
@@ -215,8 +241,12 @@ class TimelineMaker:
         maybe = np.flatnonzero(rule(similarities, on_topic, np.ones(len(ids), dtype=bool)) & ~surely)
         surely[maybe[self.sharing(topic, ids[maybe])]] = True
         kept = np.flatnonzero(surely)
-        kept = kept[self.index.quotable(ids[kept])]  # (a fragment or a line of links is never quoted)
-        return ids[kept], merit[kept]
+        facts = self.sentence_facts()[ids[kept]]
+        quotable = (facts & _QUOTABLE) != 0 if self.index.sentences.quotable is not None else None
+        if quotable is None:  # (an index built before it kept the verdict: checked now)
+            quotable = self.index.quotable(ids[kept])
+        kept, facts = kept[quotable], facts[quotable]  # (a fragment or a line of links is never quoted)
+        return ids[kept], merit[kept], facts
 
     def topical(self, variants: list[frozenset[str]], scope: Filters) -> tuple[np.ndarray, np.ndarray]:
         """The sentences within `scope` holding every token of one of `variants`, each with its best BM25 score for
@@ -270,19 +300,20 @@ class TimelineMaker:
         left without statements, each with the note saying why (the answer's own reason). `also`: the sentences the
         answer found relevant among those it retrieved (see `relevant`)."""
         silent = silent or {}
-        ids, merit = self.relevant(query_vector, floor, rule, self.scope_of(filters, sides), topic, also)
+        ids, merit, facts = self.relevant(query_vector, floor, rule, self.scope_of(filters, sides), topic, also)
         # (position in `ids`, row) pairs: a sentence belongs to each side whose filter it passes, or to its speaker
         if sides:
-            ids = ids[np.argsort(-merit, kind="stable")]  # best first: a cell keeps its best sentences
+            best_first = np.argsort(-merit, kind="stable")  # a cell keeps its best sentences
+            ids, facts = ids[best_first], facts[best_first]
+        doc_of, shared = facts & _DOCUMENT, (facts & _SHARED) != 0
+        if sides:
             names, position, row_code = self.side_rows(ids, filters, sides, silent)
         else:  # (in the order found: only the statements of the rows shown are put in order, `speaker_cells`)
-            names, position, row_code = self.speaker_rows(ids)
-        doc_of = self.index.sentences.doc_index[ids]
+            names, position, row_code = self.row_names()[1], np.arange(len(ids)), facts >> _ROW_SHIFT
         granularity = self.granularity_of_documents(doc_of[position] if sides else doc_of)
         periods = self.doc_periods(granularity)[doc_of]
-        shared = self.shares_cluster()[ids]
         cluster_of = self.clusters_of(ids, shared)
-        left: list[int] = []  # (rows per speaker: the statements of each row left out)
+        left: Sequence[int] | np.ndarray = []  # (rows per speaker: the statements of each row left out)
         if sides:
             cells = self.cells(position, row_code, periods, cluster_of, ids)
         else:
@@ -331,12 +362,11 @@ class TimelineMaker:
         if not every_row:
             shown.sort(key=lambda number: -totals[number])
             shown, left = shown[:MAX_ROWS], [totals[number] for number in shown[MAX_ROWS:]]
-        labels: dict[int, str] = {}
         rows = []
         for number in shown:
             row_cells = [
                 {
-                    "period": labels.get(code) or labels.setdefault(code, period_label(code, granularity)),
+                    "period": period_label(code, granularity),
                     "count": count,
                     "sentence_ids": best,
                 }
@@ -362,12 +392,6 @@ class TimelineMaker:
         position, row_code = np.concatenate(at), np.concatenate(row_of)
         return names, position, row_code
 
-    def speaker_rows(self, ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """One row per name a speaker or publisher goes by (`row_names`; only those found among `ids` get cells):
-        the names, and (position in `ids`, row) pairs — each sentence belongs to its speaker's row."""
-        name_of, names = self.row_names()
-        return names, np.arange(len(ids)), name_of[ids]  # (32-bit: `speaker_cells` widens the rows it keeps)
-
     def speaker_cells(
         self,
         ids: np.ndarray,
@@ -377,10 +401,10 @@ class TimelineMaker:
         clusters: np.ndarray,
         shared: np.ndarray,
         rows: int,
-    ) -> tuple[list[Cell], list[int]]:
+    ) -> tuple[list[Cell], np.ndarray]:
         """`cells` of speaker rows (one row each of `rows` per sentence of `ids`, not ordered; `merit` the order of
         their merit, greater: better; `shared`: whether each has near-duplicates): those of the MAX_ROWS rows with
-        most dated statements and the undated ones, and the dated statements of each row left out, most first. A
+        most dated statements and the undated ones, and the dated statements of each row left out (in row order). A
         topic asked alone counts tens of thousands of statements over thousands of speakers at scale: the rows are
         ranked first (`shown_speakers`, no ordering of the statements), then only the statements kept are put best
         first and made into cells."""
@@ -397,13 +421,13 @@ class TimelineMaker:
         shared: np.ndarray,
         rows: int,
         max_rows: int = MAX_ROWS,
-    ) -> tuple[np.ndarray, list[int]]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Of statements (their rows among `rows`, period codes and clusters; `shared`: whether their cluster has
         other sentences), which are those of the `max_rows` rows with most dated statements (ties: the lower row
-        first) or undated (positions, in order); and the dated statements of each row left out, most first. A
-        row's statements are counted as `cells` counts them, near-duplicates once per period, without sorting
-        them all: a sentence alone in its cluster counts once; only those sharing one are sorted, to count each
-        (row, period, cluster) once."""
+        first; `top_rows`) or undated (positions, in order); and the dated statements of each row left out (in row
+        order). A row's statements are counted as `cells` counts them, near-duplicates once per period, without
+        sorting them all: a sentence alone in its cluster counts once; only those sharing one are sorted, to count
+        each (row, period, cluster) once."""
         dated = periods != UNDATED
         totals = np.bincount(row[dated & ~shared], minlength=rows)
         repeated = np.flatnonzero(dated & shared)
@@ -411,15 +435,13 @@ class TimelineMaker:
             r, p, c = row[repeated].astype(np.int64), periods[repeated], clusters[repeated]
             low, span, size = int(p.min()), int(p.max() - p.min()) + 1, int(c.max()) + 1
             if rows * span * size < 2**62:
-                triples = np.unique((r * span + (p - low)) * size + c)
+                triples = distinct((r * span + (p - low)) * size + c)
                 totals += np.bincount(triples // (span * size), minlength=rows)
             else:
                 totals += np.bincount(np.unique(np.stack([r, p, c]), axis=1)[0], minlength=rows)
-        counted = np.flatnonzero(totals)
-        ranked = counted[np.argsort(-totals[counted], kind="stable")]
         shown = np.zeros(rows, dtype=bool)
-        shown[ranked[:max_rows]] = True
-        return np.flatnonzero(shown[row] | ~dated), totals[ranked[max_rows:]].tolist()
+        shown[top_rows(totals, max_rows)] = True
+        return np.flatnonzero(shown[row] | ~dated), totals[~shown & (totals > 0)]
 
     def granularity_of_documents(self, doc_numbers: np.ndarray) -> Granularity:
         """`granularity_of_counted` over the dates of the documents `doc_numbers` (one per statement, repeated):
@@ -487,9 +509,14 @@ class TimelineMaker:
         first = np.ones(len(order), dtype=bool)
         first[1:] = triple[1:] != triple[:-1]
         order = order[first]
-        r, p, at = row[order], period_of[order], position[order]
-        by_cell = np.lexsort((at, p, r))  # by cell, best first in each
-        return TimelineMaker.split_cells(r[by_cell], p[by_cell], at[by_cell], ids)
+        at = position[order]
+        # by cell, best first in each: one integer per (cell, position), unique, where it fits (one sort, not three)
+        places = int(at.max()) + 1
+        if (int(cell.max()) + 1) * places < 2**62:
+            by_cell = order[np.argsort(cell[order] * places + at)]
+        else:
+            by_cell = order[np.lexsort((at, cell[order]))]
+        return TimelineMaker.split_cells(row[by_cell], period_of[by_cell], position[by_cell], ids)
 
     @staticmethod
     def cells_by_keys(
@@ -544,6 +571,20 @@ class TimelineMaker:
             name_of[spoken] = speaker_row[speaker[spoken]]
             self._row_names = (name_of, names)
         return self._row_names
+
+    def sentence_facts(self) -> np.ndarray:
+        """What a timeline reads of each sentence, in one integer per sentence of the index: its document's number
+        (`& _DOCUMENT`), whether it has near-duplicates (`& _SHARED`, `shares_cluster`), whether the index keeps it
+        quotable (`& _QUOTABLE`) and its row when rows are per speaker (`>> _ROW_SHIFT`, `row_names`). At scale each
+        read of a large table at tens of thousands of scattered statements costs as much as a step of the counting:
+        one read instead of four. Made once."""
+        if self._sentence_facts is None:
+            table = self.index.sentences
+            rows = self.row_names()[0].astype(np.int64) << _ROW_SHIFT
+            documents = np.asarray(table.doc_index).astype(np.int64)
+            quotable = np.where(table.quotable, _QUOTABLE, 0) if table.quotable is not None else 0
+            self._sentence_facts = rows | np.where(self.shares_cluster(), _SHARED, 0) | quotable | documents
+        return self._sentence_facts
 
     # ------------------------------------------------------------------------------------ opening a mark
 
