@@ -162,13 +162,17 @@ def test_units_holding_every_token_with_their_scores(units, tokens):
 )
 def test_which_units_hold_any_token_by_binary_search_and_by_flags(units, tokens, asked):
     """`holds_any` answers "does each of these units hold one of the tokens?" as the texts' own words do, whether it
-    looks each unit up in the postings (few units) or flags the postings (many): both ways forced."""
+    looks each unit up in the postings (few units: each token's, or the rare tokens' put together) or flags the
+    postings (many): each way forced."""
     texts = [" ".join(words) for words in units]
     if not any(texts):
         return
     index = bm25_of(texts)
     asked_units = np.array([u for u in asked if u < len(texts)], dtype=np.int64)
     expected = [any(t in tokenize(texts[u]) for t in tokens) for u in asked_units.tolist()]
-    for lookup_cost, table_cost in ((0, 10**9), (10**9, 1)):  # binary search, then flags
-        with patch.multiple("qa_assistant.backends.local.bm25", LOOKUP_COST=lookup_cost, TABLE_COST=table_cost):
+    # binary search (each token's postings alone, then the rare ones together), then flags
+    for lookup_cost, table_cost, rare in ((0, 10**9, 0), (0, 10**9, 10**9), (10**9, 1, 0)):
+        with patch.multiple(
+            "qa_assistant.backends.local.bm25", LOOKUP_COST=lookup_cost, TABLE_COST=table_cost, RARE_POSTINGS=rare
+        ):
             assert index.holds_any(tokens, asked_units).tolist() == expected

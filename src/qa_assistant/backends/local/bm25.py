@@ -31,6 +31,7 @@ BM25_B = 0.75
 # clearing the table of every unit's flags, as flagging one posting per 200 units (measured at 1.1 M sentences)
 LOOKUP_COST = 12
 TABLE_COST = 200
+RARE_POSTINGS = 512  # (`holds_any`) tokens with at most this many postings are looked up as one sorted list
 
 
 class BM25Index:
@@ -110,10 +111,14 @@ class BM25Index:
         if len(units) * len(columns) * LOOKUP_COST < postings + self.units // TABLE_COST:
             wanted = units.astype(indices.dtype)  # (the postings' own type: no converted copy of them)
             holds = np.zeros(len(units), dtype=bool)
-            for lo, hi in columns:
-                column = indices[lo:hi]
-                if hi > lo:
-                    holds |= column[np.minimum(np.searchsorted(column, wanted), hi - lo - 1)] == wanted
+            # each lookup is a few numpy calls: the rare tokens' postings (most forms of a word) looked up together
+            lists = [indices[lo:hi] for lo, hi in columns if hi - lo > RARE_POSTINGS]
+            rare = [indices[lo:hi] for lo, hi in columns if 0 < hi - lo <= RARE_POSTINGS]
+            if rare:
+                lists.append(np.sort(np.concatenate(rare)))
+            for postings_list in lists:
+                at = np.minimum(np.searchsorted(postings_list, wanted), len(postings_list) - 1)
+                holds |= postings_list[at] == wanted
             return holds
         flags = np.zeros(self.units, dtype=bool)
         for lo, hi in columns:
