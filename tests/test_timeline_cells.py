@@ -25,7 +25,7 @@ def as_lists(cells):
 
 
 def random_statements(seed: int, n: int, rows: int):
-    """`position` (increasing within each row, as `side_rows` and `speaker_rows` give them), rows, and per
+    """`position` (increasing within each row, as `side_rows` gives them and rows per speaker are), rows, and per
     position a period code (some undated, some before 1970: negative) and a cluster (many shared)."""
     rng = np.random.default_rng(seed)
     row = np.sort(rng.integers(0, rows, n))

@@ -168,8 +168,7 @@ class TimelineMaker:
         self.quotes = QuoteMaker(index)
         self._doc_dates: np.ndarray | None = None
         self._doc_periods: dict[str, np.ndarray] = {}
-        self._row_names: tuple[np.ndarray, list[str]] | None = None
-        self._shares_cluster: np.ndarray | None = None
+        self._row_names: list[str] | None = None
         self._sentence_facts: np.ndarray | None = None
         manifest = index.manifest
         self.fingerprint = f"{manifest.corpus_fingerprint}:{manifest.sentences}:{manifest.created_at.isoformat()}"
@@ -305,11 +304,10 @@ class TimelineMaker:
         if sides:
             best_first = np.argsort(-merit, kind="stable")  # a cell keeps its best sentences
             ids, facts = ids[best_first], facts[best_first]
-        doc_of, shared = facts & _DOCUMENT, (facts & _SHARED) != 0
-        if sides:
             names, position, row_code = self.side_rows(ids, filters, sides, silent)
         else:  # (in the order found: only the statements of the rows shown are put in order, `speaker_cells`)
-            names, position, row_code = self.row_names()[1], np.arange(len(ids)), facts >> _ROW_SHIFT
+            names, position, row_code = self.row_names(), np.arange(len(ids)), facts >> _ROW_SHIFT
+        doc_of, shared = facts & _DOCUMENT, (facts & _SHARED) != 0
         granularity = self.granularity_of_documents(doc_of[position] if sides else doc_of)
         periods = self.doc_periods(granularity)[doc_of]
         cluster_of = self.clusters_of(ids, shared)
@@ -460,14 +458,6 @@ class TimelineMaker:
             found[others] = clusters[ids[others]]
         return found
 
-    def shares_cluster(self) -> np.ndarray:
-        """Whether each sentence of the index has near-duplicates (`shared_clusters`); made once."""
-        if self._shares_cluster is None:
-            clusters = self.index.sentences.cluster
-            none = np.zeros(len(self.index.sentences), dtype=bool)
-            self._shares_cluster = shared_clusters(clusters) if clusters is not None else none
-        return self._shares_cluster
-
     def add_notes(self, timeline: Timeline, filters: Filters, sides: list[str] | None, silent: dict[str, str]) -> None:
         """The notes under `timeline`: statements counted apart for lack of a date, documents no date filter
         counts, and why each side in `silent` has no statements."""
@@ -554,36 +544,34 @@ class TimelineMaker:
             )
         ]
 
-    def row_names(self) -> tuple[np.ndarray, list[str]]:
-        """The row each sentence of the index counts in when rows are per speaker — its speaker as quotes name it,
-        else its document's publisher — as a number per sentence, and the rows' names (a speaker named as a
-        publisher too: one row). Made once per index: a question then reads its sentences' rows in one go."""
+    def row_names(self) -> list[str]:
+        """The names of the rows when rows are per speaker: every speaker as quotes name them, then every publisher
+        (a speaker named as a publisher too: one row). Made once per index."""
         if self._row_names is None:
-            labels, table = self.index.labels, self.index.sentences
             publishers = [d.publisher or UNATTRIBUTED for d in self.index.cards]
-            names = list(dict.fromkeys([*labels.speaker_names, *sorted(set(publishers))]))  # (speakers first)
-            number = {name: at for at, name in enumerate(names)}
-            speaker_row = np.array([number[name] for name in labels.speaker_names], dtype=np.int32)
-            publisher_row = np.array([number[name] for name in publishers], dtype=np.int32)
-            speaker = np.asarray(labels.speaker)
-            name_of = publisher_row[np.asarray(table.doc_index)] if len(publisher_row) else np.zeros(0, np.int32)
-            spoken = np.flatnonzero(speaker >= 0)
-            name_of[spoken] = speaker_row[speaker[spoken]]
-            self._row_names = (name_of, names)
+            speakers = self.index.labels.speaker_names
+            self._row_names = list(dict.fromkeys([*speakers, *sorted(set(publishers))]))
         return self._row_names
 
     def sentence_facts(self) -> np.ndarray:
         """What a timeline reads of each sentence, in one integer per sentence of the index: its document's number
-        (`& _DOCUMENT`), whether it has near-duplicates (`& _SHARED`, `shares_cluster`), whether the index keeps it
-        quotable (`& _QUOTABLE`) and its row when rows are per speaker (`>> _ROW_SHIFT`, `row_names`). At scale each
-        read of a large table at tens of thousands of scattered statements costs as much as a step of the counting:
-        one read instead of four. Made once."""
+        (`& _DOCUMENT`), whether it has near-duplicates (`& _SHARED`, `shared_clusters`), whether the index keeps it
+        quotable (`& _QUOTABLE`) and its row when rows are per speaker (`>> _ROW_SHIFT`: its speaker's row in
+        `row_names`, else its document's publisher's). At scale each read of a large table at tens of thousands of
+        scattered statements costs as much as a step of the counting: one read instead of four. Made once."""
         if self._sentence_facts is None:
-            table = self.index.sentences
-            rows = self.row_names()[0].astype(np.int64) << _ROW_SHIFT
+            labels, table = self.index.labels, self.index.sentences
+            number = {name: at for at, name in enumerate(self.row_names())}
+            publisher_row = np.array([number[d.publisher or UNATTRIBUTED] for d in self.index.cards], dtype=np.int64)
+            speaker_row = np.array([number[name] for name in labels.speaker_names], dtype=np.int64)
             documents = np.asarray(table.doc_index).astype(np.int64)
+            rows = publisher_row[documents] if len(publisher_row) else np.zeros(0, dtype=np.int64)
+            speaker = np.asarray(labels.speaker)
+            spoken = np.flatnonzero(speaker >= 0)
+            rows[spoken] = speaker_row[speaker[spoken]]
+            shared = shared_clusters(table.cluster) if table.cluster is not None else np.zeros(len(table), dtype=bool)
             quotable = np.where(table.quotable, _QUOTABLE, 0) if table.quotable is not None else 0
-            self._sentence_facts = rows | np.where(self.shares_cluster(), _SHARED, 0) | quotable | documents
+            self._sentence_facts = (rows << _ROW_SHIFT) | np.where(shared, _SHARED, 0) | quotable | documents
         return self._sentence_facts
 
     # ------------------------------------------------------------------------------------ opening a mark

@@ -117,8 +117,7 @@ class BM25Index:
             if rare:
                 lists.append(np.sort(np.concatenate(rare)))
             for postings_list in lists:
-                at = np.minimum(np.searchsorted(postings_list, wanted), len(postings_list) - 1)
-                holds |= postings_list[at] == wanted
+                holds |= _look_up(postings_list, wanted)[1]
             return holds
         flags = np.zeros(self.units, dtype=bool)
         for lo, hi in columns:
@@ -216,9 +215,16 @@ def _common(
     the sum of its two weights: the shorter list looked up in the longer by binary search (no sort of both)."""
     if len(ids) > len(other_ids):
         ids, weights, other_ids, other_weights = other_ids, other_weights, ids, weights
-    at = np.minimum(np.searchsorted(other_ids, ids), max(len(other_ids) - 1, 0))
-    both = other_ids[at] == ids if len(other_ids) else np.zeros(len(ids), dtype=bool)
+    at, both = _look_up(other_ids, ids)
     return ids[both], weights[both] + other_weights[at[both]]
+
+
+def _look_up(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `wanted` is in `sorted_ids` (sorted; binary search) and whether it is there at all."""
+    if not len(sorted_ids):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return at, sorted_ids[at] == wanted
 
 
 def top_k(scores: np.ndarray | None, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
