@@ -166,10 +166,12 @@ def time_queries(assistant: Assistant, args) -> None:
 
 
 def fresh(assistant: Assistant) -> None:
-    """Forget the question vectors and word statistics a retriever remembers (each timed call pays them)."""
+    """Forget the question vectors, word statistics and fusion weights a retriever remembers (each timed call pays
+    them)."""
     retriever = assistant.retriever
     retriever._query_cache.clear()
     getattr(retriever, "_name_tokens", {}).clear()
+    getattr(retriever, "_weights", {}).clear()
 
 
 def compare_fusion(assistant: Assistant, args) -> None:
@@ -189,7 +191,9 @@ def compare_fusion(assistant: Assistant, args) -> None:
     print(f"\n{len(questions)} questions x {len(methods)} fusion methods, k=10, {n} sentences, alternating order:")
     times: dict[tuple[str, str], list[float]] = {(call, m): [] for call in ("search", "ask") for m in methods}
     for i, q in enumerate(questions):
-        order = methods if i % 2 == 0 else methods[::-1]
+        # which method goes first alternates for each question from one round to the next (and between neighbours),
+        # so each question is asked first, colder, by each method as often
+        order = methods if (i + i // len(base)) % 2 == 0 else methods[::-1]
         for call in ("search", "ask"):
             for method in order:
                 fresh(assistant)
@@ -205,9 +209,11 @@ def compare_fusion(assistant: Assistant, args) -> None:
             samples = times[(call, method)]
             ratio = statistics.median(samples) / first
             mean_ratio = statistics.mean(samples) / statistics.mean(times[(call, methods[0])])
+            # the same question asked both ways, side by side: the median of its time ratios
+            paired = statistics.median(t / f for t, f in zip(samples, times[(call, methods[0])], strict=True))
             print(
-                f"  {call:<6} {method:<9} {percentiles(samples)}   median x{ratio:.3f}, mean x{mean_ratio:.3f} "
-                f"vs {methods[0]}"
+                f"  {call:<6} {method:<9} {percentiles(samples)}   median x{ratio:.3f}, mean x{mean_ratio:.3f}, "
+                f"per question x{paired:.3f} vs {methods[0]}"
             )
     weights = assistant.retriever
     samples = []

@@ -89,7 +89,7 @@ def modes(retriever: Retriever) -> dict[str, Fuse]:
     units = retriever.index.bm25.units
     for plain, names in ADAPTIVE_PAIRS:
         found[f"adaptive-{plain:g}-{names:g}"] = lambda sp, de, q, p=plain, n=names: fusion.adaptive(
-            sp, de, fusion.adaptive_weights(retriever.query_terms(q), units, p, n)
+            sp, de, fusion.adaptive_weights(retriever.query_terms(q), units, plain_alpha=p, names_alpha=n)
         )
     return found
 

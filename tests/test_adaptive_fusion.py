@@ -7,10 +7,12 @@ from qa_assistant import Assistant
 from qa_assistant.answer.fusion import (
     ADAPTIVE_NAMES_ALPHA,
     ADAPTIVE_PLAIN_ALPHA,
+    ADAPTIVE_TOPIC_ALPHA,
     QueryTerm,
     adaptive_weights,
     is_name,
     min_max,
+    writes_names_in_capitals,
 )
 from qa_assistant.ui import render
 
@@ -65,6 +67,36 @@ def test_a_paraphrase_leans_on_the_dense_side(assistant):
     weights = assistant.retriever.fusion_weights(PARAPHRASE)
     assert weights.dense > weights.bm25 and weights.names == [] and weights.keyword_share == 0
     assert "no name or number" in weights.reason
+
+
+def test_a_question_that_capitalizes_its_names_is_read_as_written(assistant):
+    # The seed index writes "Power" as a name ("Hydro Power Plants"); a question that writes Baku and Armenia with
+    # capitals and "powers" without one does not mean a name by it, so its paraphrase keeps its dense weight.
+    cased = assistant.retriever.fusion_weights("Why does Baku think Armenia wants outside powers involved?")
+    assert cased.names == ["Baku", "Armenia"] and "powers" not in cased.reason
+    # Written all in lower case, the question does not tell: every word is read as the index writes it.
+    lower = assistant.retriever.fusion_weights("why does baku think armenia wants outside powers involved")
+    assert lower.names == ["baku", "armenia", "powers"]
+    assert cased.dense > lower.dense and cased.keyword_share < lower.keyword_share
+    assert writes_names_in_capitals(["did", "Kyiv", "say"])  # (the words after a question's first)
+    assert not writes_names_in_capitals(["did", "the", "UN", "say", "about", "lachin"])  # an acronym
+
+
+def test_the_topic_of_a_question_about_sides_weighs_its_words_as_much_as_its_meaning(assistant):
+    # "the peace process" is the subject in the user's words, which the statements on it hold; the same words asked
+    # as a question of their own are a paraphrase and lean on the dense side.
+    topic = assistant.retriever.fusion_weights("the peace process", topic=True)
+    asked = assistant.retriever.fusion_weights("the peace process")
+    assert topic.dense == pytest.approx(ADAPTIVE_TOPIC_ALPHA) == pytest.approx(topic.bm25)
+    assert asked.dense == pytest.approx(ADAPTIVE_PLAIN_ALPHA) and asked.dense > topic.dense
+    assert "no name or number in the topic" in topic.reason and "in the question" in asked.reason
+    # `ask` searches the topic of a question about sides as a topic, and its quotes say so.
+    answer = assistant.ask("What did each side say about the peace process?")
+    assert answer.topic and answer.quotes
+    assert all(q.fusion_weights == topic for q in answer.quotes)
+    # A topic with names moves toward BM25 as a question does.
+    named = assistant.retriever.fusion_weights("the Lachin corridor", topic=True)
+    assert named.bm25 > named.dense and named.names == ["Lachin"]
 
 
 def test_adaptive_scores_follow_the_weights_and_reach_the_quotes(assistant):

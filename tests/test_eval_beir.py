@@ -115,15 +115,15 @@ def test_beir_run_end_to_end_with_report_and_trec_files(dataset_dir, tmp_path):
         depth=50,
         candidates=50,
     )
-    assert {"bm25", "dense", "rrf-k60", "rrf-k60+top2", "doc:bm25", "doc:rrf-k60", "weighted-a0.5"} <= set(result.modes)
+    assert {"bm25", "dense", "rrf-k60", "rrf-k60+top2", "doc:bm25", "doc:rrf-k60", "adaptive"} <= set(result.modes)
     for name in ("bm25", "rrf-k60", "doc:bm25"):
         metrics = result.modes[name].metrics
         assert metrics["ndcg@10"] == pytest.approx(1.0), name  # each query's one relevant document comes first
         assert metrics["recall@100"] == pytest.approx(1.0)
     assert result.modes["rrf-k60"].per_query["q2"]["first_rank"] == 1
-    assert result.modes["weighted-a0.5"].metrics["verbatim_rate"] == 1.0  # the default mode is asked
+    assert result.modes["adaptive"].metrics["verbatim_rate"] == 1.0  # the default mode is asked
     data = result.to_json()
-    assert data["dataset"] == "tiny-test" and data["default_mode"] == "weighted-a0.5"
+    assert data["dataset"] == "tiny-test" and data["default_mode"] == "adaptive"
     assert set(data["modes"]["bm25"]) >= {"ndcg@10", "recall@10", "recall@100", "mrr@10", "precision@1", "precision@10"}
     report = write_report(result, tmp_path / "report", runs=True)
     for name in ("report.md", "per_query.md", "per_query.csv", "results.json", "ndcg_at_10.png", "recall_at_k.png"):

@@ -25,7 +25,7 @@ def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys
             "--corpus",
             str(seed_corpus),
             "--modes",
-            "bm25,rrf-k60,weighted-a0.5",
+            "bm25,rrf-k60,adaptive",
             "--report",
             str(report),
             "--json",
@@ -35,8 +35,8 @@ def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["dataset"] == "seed"
-    assert data["default_mode"] == "weighted-a0.5"  # the fusion chosen in eval/results/README.md
-    assert set(data["modes"]) == {"bm25", "rrf-k60", "weighted-a0.5"}
+    assert data["default_mode"] == "adaptive"  # the fusion chosen in eval/results/README.md
+    assert set(data["modes"]) == {"bm25", "rrf-k60", "adaptive"}
     for metrics in data["modes"].values():
         for key in (
             "ndcg@10",
@@ -56,7 +56,7 @@ def test_eval_seed_set_json_and_report(seed_index, seed_corpus, tmp_path, capsys
         for key in ("answer_recall", "answer_side_precision", "answer_side_coverage", "dates_kept"):
             assert 0.0 < metrics[key] <= 1.0, key
         assert metrics["short_quotes"] == 0.0
-    assert data["abstention"]["calibrated"]["weighted-a0.5"]["threshold"] > 0
+    assert data["abstention"]["calibrated"]["adaptive"]["threshold"] > 0
     assert data["info"]["abstention_sweep_mismatches"] == 0  # the threshold sweep predicts every real ask
     for name in (
         "report.md",

@@ -170,7 +170,7 @@ def test_config_names_and_grid():
         "weighted-a0.5",
         "adaptive",
         "bm25-c0",
-        "weighted-a0.5-c0",
+        "adaptive-c0",  # the default mode at the other context weight
     ]
     assert [c.name for c in config_grid([60], [0.5], [])] == ["bm25", "dense", "rrf-k60", "weighted-a0.5", "adaptive"]
     assert RetrievalConfig.parse("adaptive") == RetrievalConfig("hybrid", "adaptive")

@@ -318,7 +318,7 @@ def test_show_in_document_highlights_the_quote_in_its_document(page, ui_assistan
     first.locator(".qa-scores summary").click()
     table = first.locator(".qa-scores table")
     expect(table).to_be_visible()
-    for label in ("BM25 rank", "Dense rank", "Fused score (weighted)", "Similarity to topic"):
+    for label in ("BM25 rank", "Dense rank", "Fused score (adaptive)", "Fusion weights", "Similarity to topic"):
         expect(table).to_contain_text(label)
     shot(page, "06-scores")
 

@@ -174,7 +174,7 @@ def test_scores_are_folded_away_until_asked_for():
     text = html.unescape(re.sub(r"<[^>]+>", " ", details))
     assert re.search(r"BM25 rank\s+#1 \(score 0\.900\)", text)
     assert re.search(r"Dense rank\s+#2 \(cosine 0\.410\)", text)
-    assert re.search(r"Fused score \(weighted\)\s+0\.0328", text)
+    assert re.search(r"Fused score \(adaptive\)\s+0\.0328", text)  # the default fusion
     assert re.search(r"Similarity to question\s+0\.410 \(threshold 0\.30\)", text)
     assert "Quoted because" not in text
     below = html.unescape(render.quote_html(make_quote(), 1, min_similarity=0.45))

@@ -35,9 +35,7 @@ def reading_text(text: str) -> str:
 FusionMethod = Literal["rrf", "weighted", "adaptive"]
 
 # Retrieval defaults, chosen on BEIR SciFact (train), eval/seed.jsonl and the UN dev split: see eval/results/README.md.
-DEFAULT_FUSION: FusionMethod = (
-    "weighted"  # alpha 0.5; "adaptive" did not hold on every eval set (eval/results/README.md)
-)
+DEFAULT_FUSION: FusionMethod = "adaptive"  # each question's own weights (answer/fusion.adaptive_weights)
 DEFAULT_ALPHA = 0.5  # weight of the dense scores in weighted fusion
 DEFAULT_RRF_K = 60
 DEFAULT_CANDIDATES = 100

@@ -5,6 +5,7 @@ read from the question leave nothing relevant, answer without them and say so.""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -192,7 +193,7 @@ class AnswerBuilder:
         within = self.within(asked, asked.filters)
         if not asked.sides and self.unmentioned_names(answer, asked, within, answer_unknown_names):
             return answer, True
-        started = time.perf_counter()
+        asked, started = self.rest_of(asked, answer), time.perf_counter()
         query_vector = self.query_vector(asked)
         timings.encode_ms += (time.perf_counter() - started) * 1000
         shown: set[int] = set()  # the relevant sentences among those retrieved
@@ -308,6 +309,13 @@ class AnswerBuilder:
         answer.quotes, answer.groups = [], []
         answer.abstained, answer.abstain_reason = True, reason
 
+    @staticmethod
+    def rest_of(asked: AskedQuestion, answer: Answer) -> AskedQuestion:
+        """`asked`, searched without the names no statement within the filters mentions (asked anyway)."""
+        unmentioned = answer.understood.unmentioned if answer.understood is not None else {}
+        unmatched = tuple(name for names in unmentioned.values() for name in names)
+        return dataclasses.replace(asked, unmatched=unmatched) if unmatched else asked
+
     def unmentioned_names(
         self, answer: Answer, asked: AskedQuestion, within: np.ndarray | None, answer_anyway: bool
     ) -> bool:
@@ -375,7 +383,8 @@ class AnswerBuilder:
     ) -> list[Hit]:
         """The `n` best sentences for the question within `filters` (its names searched under all their names);
         with a period read from the question, the best of those published in it and those speaking of it."""
-        hits = self.retriever.search(asked.bm25_query, n, settings, filters, query_vector, timings)
+        topic = asked.topic is not None
+        hits = self.retriever.search(asked.bm25_query, n, settings, filters, query_vector, timings, topic)
         about = self.speaking_of(asked.period, filters)
         if about is None or not about.any():
             return hits
@@ -386,7 +395,7 @@ class AnswerBuilder:
         widened = filters.model_copy(update={"since": None, "until": None, "doc_ids": docs})
         more = [
             hit
-            for hit in self.retriever.search(asked.bm25_query, n, settings, widened, query_vector, timings)
+            for hit in self.retriever.search(asked.bm25_query, n, settings, widened, query_vector, timings, topic)
             if about[hit.sentence_id]
         ]
         merged = {hit.sentence_id: hit for hit in [*more, *hits]}

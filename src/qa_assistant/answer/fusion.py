@@ -52,6 +52,10 @@ def ordered(fused: dict[int, float]) -> list[tuple[int, float]]:
 # the UN dev split (eval/results/README.md).
 ADAPTIVE_PLAIN_ALPHA = 0.55
 ADAPTIVE_NAMES_ALPHA = 0.2
+# A topic named by a question about sides ("What did each side say about the peace process?") is not a paraphrase:
+# it is the subject in the user's words, which the statements on it hold, so without a name its words count as much as
+# its meaning; names move it toward ADAPTIVE_NAMES_ALPHA alike.
+ADAPTIVE_TOPIC_ALPHA = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,15 @@ def is_name(word: str, first: bool) -> bool:
     return any(ch.isupper() for ch in (word[1:] if first else word))
 
 
+def writes_names_in_capitals(words: list[str]) -> bool:
+    """Whether a question capitalizes its names, judged by `words` (its words but a sentence-initial one): one begins
+    with a capital and goes on in lower case ('Baku', 'Kyiv'). Such a question tells its names itself, and a word it
+    writes in lower case is not one, whatever the index's headings capitalize ('powers' in a question, 'Hydro Power
+    Plants' in a text). An acronym ('UN') does not tell: 'what did the UN say about lachin' still asks the index
+    about 'lachin'."""
+    return any(word[:1].isupper() and any(ch.islower() for ch in word[1:]) for word in words)
+
+
 def inverse_frequency(units: int, sentences: int) -> float:
     """BM25's IDF (the Lucene variant bm25s uses): ln(1 + (N - df + 0.5) / (df + 0.5))."""
     return math.log1p((units - sentences + 0.5) / (sentences + 0.5))
@@ -80,16 +93,22 @@ def inverse_frequency(units: int, sentences: int) -> float:
 def adaptive_weights(
     terms: list[QueryTerm],
     units: int,
-    plain_alpha: float = ADAPTIVE_PLAIN_ALPHA,
+    topic: bool = False,
+    plain_alpha: float | None = None,
     names_alpha: float = ADAPTIVE_NAMES_ALPHA,
 ) -> FusionWeights:
-    """The weights of BM25 and dense scores for one question over an index of `units` sentences.
+    """The weights of BM25 and dense scores for one question (or, `topic`, the topic of a question about sides) over
+    an index of `units` sentences.
 
     The keyword share is the part of the question's BM25 term weight (the IDF of each term the index holds) carried
     by names and numbers. A question of names ('Lachin', 'Tovuz', 'resolution 242') is answered by the sentences
     that hold those words, which BM25 finds and a sentence embedding blurs; a paraphrase has no such anchor. The
-    dense weight goes from `plain_alpha` (share 0) to `names_alpha` (share 1) in proportion. Deterministic: the same
-    question on the same index always gets the same weights."""
+    dense weight goes from `plain_alpha` (share 0; default ADAPTIVE_PLAIN_ALPHA, ADAPTIVE_TOPIC_ALPHA for a topic) to
+    `names_alpha` (share 1) in proportion. Deterministic: the same question on the same index always gets the same
+    weights."""
+    if plain_alpha is None:
+        plain_alpha = ADAPTIVE_TOPIC_ALPHA if topic else ADAPTIVE_PLAIN_ALPHA
+    asked = "topic" if topic else "question"
     held = [t for t in terms if t.sentences > 0]
     weights = [inverse_frequency(units, t.sentences) for t in held]
     total = sum(weights)
@@ -98,16 +117,18 @@ def adaptive_weights(
     names = list(dict.fromkeys(t.word for t in held if t.name))
     missing = list(dict.fromkeys(t.word for t in terms if t.sentences == 0))
     if not held:
-        reason = "no word of the question is in the index: BM25 has nothing to match, the meaning decides"
+        reason = f"no word of the {asked} is in the index: BM25 has nothing to match, the meaning decides"
         alpha = plain_alpha
     elif names:
         shown = ", ".join(
             f"{t.word} (in {t.sentences:,} of {units:,} sentences)"
             for t in {t.word: t for t in held if t.name}.values()
         )
-        reason = f"names or numbers carry {share:.0%} of the question's term weight: {shown}"
+        reason = f"names or numbers carry {share:.0%} of the {asked}'s term weight: {shown}"
+    elif topic:
+        reason = "no name or number in the topic: its words count as much as its meaning"
     else:
-        reason = "no name or number in the question: its meaning counts as much as its words"
+        reason = "no name or number in the question: its meaning counts more than its words"
     if missing:
         reason += "; not in the index: " + ", ".join(missing)
     return FusionWeights(

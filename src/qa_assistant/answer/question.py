@@ -26,7 +26,7 @@ from qa_assistant.backends.base import SearchBackend
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, Understood
 from qa_assistant.text.counts import counted_thing
-from qa_assistant.text.tokens import tokenize
+from qa_assistant.text.tokens import tokenize, written_words
 
 _EACH_SIDE = re.compile(
     r"\b(each|both|all|either|every|the two|different|opposing|two)\s+(side|sides|party|parties|camp|camps)\b",
@@ -126,6 +126,7 @@ class AskedQuestion:
     content_words: frozenset[str] = frozenset()  # the topic's content words, under any of its names
     absent_topic: str | None = None  # the topic's words when no indexed sentence holds any of them
     counted: str | None = None  # what a question asks to count ("How many tanks …" -> "tanks")
+    unmatched: tuple[str, ...] = ()  # names no statement within the filters mentions, asked anyway: not searched
 
     @property
     def query(self) -> str:
@@ -136,15 +137,26 @@ class AskedQuestion:
     @property
     def bm25_query(self) -> str:
         """What BM25 searches: the query and the words of the other names of its names, each once (a long name's
-        generic words, "economic region", are left out: they would outweigh the name)."""
-        known = set(tokenize(self.query, query=True))
+        generic words, "economic region", are left out: they would outweigh the name). A question asked anyway about
+        names no statement within the filters mentions searches the rest of it: its words but those names (under
+        any of their names) and who it asks to hear, which the filters hold."""
+        query = self.query
+        if self.unmatched:
+            gone = {t for name in self.unmatched for form in self.forms(name) for t in tokenize(form, query=True)}
+            query = " ".join(
+                word for word in written_words(self.focus or query) if not gone & set(tokenize(word, query=True))
+            )
+        known = set(tokenize(query, query=True))
         extra: list[str] = []
-        for names in self.names.values():
+        unmatched = {name.lower() for name in self.unmatched}
+        for key, names in self.names.items():
+            if key in unmatched:
+                continue
             for name in names[1:]:
                 words = tokenize(name, query=True)
                 if len(words) <= 2:
                     extra.extend(word for word in words if word not in known and word not in extra)
-        return " ".join([self.query, *extra])
+        return " ".join([query, *extra])
 
     def shares_a_word(self, words: set[str]) -> bool:
         """Whether a sentence of BM25 tokens `words` shares a content word of the topic (a stem or one that starts

@@ -14,7 +14,7 @@ from qa_assistant.backends.filters import FilterMasks
 from qa_assistant.index.embedder import Embedder
 from qa_assistant.index.store import SentenceIndex
 from qa_assistant.models import Filters, FusionWeights, Hit, SearchSettings, Timings
-from qa_assistant.text.tokens import word_tokens
+from qa_assistant.text.tokens import fold_accents, tokenize, word_tokens, written_words
 
 # Questions encoded at once. The first encoding runs alone: it sets the tokenizer's truncation and padding (a
 # mutation that must not overlap another call); later calls only read them, so two may run together (measured:
@@ -35,23 +35,31 @@ class Retriever:
         self.backend = backend if backend is not None else open_backend(index, self.masks)  # as the manifest says
         self._query_cache: dict[str, np.ndarray] = {}
         self._name_tokens: dict[str, bool] = {}
+        self._weights: dict[tuple[str, bool], FusionWeights] = {}  # recent questions' adaptive weights
         self._cache_lock = threading.Lock()
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Which sentences pass `filters` (None: all); read-only, remembered (`backends.filters.FilterMasks`)."""
         return self.masks.mask(filters)
 
-    def query_terms(self, question: str) -> list[fusion.QueryTerm]:
+    def query_terms(self, question: str, topic: bool = False) -> list[fusion.QueryTerm]:
         """The BM25 terms of `question`, each with the word it was written as, how many sentences hold it, and whether
-        it is a name: written as one in the question, or, when the question does not tell (its first word, or a
-        name typed in lower case), written as one where the index holds it."""
+        it is a name: written as one in the question, or, when the question does not tell (its first word, or any
+        word of a question that writes no name with a capital, as in 'tovuz attacks'), written as one where the
+        index holds it. A `topic` is cut from inside a question: its first word is written as the user wrote it."""
         bm25 = self.index.terms
+        words = word_tokens(question, query=True)
+        initial = 0 if not topic and words else -1  # the position of a sentence-initial word (-1: none)
+        cased = fusion.writes_names_in_capitals(
+            [word for position, (word, _t) in enumerate(words) if position != initial]
+        )
         terms = []
-        for position, (word, tokens) in enumerate(word_tokens(question, query=True)):
-            written = fusion.is_name(word, first=position == 0)
+        for position, (word, tokens) in enumerate(words):
+            written = fusion.is_name(word, first=position == initial)
+            untold = position == initial or not cased
             for token in tokens:
                 held = bm25.unit_frequency(token)
-                name = written or (held > 0 and self._written_as_name(token))
+                name = written or (untold and held > 0 and self._written_as_name(token))
                 terms.append(fusion.QueryTerm(word, token, held, name))
         return terms
 
@@ -71,6 +79,7 @@ class Retriever:
         table = self.index.sentences
         documents = self.index.documents
         as_name = other = 0
+        head = token[:2]
         if self.index.bm25 is not None:
             holders = self.index.bm25.units_holding(token, NAME_SAMPLE)
         else:  # (a node answering from Milvus alone: the first in index order of those Milvus finds)
@@ -80,17 +89,29 @@ class Retriever:
             text = documents[int(table.doc_index[sentence_id])].text[
                 int(table.start[sentence_id]) : int(table.end[sentence_id])
             ]
-            for position, (word, tokens) in enumerate(word_tokens(text)):
-                if position > 0 and token in tokens:
+            for position, word in enumerate(written_words(text)):
+                # (a stem keeps its word's first letters: only a word holding them is stemmed to compare)
+                if position > 0 and head in fold_accents(word).lower() and token in tokenize(word):
                     if fusion.is_name(word, first=False):
                         as_name += 1
                     else:
                         other += 1
         return as_name > other
 
-    def fusion_weights(self, question: str) -> FusionWeights:
-        """Adaptive fusion's weights for `question` on this index (the same question, the same weights)."""
-        return fusion.adaptive_weights(self.query_terms(question), self.index.terms.units)
+    def fusion_weights(self, question: str, topic: bool = False) -> FusionWeights:
+        """Adaptive fusion's weights for `question` on this index (the same question, the same weights); `topic`:
+        it is the topic a question about sides names, not a question (`fusion.ADAPTIVE_TOPIC_ALPHA`). The last
+        QUERY_CACHE are remembered: an answer searches its question once per side and period."""
+        key = (question, topic)
+        with self._cache_lock:
+            weights = self._weights.get(key)
+        if weights is None:
+            weights = fusion.adaptive_weights(self.query_terms(question, topic), self.index.terms.units, topic)
+            with self._cache_lock:
+                self._weights[key] = weights
+                while len(self._weights) > QUERY_CACHE:
+                    del self._weights[next(iter(self._weights))]
+        return weights
 
     def encode_query(self, question: str) -> np.ndarray:
         """The question's vector (read-only). The last QUERY_CACHE questions are remembered: an evaluation asks each
@@ -127,8 +148,10 @@ class Retriever:
         filters: Filters | None = None,
         query_vector: np.ndarray | None = None,
         timings: Timings | None = None,
+        topic: bool = False,
     ) -> list[Hit]:
-        """The `k` best sentences for `question` under `settings` and `filters`."""
+        """The `k` best sentences for `question` under `settings` and `filters`; `topic`: `question` is the topic of a
+        question about sides (adaptive fusion weighs its words as a topic's, `fusion_weights`)."""
         settings = settings or SearchSettings()
         timings = timings if timings is not None else Timings()
         depth = max(k, settings.candidates)
@@ -160,7 +183,7 @@ class Retriever:
         elif settings.fusion == "rrf":
             fused = fusion.rrf([sparse, dense], settings.rrf_k)
         elif settings.fusion == "adaptive":
-            weights = self.fusion_weights(question)
+            weights = self.fusion_weights(question, topic)
             fused = fusion.adaptive(sparse, dense, weights)
         else:
             fused = fusion.weighted(sparse, dense, settings.alpha)

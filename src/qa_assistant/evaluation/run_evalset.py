@@ -221,6 +221,26 @@ def evalset_info(
     }
 
 
+def search_questions(
+    assistant: Assistant,
+    questions: list[ResolvedQuestion],
+    configs: list[RetrievalConfig],
+    depth: int,
+    candidates: int,
+    progress: bool,
+) -> dict[str, dict[str, Ranking]]:
+    """Run step: each answerable question searched under each configuration as `ask` searches it — the question, or
+    the topic of a question about what the sides said (searched as a topic) — within its own filters."""
+    answerable = [q for q in questions if q.answerable]
+    topics = {q.id: assistant.answers.questions.sides_and_topic(q.question)[1] for q in answerable}
+    queries = {q.id: topics[q.id] or q.question for q in answerable}
+    filters = {q.id: q.filters for q in questions if q.filters}
+    searched_topics = {qid for qid, topic in topics.items() if topic}
+    return search_runs(
+        assistant.retriever, queries, configs, depth, candidates, progress, "retrieval", filters, searched_topics
+    )
+
+
 def evaluate_evalset(
     set_path: str | Path,
     index_dir: str | Path,
@@ -253,11 +273,9 @@ def evaluate_evalset(
     answerable = [q for q in questions if q.answerable]
     qrels = {q.id: {p.id: p.grade for p in q.passages} for q in questions}
     say(f"{len(questions)} questions ({len(answerable)} answerable) x {len(configs)} configurations")
-    # run: what `ask` searches is the question, or the topic of a question about what the sides said
+    # run
     depth = min(depth, len(index.sentences))
-    queries = {q.id: assistant.answers.questions.sides_and_topic(q.question)[1] or q.question for q in answerable}
-    filters = {q.id: q.filters for q in questions if q.filters}
-    runs = search_runs(assistant.retriever, queries, configs, depth, candidates, progress, "retrieval", filters)
+    runs = search_questions(assistant, questions, configs, depth, candidates, progress)
     # score
     modes, best_similarity, mismatches = score_configurations(
         assistant, questions, configs, runs, qrels, ask_k, candidates, corpus, threshold, say

@@ -169,16 +169,21 @@ def search_runs(
     progress: bool = False,
     desc: str = "searching",
     filters: dict[str, Filters] | None = None,
+    topics: set[str] | None = None,
 ) -> dict[str, dict[str, Ranking]]:
     """config name -> query id -> the top `depth` units for that query under that configuration (and the query's
-    `filters`, when it has some)."""
+    `filters`, when it has some); the queries of `topics` are the topics of questions about sides, searched as `ask`
+    searches them (`Retriever.search`'s `topic`)."""
     vectors = encode_queries(retriever, queries, progress=False)
+    topics = topics or set()
     runs: dict[str, dict[str, Ranking]] = {c.name: {} for c in configs}
     with _progress(len(queries) * len(configs), desc, progress) as bar:
         for qid, text in queries.items():
             for config in configs:
                 where = (filters or {}).get(qid)
-                hits = retriever.search(text, depth, config.settings(candidates), where, query_vector=vectors[qid])
+                hits = retriever.search(
+                    text, depth, config.settings(candidates), where, query_vector=vectors[qid], topic=qid in topics
+                )
                 runs[config.name][qid] = Ranking(
                     np.fromiter((h.sentence_id for h in hits), dtype=np.int64, count=len(hits)),
                     np.fromiter((h.score for h in hits), dtype=np.float64, count=len(hits)),

@@ -67,7 +67,12 @@ def tokenize(text: str, *, query: bool = False) -> list[str]:
     return _stemmer().stemWords([w for w in words(text) if w not in stop])
 
 
+def written_words(text: str) -> list[str]:
+    """Each word of `text` as written (soft hyphens joined): the words `word_tokens` gives the tokens of."""
+    return _WORD.findall(join_soft_hyphens(text))
+
+
 def word_tokens(text: str, *, query: bool = False) -> list[tuple[str, list[str]]]:
     """Each word of `text` as written (soft hyphens joined), with its BM25 tokens (none for a stopword); together
     the same tokens as `tokenize(text, query=query)`."""
-    return [(word, tokenize(word, query=query)) for word in _WORD.findall(join_soft_hyphens(text))]
+    return [(word, tokenize(word, query=query)) for word in written_words(text)]
