@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
@@ -69,10 +70,7 @@ class Retriever:
         known = self._name_tokens.get(token)
         if known is None:
             known = self._read_as_name(token)
-            with self._cache_lock:
-                self._name_tokens[token] = known
-                while len(self._name_tokens) > NAME_CACHE:
-                    self._name_tokens.pop(next(iter(self._name_tokens)))
+            self._remember(self._name_tokens, token, known, NAME_CACHE)
         return known
 
     def _read_as_name(self, token: str) -> bool:
@@ -107,10 +105,7 @@ class Retriever:
             weights = self._weights.get(key)
         if weights is None:
             weights = fusion.adaptive_weights(self.query_terms(question, topic), self.index.terms.units, topic)
-            with self._cache_lock:
-                self._weights[key] = weights
-                while len(self._weights) > QUERY_CACHE:
-                    del self._weights[next(iter(self._weights))]
+            self._remember(self._weights, key, weights, QUERY_CACHE)
         return weights
 
     def encode_query(self, question: str) -> np.ndarray:
@@ -120,11 +115,16 @@ class Retriever:
             vector = self._query_cache.pop(question, None)
         if vector is None:
             vector = self._encode(question)
-        with self._cache_lock:
-            self._query_cache[question] = vector  # most recent last
-            while len(self._query_cache) > QUERY_CACHE:
-                del self._query_cache[next(iter(self._query_cache))]
+        self._remember(self._query_cache, question, vector, QUERY_CACHE)  # most recent last
         return vector
+
+    def _remember(self, cache: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+        """Put `value` last in `cache` (a retriever's memory of recent questions or words), the oldest dropped
+        beyond `limit`."""
+        with self._cache_lock:
+            cache[key] = value
+            while len(cache) > limit:
+                del cache[next(iter(cache))]
 
     def _encode(self, question: str) -> np.ndarray:
         global _encoded_once

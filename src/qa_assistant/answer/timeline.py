@@ -241,9 +241,9 @@ class TimelineMaker:
         surely[maybe[self.sharing(topic, ids[maybe])]] = True
         kept = np.flatnonzero(surely)
         facts = self.sentence_facts()[ids[kept]]
-        quotable = (facts & _QUOTABLE) != 0 if self.index.sentences.quotable is not None else None
-        if quotable is None:  # (an index built before it kept the verdict: checked now)
-            quotable = self.index.quotable(ids[kept])
+        quotable = (  # (an index built before it kept the verdict: checked now)
+            (facts & _QUOTABLE) != 0 if self.index.sentences.quotable is not None else self.index.quotable(ids[kept])
+        )
         kept, facts = kept[quotable], facts[quotable]  # (a fragment or a line of links is never quoted)
         return ids[kept], merit[kept], facts
 

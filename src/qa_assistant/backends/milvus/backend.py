@@ -187,17 +187,14 @@ class MilvusBackend:
         expr = expression(filters)
         return all(self._holding_one(token, expr, 1) for token in tokens)
 
-    def _holding_any(self, tokens: Sequence[str]) -> np.ndarray:
-        """The sentences holding any of `tokens` (each looked up as in `holding`)."""
+    def holds_any(self, tokens: Sequence[str], sentence_ids: np.ndarray) -> np.ndarray:
+        """Whether each of `sentence_ids` holds any of `tokens` (the sentences holding each looked up as in
+        `holding`)."""
         expr = expression(None)
         found: set[int] = set()
         for token in tokens:
             found.update(self._holding_one(token, expr, MAX_LIMIT))
-        return np.array(sorted(found), dtype=np.int64)
-
-    def holds_any(self, tokens: Sequence[str], sentence_ids: np.ndarray) -> np.ndarray:
-        """Whether each of `sentence_ids` holds any of `tokens` (the sentences holding them, `_holding_any`)."""
-        return np.isin(np.asarray(sentence_ids, dtype=np.int64), self._holding_any(tokens))
+        return np.isin(np.asarray(sentence_ids, dtype=np.int64), np.fromiter(found, dtype=np.int64, count=len(found)))
 
     def tokens_starting(self, prefix: str) -> list[str]:
         """The tokens of the collection that start with `prefix`, read from the `tokens` field of the sentences
